@@ -1,0 +1,149 @@
+"""Settings: the only place that reads the environment.
+
+Built once (in ``__main__`` or a test) and passed in; nothing else looks at ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.\-]+(:[0-9]{1,5})?$")
+_URL = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]+(/.*)?$")
+
+CommaList = Annotated[list[str], NoDecode]
+SecretList = Annotated[list[SecretStr], NoDecode]
+
+
+def _split(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class SettingsError(Exception):
+    """Raised with one line per bad variable; ``__main__`` prints it and exits 2."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        self.problems = problems
+        lines = [f"  {name}: {message}" for name, message in problems]
+        super().__init__("invalid configuration:\n" + "\n".join(lines))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="", case_sensitive=False, extra="ignore", frozen=True, env_file=None
+    )
+
+    database_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    stripe_secret_key: SecretStr | None = None
+    stripe_publishable_key: str | None = None
+    stripe_api_base: str | None = None
+    stripe_webhook_secrets: SecretList = []
+    api_keys: SecretList = []
+    status_token_secret: SecretStr | None = None
+    status_token_ttl_seconds: int = Field(default=24 * 3600, ge=60, le=30 * 24 * 3600)
+    order_token_secret: SecretStr | None = None
+    allow_anonymous_create: bool = False
+    cors_origins: CommaList = []
+    allowed_redirect_origins: CommaList = []
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
+    db_pool_min_size: int = Field(default=1, ge=0, le=100)
+    db_pool_max_size: int = Field(default=10, ge=1, le=200)
+    embedded_pgdata: Path = PROJECT_ROOT / ".pgdata"
+    migrations_dir: Path = PROJECT_ROOT / "sql"
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator(
+        "stripe_webhook_secrets",
+        "api_keys",
+        "cors_origins",
+        "allowed_redirect_origins",
+        mode="before",
+    )
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        return _split(value)
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("postgres://", "postgresql://")):
+            raise ValueError("must be a postgresql:// URL")
+        return value or None
+
+    @field_validator("stripe_secret_key")
+    @classmethod
+    def _secret_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(("sk_", "rk_")):
+            raise ValueError("must start with sk_ or rk_")
+        return value
+
+    @field_validator("stripe_publishable_key")
+    @classmethod
+    def _publishable_key(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("pk_"):
+            raise ValueError("must start with pk_")
+        return value
+
+    @field_validator("stripe_api_base")
+    @classmethod
+    def _api_base(cls, value: str | None) -> str | None:
+        if value is not None and not _URL.match(value):
+            raise ValueError("must be an http(s) URL")
+        return value.rstrip("/") if value else None
+
+    @field_validator("stripe_webhook_secrets")
+    @classmethod
+    def _webhook_secrets(cls, value: list[SecretStr]) -> list[SecretStr]:
+        if any(not s.get_secret_value().startswith("whsec_") for s in value):
+            raise ValueError("each secret must start with whsec_")
+        return value
+
+    @field_validator("api_keys")
+    @classmethod
+    def _api_keys(cls, value: list[SecretStr]) -> list[SecretStr]:
+        if any(len(s.get_secret_value()) < 16 for s in value):
+            raise ValueError("each API key must be at least 16 characters")
+        return value
+
+    @field_validator("status_token_secret", "order_token_secret")
+    @classmethod
+    def _token_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("must be at least 32 characters")
+        return value
+
+    @field_validator("cors_origins", "allowed_redirect_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        bad = [origin for origin in value if not _ORIGIN.match(origin)]
+        if bad:
+            raise ValueError(f"not an origin (scheme://host[:port]): {', '.join(bad)}")
+        return value
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the environment; raise ``SettingsError`` naming every bad variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            name = str(error["loc"][0]).upper() if error["loc"] else "?"
+            message = error["msg"].removeprefix("Value error, ")
+            problems.append((name, message))
+        raise SettingsError(problems) from None

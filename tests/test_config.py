@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from service.config import PROJECT_ROOT, SettingsError, load_settings
+
+_ALL = [
+    "DATABASE_URL",
+    "HOST",
+    "PORT",
+    "STRIPE_SECRET_KEY",
+    "STRIPE_PUBLISHABLE_KEY",
+    "STRIPE_API_BASE",
+    "STRIPE_WEBHOOK_SECRETS",
+    "API_KEYS",
+    "STATUS_TOKEN_SECRET",
+    "CORS_ORIGINS",
+    "ALLOWED_REDIRECT_ORIGINS",
+    "LOG_LEVEL",
+]
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in _ALL:
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_defaults() -> None:
+    settings = load_settings()
+    assert settings.database_url is None
+    assert settings.port == 8080
+    assert settings.stripe_webhook_secrets == []
+    assert settings.log_level == "INFO"
+
+
+def test_lists_and_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STRIPE_WEBHOOK_SECRETS", "whsec_old, whsec_new")
+    monkeypatch.setenv("CORS_ORIGINS", "http://localhost:5173,https://shop.example")
+    monkeypatch.setenv("STRIPE_SECRET_KEY", "sk_test_abc")
+    monkeypatch.setenv("LOG_LEVEL", "debug")
+    settings = load_settings()
+    assert [s.get_secret_value() for s in settings.stripe_webhook_secrets] == [
+        "whsec_old",
+        "whsec_new",
+    ]
+    assert settings.cors_origins == ["http://localhost:5173", "https://shop.example"]
+    assert settings.log_level == "DEBUG"
+    assert "sk_test_abc" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "fragment"),
+    [
+        ("PORT", "eighty", "valid integer"),
+        ("PORT", "70000", "less than or equal to 65535"),
+        ("DATABASE_URL", "mysql://x", "postgresql://"),
+        ("STRIPE_SECRET_KEY", "pk_test_x", "sk_"),
+        ("STRIPE_PUBLISHABLE_KEY", "sk_test_x", "pk_"),
+        ("STRIPE_API_BASE", "ftp://x", "http(s) URL"),
+        ("STRIPE_WEBHOOK_SECRETS", "whsec_a,nope", "whsec_"),
+        ("API_KEYS", "short", "at least 16"),
+        ("STATUS_TOKEN_SECRET", "short", "at least 32"),
+        ("CORS_ORIGINS", "http://ok.example,not an origin", "not an origin"),
+        ("ALLOWED_REDIRECT_ORIGINS", "https://x.example/path", "not an origin"),
+        ("LOG_LEVEL", "loud", "DEBUG"),
+    ],
+)
+def test_each_bad_setting_is_named(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, fragment: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    assert [problem[0] for problem in caught.value.problems] == [name]
+    assert fragment in str(caught.value)
+    if name in {"STRIPE_SECRET_KEY", "STATUS_TOKEN_SECRET", "API_KEYS"}:
+        assert value not in str(caught.value)
+
+
+def test_all_bad_settings_reported_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PORT", "x")
+    monkeypatch.setenv("LOG_LEVEL", "x")
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    assert {p[0] for p in caught.value.problems} == {"PORT", "LOG_LEVEL"}
+
+
+def test_cli_exits_2_with_clear_message() -> None:
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "PORT": "nope",
+        "STRIPE_SECRET_KEY": "sk_live_secret_value_x",
+        "API_KEYS": "tiny",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "service", "serve"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=PROJECT_ROOT,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "PORT" in result.stderr
+    assert "API_KEYS" in result.stderr
+    assert "tiny" not in result.stderr
+    assert "Traceback" not in result.stderr
