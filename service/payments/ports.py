@@ -1,0 +1,156 @@
+"""What the use cases need from the outside world, as protocols and plain data.
+
+``service/stripe_gateway.py`` implements ``PaymentGateway`` over stripe-python; tests use it
+against the Stripe emulator. Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class GatewayPaymentIntent:
+    id: str
+    status: str
+    amount: int
+    currency: str
+    client_secret: str | None
+    created: int
+    amount_received: int = 0
+    amount_capturable: int = 0
+    capture_method: str = "automatic"
+    cancellation_reason: str | None = None
+    latest_charge: str | None = None
+    last_payment_error: Mapping[str, Any] | None = None
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class GatewayCheckoutSession:
+    id: str
+    url: str
+    expires_at: int
+    payment_intent: str | None
+    status: str
+    payment_status: str
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class GatewayRefund:
+    id: str
+    amount: int
+    currency: str
+    status: str
+    payment_intent: str | None
+    failure_reason: str | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LineItem:
+    name: str
+    unit_amount: int
+    quantity: int
+
+
+class GatewayError(Exception):
+    """Base of what the gateway raises; carries Stripe's codes when Stripe gave them."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        decline_code: str | None = None,
+        param: str | None = None,
+        http_status: int | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.decline_code = decline_code
+        self.param = param
+        self.http_status = http_status
+        self.request_id = request_id
+
+
+class GatewayCardError(GatewayError):
+    """Stripe declined a card (402)."""
+
+
+class GatewayInvalidRequest(GatewayError):
+    """Stripe refused the parameters (400/404/409 other than idempotency in flight)."""
+
+
+class GatewayUnavailable(GatewayError):
+    """Stripe could not be reached, timed out or answered 5xx after every retry."""
+
+
+class GatewayAuthError(GatewayError):
+    """Our Stripe key was refused (401/403): an operator problem, not the caller's."""
+
+
+class PaymentGateway(Protocol):
+    """The Stripe calls the use cases make. Every mutating call takes an idempotency key."""
+
+    async def create_customer(
+        self, *, external_id: str, email: str | None, name: str | None, idempotency_key: str
+    ) -> str:
+        """Returns the Stripe customer id."""
+        ...
+
+    async def create_payment_intent(
+        self,
+        *,
+        amount: int,
+        currency: str,
+        customer: str | None,
+        description: str | None,
+        metadata: Mapping[str, str],
+        capture_method: str,
+        payment_method_types: Sequence[str] | None,
+        idempotency_key: str,
+    ) -> GatewayPaymentIntent: ...
+
+    async def retrieve_payment_intent(self, payment_intent_id: str) -> GatewayPaymentIntent: ...
+
+    async def cancel_payment_intent(
+        self, payment_intent_id: str, *, reason: str | None, idempotency_key: str
+    ) -> GatewayPaymentIntent: ...
+
+    async def create_checkout_session(
+        self,
+        *,
+        currency: str,
+        line_items: Sequence[LineItem],
+        success_url: str,
+        cancel_url: str,
+        expires_at: int,
+        customer: str | None,
+        customer_email: str | None,
+        client_reference_id: str,
+        metadata: Mapping[str, str],
+        idempotency_key: str,
+    ) -> GatewayCheckoutSession: ...
+
+    async def create_refund(
+        self,
+        *,
+        payment_intent_id: str,
+        amount: int,
+        reason: str | None,
+        metadata: Mapping[str, str],
+        idempotency_key: str,
+    ) -> GatewayRefund: ...
+
+    async def list_events(
+        self, *, created_after: int | None, starting_after: str | None, limit: int
+    ) -> tuple[list[Mapping[str, Any]], bool]:
+        """Events oldest-first after a watermark; the bool says whether more remain."""
+        ...
