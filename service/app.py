@@ -9,10 +9,13 @@ from aiohttp import web
 
 from service.config import Settings
 from service.db.pool import create_pool
+from service.db.store import PgStore
+from service.http.auth import AuthConfig
 from service.http.errors import error_middleware
 from service.http.request_id import request_id_middleware
 from service.http.routes import setup_routes
-from service.keys import DB_POOL, SETTINGS
+from service.keys import AUTH, DB_POOL, GATEWAY, SETTINGS, STORE
+from service.stripe_gateway import StripeGateway
 
 log = logging.getLogger(__name__)
 
@@ -20,12 +23,20 @@ log = logging.getLogger(__name__)
 def create_app(settings: Settings) -> web.Application:
     if settings.database_url is None:
         raise ValueError("create_app needs settings.database_url (resolved by __main__)")
+    if settings.stripe_secret_key is None:
+        raise ValueError(
+            "create_app needs settings.stripe_secret_key (the demo sets the emulator's)"
+        )
     app = web.Application(
         middlewares=[request_id_middleware, error_middleware],
         client_max_size=settings.max_body_bytes,
     )
     app[SETTINGS] = settings
+    app[AUTH] = AuthConfig.from_settings(settings)
+    if settings.status_token_secret is None:
+        log.warning("STATUS_TOKEN_SECRET unset: status tokens are valid in this process only")
     app.cleanup_ctx.append(_database)
+    app.cleanup_ctx.append(_stripe)
     setup_routes(app)
     return app
 
@@ -39,5 +50,20 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
         max_size=settings.db_pool_max_size,
     )
     app[DB_POOL] = pool
+    app[STORE] = PgStore(pool)
     yield
     await pool.close()
+
+
+async def _stripe(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    assert settings.stripe_secret_key is not None
+    gateway = StripeGateway(
+        settings.stripe_secret_key.get_secret_value(),
+        api_base=settings.stripe_api_base,
+        timeout_seconds=settings.stripe_timeout_seconds,
+        max_network_retries=settings.stripe_max_network_retries,
+    )
+    app[GATEWAY] = gateway
+    yield
+    await gateway.close()

@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     stripe_secret_key: SecretStr | None = None
     stripe_publishable_key: str | None = None
     stripe_api_base: str | None = None
+    stripe_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    stripe_max_network_retries: int = Field(default=2, ge=0, le=10)
     stripe_webhook_secrets: SecretList = []
     api_keys: SecretList = []
     status_token_secret: SecretStr | None = None

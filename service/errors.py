@@ -52,3 +52,9 @@ class Unavailable(ServiceError):
     """A dependency (database, Stripe) cannot be reached right now (503)."""
 
     code = "unavailable"
+
+
+class CardDeclined(ServiceError):
+    """Stripe declined the card (402)."""
+
+    code = "card_declined"

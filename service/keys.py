@@ -6,8 +6,14 @@ from aiohttp import web
 
 from service.config import Settings
 from service.db.pool import Pool
+from service.db.store import PgStore
+from service.http.auth import AuthConfig
+from service.payments.ports import PaymentGateway
 
 SETTINGS = web.AppKey("settings", Settings)
 DB_POOL = web.AppKey("db_pool", Pool)
+STORE = web.AppKey("store", PgStore)
+GATEWAY = web.AppKey[PaymentGateway]("gateway")
+AUTH = web.AppKey("auth", AuthConfig)
 
 REQUEST_ID = web.RequestKey("request_id", str)

@@ -44,6 +44,9 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "database_url": database_url,
         "api_keys": [TEST_API_KEY],
         "status_token_secret": TEST_STATUS_SECRET,
+        "stripe_secret_key": "sk_test_paylive_emulator",
+        # Nothing listens on port 9: tests that reach Stripe pass the emulator's URL.
+        "stripe_api_base": "http://127.0.0.1:9",
         "db_pool_min_size": 1,
         "db_pool_max_size": 5,
     }

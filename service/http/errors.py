@@ -20,6 +20,7 @@ _STATUS: dict[type[errors.ServiceError], int] = {
     errors.Forbidden: 403,
     errors.UpstreamError: 502,
     errors.Unavailable: 503,
+    errors.CardDeclined: 402,
 }
 
 _HTTP_CODES = {

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from service.http import health
+from service.http import health, payments
 
 
 def setup_routes(app: web.Application) -> None:
     app.router.add_get("/healthz", health.healthz)
     app.router.add_get("/readyz", health.readyz)
+    app.router.add_post("/api/payment-intents", payments.create_payment_intent)
+    app.router.add_post("/api/checkout-sessions", payments.create_checkout_session)
+    app.router.add_get("/api/payments", payments.list_payments)
+    app.router.add_get("/api/payments/{payment_id}", payments.get_payment)
+    app.router.add_get("/api/payments/{payment_id}/attempts", payments.get_attempts)
+    app.router.add_get("/api/payments/{payment_id}/timeline", payments.get_timeline)
+    app.router.add_post("/api/payments/{payment_id}/cancel", payments.cancel)
+    app.router.add_post("/api/payments/{payment_id}/refunds", payments.refund)

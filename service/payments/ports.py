@@ -7,8 +7,21 @@ against the Stripe emulator. Nothing here does I/O.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
+from uuid import UUID
+
+from service.payments.models import (
+    Attempt,
+    Change,
+    Customer,
+    NewPayment,
+    Payment,
+    Refund,
+    TimelineEntry,
+)
 
 
 @dataclass(frozen=True)
@@ -154,3 +167,53 @@ class PaymentGateway(Protocol):
     ) -> tuple[list[Mapping[str, Any]], bool]:
         """Events oldest-first after a watermark; the bool says whether more remain."""
         ...
+
+
+class PaymentsTx(Protocol):
+    """One database transaction, as the use cases see it (``service/db/payments_repo.py``)."""
+
+    async def get_or_add_customer(
+        self, new_id: UUID, external_id: str, email: str | None, name: str | None
+    ) -> Customer: ...
+    async def set_stripe_customer(self, customer_id: UUID, stripe_customer_id: str) -> None: ...
+    async def add_payment(self, new: NewPayment) -> Payment | None: ...
+    async def get_payment(
+        self, payment_id: UUID, *, for_update: bool = False
+    ) -> Payment | None: ...
+    async def get_payment_by_stripe_id(
+        self,
+        *,
+        payment_intent: str | None = None,
+        checkout_session: str | None = None,
+        for_update: bool = False,
+    ) -> Payment | None: ...
+    async def live_payments_for_order(
+        self, order_id: str, *, for_update: bool = False
+    ) -> list[Payment]: ...
+    async def list_payments(
+        self, order_id: str | None, limit: int, before: tuple[datetime, UUID] | None
+    ) -> list[Payment]: ...
+    async def attach_stripe_ids(self, payment_id: UUID, **fields: Any) -> Payment: ...
+    async def apply_change(self, payment: Payment, change: Change) -> Payment: ...
+    async def timeline(self, payment_id: UUID, since_version: int = 0) -> list[TimelineEntry]: ...
+    async def attempts(self, payment_id: UUID) -> list[Attempt]: ...
+    async def add_attempt(self, payment_id: UUID, fields: dict[str, Any]) -> bool: ...
+    async def refunds(self, payment_id: UUID) -> list[Refund]: ...
+    async def reserved_refund_amount(self, payment_id: UUID) -> int: ...
+    async def add_refund(
+        self, refund_id: UUID, payment: Payment, amount: int, reason: str | None
+    ) -> Refund: ...
+    async def update_refund(
+        self,
+        refund_id: UUID,
+        *,
+        stripe_refund_id: str | None,
+        status: str,
+        failure_reason: str | None = None,
+    ) -> Refund: ...
+    async def get_refund_by_stripe_id(self, stripe_refund_id: str) -> Refund | None: ...
+    async def succeeded_refund_total(self, payment_id: UUID) -> int: ...
+
+
+class PaymentStore(Protocol):
+    def transaction(self) -> AbstractAsyncContextManager[PaymentsTx]: ...

@@ -1,0 +1,351 @@
+"""All SQL about payments, their timeline, attempts, customers and refunds.
+
+A ``PaymentsRepo`` wraps one connection inside one transaction (see ``store.py``); the
+use cases call it through the ``PaymentsTx`` port. Every visible change goes through
+``apply_change``: version + 1, a timeline row and a NOTIFY, all in the caller's
+transaction, so subscribers hear of it exactly when it commits.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from service.payments.models import (
+    Attempt,
+    Change,
+    Customer,
+    NewPayment,
+    Payment,
+    Refund,
+    TimelineEntry,
+)
+
+NOTIFY_CHANNEL = "paylive_payments"
+
+# Columns a Change may set besides status/version; anything else is a programming error.
+_CHANGEABLE = frozenset(
+    {
+        "stripe_payment_intent_id",
+        "stripe_checkout_session_id",
+        "client_secret",
+        "checkout_url",
+        "checkout_expires_at",
+        "amount_capturable",
+        "amount_captured",
+        "amount_refunded",
+        "cancellation_reason",
+        "capture_method",
+    }
+)
+
+_PAYMENT_COLUMNS = """id, order_id, customer_id, flow, amount, currency, status, version,
+    capture_method, stripe_payment_intent_id, stripe_checkout_session_id, client_secret,
+    checkout_url, checkout_expires_at, amount_capturable, amount_captured, amount_refunded,
+    cancellation_reason, description, metadata, stripe_state_at, created_at, updated_at"""
+
+
+def _payment(row: asyncpg.Record) -> Payment:
+    return Payment(**dict(row))
+
+
+def _entry(row: asyncpg.Record) -> TimelineEntry:
+    return TimelineEntry(**dict(row))
+
+
+class PaymentsRepo:
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    # customers -------------------------------------------------------------------------
+
+    async def get_or_add_customer(
+        self, new_id: UUID, external_id: str, email: str | None, name: str | None
+    ) -> Customer:
+        row = await self.conn.fetchrow(
+            """INSERT INTO customers (id, external_id, email, name) VALUES ($1, $2, $3, $4)
+               ON CONFLICT (external_id) DO UPDATE
+                   SET email = coalesce(EXCLUDED.email, customers.email),
+                       name = coalesce(EXCLUDED.name, customers.name), updated_at = now()
+               RETURNING id, external_id, stripe_customer_id, email, name""",
+            new_id,
+            external_id,
+            email,
+            name,
+        )
+        assert row is not None
+        return Customer(**dict(row))
+
+    async def set_stripe_customer(self, customer_id: UUID, stripe_customer_id: str) -> None:
+        await self.conn.execute(
+            """UPDATE customers SET stripe_customer_id = $2, updated_at = now()
+               WHERE id = $1 AND stripe_customer_id IS NULL""",
+            customer_id,
+            stripe_customer_id,
+        )
+
+    async def get_customer(self, customer_id: UUID) -> Customer | None:
+        row = await self.conn.fetchrow(
+            "SELECT id, external_id, stripe_customer_id, email, name FROM customers WHERE id = $1",
+            customer_id,
+        )
+        return Customer(**dict(row)) if row else None
+
+    # payments --------------------------------------------------------------------------
+
+    async def add_payment(self, new: NewPayment) -> Payment | None:
+        """Insert version 1 and its timeline row; None when the order already has an open
+        or succeeded payment (the partial unique indexes decide, race-free)."""
+        row = await self.conn.fetchrow(
+            f"""INSERT INTO payments (id, order_id, customer_id, flow, amount, currency,
+                                      capture_method, description, metadata)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                ON CONFLICT DO NOTHING
+                RETURNING {_PAYMENT_COLUMNS}""",
+            new.id,
+            new.order_id,
+            new.customer_id,
+            new.flow,
+            new.amount,
+            new.currency,
+            new.capture_method,
+            new.description,
+            new.metadata,
+        )
+        if row is None:
+            return None
+        payment = _payment(row)
+        await self._add_timeline(payment, "created", "api", None, {"amount": new.amount})
+        await self._notify(payment)
+        return payment
+
+    async def get_payment(self, payment_id: UUID, *, for_update: bool = False) -> Payment | None:
+        lock = " FOR UPDATE" if for_update else ""
+        row = await self.conn.fetchrow(
+            f"SELECT {_PAYMENT_COLUMNS} FROM payments WHERE id = $1{lock}", payment_id
+        )
+        return _payment(row) if row else None
+
+    async def get_payment_by_stripe_id(
+        self,
+        *,
+        payment_intent: str | None = None,
+        checkout_session: str | None = None,
+        for_update: bool = False,
+    ) -> Payment | None:
+        lock = " FOR UPDATE" if for_update else ""
+        row = await self.conn.fetchrow(
+            f"""SELECT {_PAYMENT_COLUMNS} FROM payments
+                WHERE stripe_payment_intent_id = $1 OR stripe_checkout_session_id = $2
+                LIMIT 1{lock}""",
+            payment_intent,
+            checkout_session,
+        )
+        return _payment(row) if row else None
+
+    async def live_payments_for_order(
+        self, order_id: str, *, for_update: bool = False
+    ) -> list[Payment]:
+        """The order's open and succeeded payments (at most one of each)."""
+        lock = " FOR UPDATE" if for_update else ""
+        rows = await self.conn.fetch(
+            f"""SELECT {_PAYMENT_COLUMNS} FROM payments
+                WHERE order_id = $1 AND status <> 'canceled' ORDER BY created_at{lock}""",
+            order_id,
+        )
+        return [_payment(row) for row in rows]
+
+    async def list_payments(
+        self, order_id: str | None, limit: int, before: tuple[datetime, UUID] | None
+    ) -> list[Payment]:
+        rows = await self.conn.fetch(
+            f"""SELECT {_PAYMENT_COLUMNS} FROM payments
+                WHERE ($1::text IS NULL OR order_id = $1)
+                  AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3::uuid))
+                ORDER BY created_at DESC, id DESC LIMIT $4""",
+            order_id,
+            before[0] if before else None,
+            before[1] if before else None,
+            limit,
+        )
+        return [_payment(row) for row in rows]
+
+    async def attach_stripe_ids(self, payment_id: UUID, **fields: Any) -> Payment:
+        """Record what Stripe answered at creation: no version bump, nothing visible changed."""
+        if not fields or not set(fields) <= _CHANGEABLE:
+            raise ValueError(f"not attachable: {sorted(fields)}")
+        sets = ", ".join(f"{name} = ${i}" for i, name in enumerate(fields, start=2))
+        row = await self.conn.fetchrow(
+            f"""UPDATE payments SET {sets}, updated_at = now() WHERE id = $1
+                RETURNING {_PAYMENT_COLUMNS}""",
+            payment_id,
+            *fields.values(),
+        )
+        assert row is not None
+        return _payment(row)
+
+    async def apply_change(self, payment: Payment, change: Change) -> Payment:
+        """Version + 1, the timeline row and the NOTIFY; caller holds the row lock."""
+        assert set(change.fields) <= _CHANGEABLE, change.fields
+        names = list(change.fields)
+        sets = "".join(f", {name} = ${i}" for i, name in enumerate(names, start=5))
+        row = await self.conn.fetchrow(
+            f"""UPDATE payments
+                SET version = version + 1, status = coalesce($2, status),
+                    stripe_state_at = coalesce($3, stripe_state_at), updated_at = now(){sets}
+                WHERE id = $1 AND version = $4
+                RETURNING {_PAYMENT_COLUMNS}""",
+            payment.id,
+            change.status,
+            change.stripe_state_at,
+            payment.version,
+            *change.fields.values(),
+        )
+        if row is None:
+            raise RuntimeError(f"payment {payment.id} changed under us (lock not held?)")
+        updated = _payment(row)
+        await self._add_timeline(
+            updated, change.kind, change.cause_type, change.cause_id, change.data
+        )
+        await self._notify(updated)
+        return updated
+
+    async def _add_timeline(
+        self,
+        payment: Payment,
+        kind: str,
+        cause_type: str,
+        cause_id: str | None,
+        data: dict[str, Any],
+    ) -> None:
+        await self.conn.execute(
+            """INSERT INTO payment_events (payment_id, version, kind, status, cause_type,
+                                           cause_id, data)
+               VALUES ($1, $2, $3, $4, $5, $6, $7)""",
+            payment.id,
+            payment.version,
+            kind,
+            payment.status,
+            cause_type,
+            cause_id,
+            data,
+        )
+
+    async def _notify(self, payment: Payment) -> None:
+        payload = json.dumps({"payment_id": str(payment.id), "version": payment.version})
+        await self.conn.execute("SELECT pg_notify($1, $2)", NOTIFY_CHANNEL, payload)
+
+    async def timeline(self, payment_id: UUID, since_version: int = 0) -> list[TimelineEntry]:
+        rows = await self.conn.fetch(
+            """SELECT payment_id, version, kind, status, cause_type, cause_id, data, created_at
+               FROM payment_events WHERE payment_id = $1 AND version > $2 ORDER BY version""",
+            payment_id,
+            since_version,
+        )
+        return [_entry(row) for row in rows]
+
+    # attempts --------------------------------------------------------------------------
+
+    async def attempts(self, payment_id: UUID) -> list[Attempt]:
+        rows = await self.conn.fetch(
+            """SELECT id, payment_id, outcome, stripe_event_id, stripe_charge_id,
+                      stripe_payment_method_id, card_brand, card_last4, error_type, error_code,
+                      decline_code, advice_code, network_advice_code, network_decline_code,
+                      error_message, advice_next_step, advice_retryable, advice_message,
+                      occurred_at
+               FROM payment_attempts WHERE payment_id = $1 ORDER BY occurred_at, id""",
+            payment_id,
+        )
+        return [Attempt(**dict(row)) for row in rows]
+
+    async def add_attempt(self, payment_id: UUID, fields: dict[str, Any]) -> bool:
+        """Insert an attempt; False when this Stripe event's attempt is already recorded."""
+        names = ["payment_id", *fields]
+        params = ", ".join(f"${i}" for i in range(1, len(names) + 1))
+        status = await self.conn.execute(
+            f"""INSERT INTO payment_attempts ({", ".join(names)}) VALUES ({params})
+                ON CONFLICT (stripe_event_id) DO NOTHING""",
+            payment_id,
+            *fields.values(),
+        )
+        return bool(status.endswith(" 1"))
+
+    # refunds ---------------------------------------------------------------------------
+
+    async def refunds(self, payment_id: UUID) -> list[Refund]:
+        rows = await self.conn.fetch(
+            f"SELECT {_REFUND_COLUMNS} FROM refunds WHERE payment_id = $1 ORDER BY created_at",
+            payment_id,
+        )
+        return [Refund(**dict(row)) for row in rows]
+
+    async def reserved_refund_amount(self, payment_id: UUID) -> int:
+        """Refunds not failed or canceled: they count against what is refundable."""
+        value = await self.conn.fetchval(
+            """SELECT coalesce(sum(amount), 0) FROM refunds
+               WHERE payment_id = $1 AND status IN ('pending', 'requires_action', 'succeeded')""",
+            payment_id,
+        )
+        return int(value)
+
+    async def add_refund(
+        self, refund_id: UUID, payment: Payment, amount: int, reason: str | None
+    ) -> Refund:
+        row = await self.conn.fetchrow(
+            f"""INSERT INTO refunds (id, payment_id, amount, currency, reason)
+                VALUES ($1, $2, $3, $4, $5) RETURNING {_REFUND_COLUMNS}""",
+            refund_id,
+            payment.id,
+            amount,
+            payment.currency,
+            reason,
+        )
+        assert row is not None
+        return Refund(**dict(row))
+
+    async def update_refund(
+        self,
+        refund_id: UUID,
+        *,
+        stripe_refund_id: str | None,
+        status: str,
+        failure_reason: str | None = None,
+    ) -> Refund:
+        row = await self.conn.fetchrow(
+            f"""UPDATE refunds SET stripe_refund_id = coalesce($2, stripe_refund_id),
+                       status = $3, failure_reason = coalesce($4, failure_reason),
+                       updated_at = now()
+                WHERE id = $1 RETURNING {_REFUND_COLUMNS}""",
+            refund_id,
+            stripe_refund_id,
+            status,
+            failure_reason,
+        )
+        assert row is not None
+        return Refund(**dict(row))
+
+    async def get_refund_by_stripe_id(self, stripe_refund_id: str) -> Refund | None:
+        row = await self.conn.fetchrow(
+            f"SELECT {_REFUND_COLUMNS} FROM refunds WHERE stripe_refund_id = $1 FOR UPDATE",
+            stripe_refund_id,
+        )
+        return Refund(**dict(row)) if row else None
+
+    async def succeeded_refund_total(self, payment_id: UUID) -> int:
+        value = await self.conn.fetchval(
+            """SELECT coalesce(sum(amount), 0) FROM refunds
+               WHERE payment_id = $1 AND status = 'succeeded'""",
+            payment_id,
+        )
+        return int(value)
+
+
+_REFUND_COLUMNS = """id, payment_id, stripe_refund_id, amount, currency, status, reason,
+    failure_reason, created_at"""
+
+__all__: Sequence[str] = ("NOTIFY_CHANNEL", "PaymentsRepo")

@@ -1,0 +1,19 @@
+"""``PgStore``: one transaction per use-case step, handed out as a ``PaymentsRepo``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from service.db.payments_repo import PaymentsRepo
+from service.db.pool import Pool
+
+
+class PgStore:
+    def __init__(self, pool: Pool) -> None:
+        self.pool = pool
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[PaymentsRepo]:
+        async with self.pool.acquire() as conn, conn.transaction():
+            yield PaymentsRepo(conn)

@@ -1,0 +1,226 @@
+"""Payment handlers: parse, authorize, call the use case, serialize."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime
+from uuid import UUID
+
+from aiohttp import web
+from pydantic import BaseModel
+
+from service import errors
+from service.http import auth
+from service.http.parsing import parse_json
+from service.http.schemas import (
+    CancelIn,
+    CheckoutCreatedOut,
+    CreateCheckoutSessionIn,
+    CreatePaymentIntentIn,
+    PaymentCreatedOut,
+    PaymentListOut,
+    RefundCreatedOut,
+    RefundIn,
+)
+from service.http.serialize import attempt_out, payment_out, refund_out, timeline_out
+from service.keys import AUTH, GATEWAY, SETTINGS, STORE
+from service.payments.cancel_payment import cancel_payment
+from service.payments.create_payment import (
+    CheckoutDetails,
+    CreatePayment,
+    CustomerInfo,
+    create_payment,
+)
+from service.payments.models import Payment
+from service.payments.ports import LineItem
+from service.payments.refund_payment import refund_payment
+
+MAX_PAGE = 100
+
+
+def _json(model: BaseModel, status: int = 200) -> web.Response:
+    return web.json_response(text=model.model_dump_json(), status=status)
+
+
+def _payment_id(request: web.Request) -> UUID:
+    try:
+        return UUID(request.match_info["payment_id"])
+    except ValueError:
+        raise errors.NotFound("No such payment.", code="payment_not_found") from None
+
+
+def _customer(body: CreatePaymentIntentIn | CreateCheckoutSessionIn) -> CustomerInfo | None:
+    if body.customer is None:
+        return None
+    return CustomerInfo(body.customer.external_id, body.customer.email, body.customer.name)
+
+
+async def create_payment_intent(request: web.Request) -> web.Response:
+    body = await parse_json(request, CreatePaymentIntentIn)
+    auth.authorize_create(request, request.app[AUTH], body.order_id, body.amount, body.currency)
+    cmd = CreatePayment(
+        order_id=body.order_id,
+        amount=body.amount,
+        currency=body.currency,
+        customer=_customer(body),
+        description=body.description,
+        metadata=body.metadata,
+        capture_method=body.capture_method,
+        payment_method_types=body.payment_method_types,
+    )
+    result = await create_payment(cmd, store=request.app[STORE], gateway=request.app[GATEWAY])
+    p = result.payment
+    return _json(
+        PaymentCreatedOut(
+            payment_id=str(p.id),
+            payment_intent_id=p.stripe_payment_intent_id,
+            client_secret=p.client_secret,
+            status=p.status,
+            amount=p.amount,
+            currency=p.currency,
+            version=p.version,
+            status_token=request.app[AUTH].issue_status_token(p.id),
+        ),
+        status=201 if result.created else 200,
+    )
+
+
+async def create_checkout_session(request: web.Request) -> web.Response:
+    body = await parse_json(request, CreateCheckoutSessionIn)
+    items = [LineItem(i.name, i.unit_amount, i.quantity) for i in body.line_items]
+    total = sum(i.unit_amount * i.quantity for i in items)
+    auth.authorize_create(request, request.app[AUTH], body.order_id, total, body.currency)
+    checkout = CheckoutDetails(
+        line_items=items,
+        success_url=body.success_url,
+        cancel_url=body.cancel_url,
+        expires_in_minutes=body.expires_in_minutes,
+        allowed_redirect_origins=request.app[SETTINGS].allowed_redirect_origins,
+    )
+    cmd = CreatePayment(
+        order_id=body.order_id,
+        amount=total,
+        currency=body.currency,
+        customer=_customer(body),
+        description=body.description,
+        metadata=body.metadata,
+        checkout=checkout,
+    )
+    result = await create_payment(cmd, store=request.app[STORE], gateway=request.app[GATEWAY])
+    p = result.payment
+    return _json(
+        CheckoutCreatedOut(
+            payment_id=str(p.id),
+            checkout_session_id=p.stripe_checkout_session_id,
+            url=p.checkout_url,
+            expires_at=p.checkout_expires_at,
+            status=p.status,
+            version=p.version,
+            status_token=request.app[AUTH].issue_status_token(p.id),
+        ),
+        status=201 if result.created else 200,
+    )
+
+
+async def _readable_payment(request: web.Request) -> Payment:
+    payment_id = _payment_id(request)
+    auth.authorize_read(request, request.app[AUTH], payment_id)
+    async with request.app[STORE].transaction() as tx:
+        payment = await tx.get_payment(payment_id)
+    if payment is None:
+        raise errors.NotFound("No such payment.", code="payment_not_found")
+    return payment
+
+
+async def get_payment(request: web.Request) -> web.Response:
+    return _json(payment_out(await _readable_payment(request)))
+
+
+async def get_attempts(request: web.Request) -> web.Response:
+    payment = await _readable_payment(request)
+    async with request.app[STORE].transaction() as tx:
+        attempts = await tx.attempts(payment.id)
+    return web.json_response(
+        text='{"data": [' + ",".join(attempt_out(a).model_dump_json() for a in attempts) + "]}"
+    )
+
+
+async def get_timeline(request: web.Request) -> web.Response:
+    payment = await _readable_payment(request)
+    since = _int_query(request, "since_version", default=0, low=0, high=2**62)
+    async with request.app[STORE].transaction() as tx:
+        entries = await tx.timeline(payment.id, since)
+    return web.json_response(
+        text='{"data": [' + ",".join(timeline_out(e).model_dump_json() for e in entries) + "]}"
+    )
+
+
+def _int_query(request: web.Request, name: str, *, default: int, low: int, high: int) -> int:
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise errors.InvalidInput(
+            f"{name} must be an integer from {low} to {high}.",
+            code="invalid_query",
+            details={"field": name},
+        )
+    return int(raw)
+
+
+def _cursor(p: Payment) -> str:
+    return base64.urlsafe_b64encode(f"{p.created_at.isoformat()}|{p.id}".encode()).decode()
+
+
+def _parse_cursor(raw: str) -> tuple[datetime, UUID]:
+    try:
+        at, _, pid = base64.urlsafe_b64decode(raw.encode()).decode().partition("|")
+        return datetime.fromisoformat(at), UUID(pid)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise errors.InvalidInput("The cursor is not valid.", code="invalid_cursor") from None
+
+
+async def list_payments(request: web.Request) -> web.Response:
+    auth.require_api_key(request, request.app[AUTH])
+    order_id = request.query.get("order_id")
+    if order_id is not None and not 1 <= len(order_id) <= 200:
+        raise errors.InvalidInput("order_id must be 1 to 200 characters.", code="invalid_query")
+    limit = _int_query(request, "limit", default=20, low=1, high=MAX_PAGE)
+    cursor = request.query.get("cursor")
+    before = _parse_cursor(cursor) if cursor else None
+    async with request.app[STORE].transaction() as tx:
+        rows = await tx.list_payments(order_id, limit + 1, before)
+    page = rows[:limit]
+    more = len(rows) > limit
+    return _json(
+        PaymentListOut(
+            data=[payment_out(p) for p in page],
+            has_more=more,
+            next_cursor=_cursor(page[-1]) if more and page else None,
+        )
+    )
+
+
+async def cancel(request: web.Request) -> web.Response:
+    auth.require_api_key(request, request.app[AUTH])
+    payment_id = _payment_id(request)
+    body = await parse_json(request, CancelIn, empty_ok=True)
+    payment = await cancel_payment(
+        payment_id, body.reason, store=request.app[STORE], gateway=request.app[GATEWAY]
+    )
+    return _json(payment_out(payment))
+
+
+async def refund(request: web.Request) -> web.Response:
+    auth.require_api_key(request, request.app[AUTH])
+    payment_id = _payment_id(request)
+    body = await parse_json(request, RefundIn, empty_ok=True)
+    payment, created = await refund_payment(
+        payment_id,
+        body.amount,
+        body.reason,
+        store=request.app[STORE],
+        gateway=request.app[GATEWAY],
+    )
+    return _json(RefundCreatedOut(refund=refund_out(created), payment=payment_out(payment)), 201)

@@ -1,0 +1,67 @@
+"""Cancel an open payment where Stripe allows it."""
+
+from __future__ import annotations
+
+import logging
+from uuid import UUID
+
+from service import errors
+from service.payments.models import Change, Payment
+from service.payments.ports import GatewayError, PaymentGateway, PaymentStore
+from service.payments.states import is_final
+from service.payments.stripe_errors import raise_for_gateway_error
+
+log = logging.getLogger(__name__)
+
+CANCELLATION_REASONS = frozenset({"duplicate", "fraudulent", "requested_by_customer", "abandoned"})
+
+
+async def cancel_payment(
+    payment_id: UUID, reason: str | None, *, store: PaymentStore, gateway: PaymentGateway
+) -> Payment:
+    async with store.transaction() as tx:
+        payment = await tx.get_payment(payment_id)
+    if payment is None:
+        raise errors.NotFound("No such payment.", code="payment_not_found")
+    if payment.status == "canceled":
+        return payment  # cancelling twice is not an error
+    if is_final(payment.status):
+        raise errors.Conflict(
+            "A succeeded payment cannot be canceled; refund it instead.",
+            code="payment_not_cancelable",
+            details={"status": payment.status},
+        )
+    stripe_status = "canceled"
+    if payment.stripe_payment_intent_id and payment.flow == "payment_intent":
+        try:
+            intent = await gateway.cancel_payment_intent(
+                payment.stripe_payment_intent_id,
+                reason=reason,
+                idempotency_key=f"paylive-cancel-{payment.id}",
+            )
+        except GatewayError as exc:
+            raise_for_gateway_error(exc)
+        stripe_status = intent.status
+    elif payment.flow == "checkout_session" and payment.stripe_checkout_session_id:
+        raise errors.Conflict(
+            "Hosted Checkout payments end by completion or expiry, not by cancel.",
+            code="payment_not_cancelable",
+            details={"flow": payment.flow},
+        )
+    async with store.transaction() as tx:
+        current = await tx.get_payment(payment_id, for_update=True)
+        assert current is not None
+        if is_final(current.status):
+            return current  # a webhook got there first
+        updated = await tx.apply_change(
+            current,
+            Change(
+                kind="canceled",
+                cause_type="api",
+                cause_id=None,
+                status=stripe_status,
+                fields={"cancellation_reason": reason or "requested_by_customer"},
+            ),
+        )
+    log.info("payment canceled", extra={"payment_id": str(payment_id)})
+    return updated

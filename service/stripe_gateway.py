@@ -1,0 +1,352 @@
+"""`PaymentGateway` over stripe-python's async client: the only module that imports `stripe`.
+
+Retries: stripe-python retries connection errors, 409 and 5xx answers itself
+(`max_network_retries`, exponential backoff from 0.5 s). The request headers, including
+`Idempotency-Key`, are built once before its retry loop, so every attempt of one call
+carries the same key and Stripe replays instead of acting twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from collections.abc import Awaitable, Mapping, Sequence
+from typing import Any, TypeVar, cast
+
+import aiohttp
+import stripe
+from stripe.params import (
+    CustomerCreateParams,
+    EventListParams,
+    PaymentIntentCancelParams,
+    PaymentIntentCreateParams,
+    RefundCreateParams,
+)
+from stripe.params.checkout import SessionCreateParams, SessionCreateParamsLineItem
+
+from service.payments.ports import (
+    GatewayAuthError,
+    GatewayCardError,
+    GatewayCheckoutSession,
+    GatewayError,
+    GatewayInvalidRequest,
+    GatewayPaymentIntent,
+    GatewayRefund,
+    GatewayUnavailable,
+    LineItem,
+)
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T", bound=stripe.StripeObject)
+
+# Stripe's page size ceiling, used when walking the events list.
+_MAX_PAGE = 100
+# 409 answers that mean "try again shortly" rather than "this request is wrong".
+_TRANSIENT_CONFLICTS = {"idempotency_key_in_use", "lock_timeout"}
+
+
+class StripeGateway:
+    """Stripe through one `StripeClient`; call `close()` once to release its HTTP session."""
+
+    def __init__(
+        self,
+        secret_key: str,
+        *,
+        api_base: str | None,
+        timeout_seconds: float = 10.0,
+        max_network_retries: int = 2,
+    ) -> None:
+        # The session is created lazily on the first call, inside the running loop.
+        self._http = stripe.AIOHTTPClient(timeout=aiohttp.ClientTimeout(total=timeout_seconds))
+        self._client = stripe.StripeClient(
+            secret_key,
+            base_addresses={"api": api_base} if api_base else None,
+            http_client=self._http,
+            max_network_retries=max_network_retries,
+        )
+
+    async def close(self) -> None:
+        await self._http.close_async()  # type: ignore[no-untyped-call]
+
+    async def create_customer(
+        self, *, external_id: str, email: str | None, name: str | None, idempotency_key: str
+    ) -> str:
+        params: CustomerCreateParams = {"metadata": {"external_id": external_id}}
+        if email is not None:
+            params["email"] = email
+        if name is not None:
+            params["name"] = name
+        customer = await self._call(
+            "customers.create",
+            self._client.v1.customers.create_async(params, {"idempotency_key": idempotency_key}),
+        )
+        return customer.id
+
+    async def create_payment_intent(
+        self,
+        *,
+        amount: int,
+        currency: str,
+        customer: str | None,
+        description: str | None,
+        metadata: Mapping[str, str],
+        capture_method: str,
+        payment_method_types: Sequence[str] | None,
+        idempotency_key: str,
+    ) -> GatewayPaymentIntent:
+        params: PaymentIntentCreateParams = {
+            "amount": amount,
+            "currency": currency,
+            "metadata": dict(metadata),
+            # Stripe validates the value; the port keeps it a plain string.
+            "capture_method": cast(Any, capture_method),
+        }
+        if customer is not None:
+            params["customer"] = customer
+        if description is not None:
+            params["description"] = description
+        if payment_method_types is not None:
+            # API 2026-09-30.endive made `payment_method_types` read-only (400
+            # payment_method_types_no_longer_supported); this is its replacement.
+            params["allowed_payment_method_types"] = cast(Any, list(payment_method_types))
+        else:
+            params["automatic_payment_methods"] = {"enabled": True}
+        intent = await self._call(
+            "payment_intents.create",
+            self._client.v1.payment_intents.create_async(
+                params, {"idempotency_key": idempotency_key}
+            ),
+        )
+        return _payment_intent(intent.to_dict(for_json=True))
+
+    async def retrieve_payment_intent(self, payment_intent_id: str) -> GatewayPaymentIntent:
+        intent = await self._call(
+            "payment_intents.retrieve",
+            self._client.v1.payment_intents.retrieve_async(payment_intent_id),
+        )
+        return _payment_intent(intent.to_dict(for_json=True))
+
+    async def cancel_payment_intent(
+        self, payment_intent_id: str, *, reason: str | None, idempotency_key: str
+    ) -> GatewayPaymentIntent:
+        params: PaymentIntentCancelParams = {}
+        if reason is not None:
+            params["cancellation_reason"] = cast(Any, reason)
+        intent = await self._call(
+            "payment_intents.cancel",
+            self._client.v1.payment_intents.cancel_async(
+                payment_intent_id, params, {"idempotency_key": idempotency_key}
+            ),
+        )
+        return _payment_intent(intent.to_dict(for_json=True))
+
+    async def create_checkout_session(
+        self,
+        *,
+        currency: str,
+        line_items: Sequence[LineItem],
+        success_url: str,
+        cancel_url: str,
+        expires_at: int,
+        customer: str | None,
+        customer_email: str | None,
+        client_reference_id: str,
+        metadata: Mapping[str, str],
+        idempotency_key: str,
+    ) -> GatewayCheckoutSession:
+        items: list[SessionCreateParamsLineItem] = [
+            {
+                "price_data": {
+                    "currency": currency,
+                    "unit_amount": item.unit_amount,
+                    "product_data": {"name": item.name},
+                },
+                "quantity": item.quantity,
+            }
+            for item in line_items
+        ]
+        params: SessionCreateParams = {
+            "mode": "payment",
+            "line_items": items,
+            "success_url": success_url,
+            "cancel_url": cancel_url,
+            "expires_at": expires_at,
+            "client_reference_id": client_reference_id,
+            "metadata": dict(metadata),
+            # The same metadata on the PaymentIntent maps its webhooks back to our payment.
+            "payment_intent_data": {"metadata": dict(metadata)},
+        }
+        # Stripe accepts only one of the two.
+        if customer is not None:
+            params["customer"] = customer
+        elif customer_email is not None:
+            params["customer_email"] = customer_email
+        session = await self._call(
+            "checkout.sessions.create",
+            self._client.v1.checkout.sessions.create_async(
+                params, {"idempotency_key": idempotency_key}
+            ),
+        )
+        raw = session.to_dict(for_json=True)
+        return GatewayCheckoutSession(
+            id=raw["id"],
+            url=raw.get("url") or "",
+            expires_at=raw["expires_at"],
+            payment_intent=_ref(raw.get("payment_intent")),
+            status=raw.get("status") or "open",
+            payment_status=raw.get("payment_status") or "unpaid",
+            raw=raw,
+        )
+
+    async def create_refund(
+        self,
+        *,
+        payment_intent_id: str,
+        amount: int,
+        reason: str | None,
+        metadata: Mapping[str, str],
+        idempotency_key: str,
+    ) -> GatewayRefund:
+        params: RefundCreateParams = {
+            "payment_intent": payment_intent_id,
+            "amount": amount,
+            "metadata": dict(metadata),
+        }
+        if reason is not None:
+            params["reason"] = cast(Any, reason)
+        refund = await self._call(
+            "refunds.create",
+            self._client.v1.refunds.create_async(params, {"idempotency_key": idempotency_key}),
+        )
+        raw = refund.to_dict(for_json=True)
+        return GatewayRefund(
+            id=raw["id"],
+            amount=raw["amount"],
+            currency=raw["currency"],
+            status=raw.get("status") or "pending",
+            payment_intent=_ref(raw.get("payment_intent")),
+            failure_reason=raw.get("failure_reason"),
+            raw=raw,
+        )
+
+    async def list_events(
+        self, *, created_after: int | None, starting_after: str | None, limit: int
+    ) -> tuple[list[Mapping[str, Any]], bool]:
+        """Up to `limit` events oldest-first, and whether newer ones remain.
+
+        Stripe lists newest-first. With a cursor (`starting_after`: the newest event id
+        the caller has already seen) one `ending_before` request returns the `limit`
+        events just newer than it; `created_after` is then ignored, as the cursor is the
+        more precise watermark. Without one, the list filtered by `created[gt]` is walked
+        back to its oldest end (Stripe keeps 30 days) keeping only the oldest `limit`;
+        the caller continues with the newest id it got as the cursor.
+        """
+        if not 1 <= limit <= _MAX_PAGE:
+            raise ValueError(f"limit must be between 1 and {_MAX_PAGE}")
+        if starting_after is not None:
+            page = await self._call(
+                "events.list",
+                self._client.v1.events.list_async(
+                    {"ending_before": starting_after, "limit": limit}
+                ),
+            )
+            return [e.to_dict(for_json=True) for e in reversed(page.data)], page.has_more
+
+        params: EventListParams = {"limit": _MAX_PAGE}
+        if created_after is not None:
+            params["created"] = {"gt": created_after}
+        oldest: deque[stripe.Event] = deque(maxlen=limit)
+        total = 0
+        while True:
+            page = await self._call("events.list", self._client.v1.events.list_async(params))
+            oldest.extend(page.data)
+            total += len(page.data)
+            if not page.has_more or not page.data:
+                break
+            params["starting_after"] = page.data[-1].id
+        return [e.to_dict(for_json=True) for e in reversed(oldest)], total > limit
+
+    async def _call(self, operation: str, request: Awaitable[T]) -> T:
+        """Await one Stripe call, log it and turn every failure into a `GatewayError`."""
+        started = time.perf_counter()
+        try:
+            result = await request
+        except stripe.StripeError as exc:
+            error = _gateway_error(exc)
+            _log_call(operation, started, error.request_id, type(error).__name__)
+            raise error from exc
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            # stripe-python wraps failures of sending the request, but not of reading the
+            # response body: a timeout or dropped connection there surfaces raw.
+            _log_call(operation, started, None, type(exc).__name__)
+            raise GatewayUnavailable(f"Stripe response failed: {exc!r}") from exc
+        response = result.last_response
+        _log_call(operation, started, response.request_id if response else None, "ok")
+        return result
+
+
+def _log_call(operation: str, started: float, request_id: str | None, outcome: str) -> None:
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    log.debug(
+        "stripe %s: %s in %.1f ms (request id %s)", operation, outcome, elapsed_ms, request_id
+    )
+
+
+def _gateway_error(exc: stripe.StripeError) -> GatewayError:
+    body = exc.json_body.get("error") if isinstance(exc.json_body, dict) else None
+    details: dict[str, Any] = body if isinstance(body, dict) else {}
+    code = exc.code or details.get("code")
+    fields: dict[str, Any] = {
+        "code": code,
+        "param": details.get("param"),
+        "http_status": exc.http_status,
+        "request_id": exc.request_id,
+    }
+    message = exc.user_message or details.get("message") or type(exc).__name__
+    if isinstance(exc, stripe.CardError):
+        return GatewayCardError(message, decline_code=details.get("decline_code"), **fields)
+    if isinstance(exc, stripe.InvalidRequestError | stripe.IdempotencyError):
+        return GatewayInvalidRequest(message, **fields)
+    if isinstance(exc, stripe.AuthenticationError | stripe.PermissionError):
+        return GatewayAuthError(message, **fields)
+    if isinstance(exc, stripe.APIConnectionError | stripe.RateLimitError):
+        return GatewayUnavailable(message, **fields)
+    if isinstance(exc, stripe.APIError):
+        # stripe-python raises APIError for 409 and for bodies it cannot parse too.
+        status = exc.http_status
+        if status in (401, 403):
+            return GatewayAuthError(message, **fields)
+        if status == 409 and code in _TRANSIENT_CONFLICTS:
+            return GatewayUnavailable(message, **fields)
+        if status is not None and 400 <= status < 500 and status != 429:
+            return GatewayInvalidRequest(message, **fields)
+        return GatewayUnavailable(message, **fields)
+    return GatewayError(message, **fields)
+
+
+def _ref(value: Any) -> str | None:
+    """The id of an expandable field, whether Stripe sent the id or the object."""
+    if isinstance(value, dict):
+        return cast(str | None, value.get("id"))
+    return cast(str | None, value)
+
+
+def _payment_intent(raw: dict[str, Any]) -> GatewayPaymentIntent:
+    return GatewayPaymentIntent(
+        id=raw["id"],
+        status=raw["status"],
+        amount=raw["amount"],
+        currency=raw["currency"],
+        client_secret=raw.get("client_secret"),
+        created=raw["created"],
+        amount_received=raw.get("amount_received") or 0,
+        amount_capturable=raw.get("amount_capturable") or 0,
+        capture_method=raw.get("capture_method") or "automatic",
+        cancellation_reason=raw.get("cancellation_reason"),
+        latest_charge=_ref(raw.get("latest_charge")),
+        last_payment_error=raw.get("last_payment_error"),
+        metadata=dict(raw.get("metadata") or {}),
+        raw=raw,
+    )
