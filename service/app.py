@@ -12,9 +12,11 @@ from service.db.pool import create_pool
 from service.db.store import PgStore
 from service.http.auth import AuthConfig
 from service.http.errors import error_middleware
+from service.http.idempotency import install_idempotency
 from service.http.request_id import request_id_middleware
 from service.http.routes import setup_routes
-from service.keys import AUTH, DB_POOL, GATEWAY, SETTINGS, STORE
+from service.http.webhook_stats import WebhookStats
+from service.keys import AUTH, DB_POOL, GATEWAY, SETTINGS, STORE, WEBHOOK_STATS
 from service.stripe_gateway import StripeGateway
 
 log = logging.getLogger(__name__)
@@ -31,8 +33,10 @@ def create_app(settings: Settings) -> web.Application:
         middlewares=[request_id_middleware, error_middleware],
         client_max_size=settings.max_body_bytes,
     )
+    install_idempotency(app)
     app[SETTINGS] = settings
     app[AUTH] = AuthConfig.from_settings(settings)
+    app[WEBHOOK_STATS] = WebhookStats()
     if settings.status_token_secret is None:
         log.warning("STATUS_TOKEN_SECRET unset: status tokens are valid in this process only")
     app.cleanup_ctx.append(_database)

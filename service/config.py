@@ -59,6 +59,7 @@ class Settings(BaseSettings):
     allowed_redirect_origins: CommaList = []
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
+    max_webhook_bytes: int = Field(default=1024 * 1024, ge=1024, le=16 * 1024 * 1024)
     db_pool_min_size: int = Field(default=1, ge=0, le=100)
     db_pool_max_size: int = Field(default=10, ge=1, le=200)
     embedded_pgdata: Path = PROJECT_ROOT / ".pgdata"

@@ -8,6 +8,7 @@ from service.config import Settings
 from service.db.pool import Pool
 from service.db.store import PgStore
 from service.http.auth import AuthConfig
+from service.http.webhook_stats import WebhookStats
 from service.payments.ports import PaymentGateway
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -15,5 +16,6 @@ DB_POOL = web.AppKey("db_pool", Pool)
 STORE = web.AppKey("store", PgStore)
 GATEWAY = web.AppKey[PaymentGateway]("gateway")
 AUTH = web.AppKey("auth", AuthConfig)
+WEBHOOK_STATS = web.AppKey("webhook_stats", WebhookStats)
 
 REQUEST_ID = web.RequestKey("request_id", str)

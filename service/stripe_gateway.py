@@ -9,6 +9,7 @@ carries the same key and Stripe replays instead of acting twice.
 from __future__ import annotations
 
 import logging
+import ssl
 import time
 from collections import deque
 from collections.abc import Awaitable, Mapping, Sequence
@@ -47,6 +48,47 @@ _MAX_PAGE = 100
 _TRANSIENT_CONFLICTS = {"idempotency_key_in_use", "lock_timeout"}
 
 
+class _AIOHTTPClient(stripe.AIOHTTPClient):
+    """stripe's aiohttp transport, reading the body inside the response's context.
+
+    The stock client reads the body after its error wrapper and never releases the
+    response, so a timeout or reset mid-body escaped as a raw aiohttp error (not
+    retried) and leaked the connection. Here it is an `APIConnectionError` that
+    stripe-python retries with the same idempotency key.
+    """
+
+    def __init__(self, timeout_seconds: float) -> None:
+        super().__init__()
+        self._timeout_seconds = timeout_seconds
+        self._own_session: aiohttp.ClientSession | None = None
+
+    async def request_async(
+        self, method: str, url: str, headers: Mapping[str, str], post_data: Any = None
+    ) -> tuple[bytes, int, Mapping[str, str]]:
+        if self._own_session is None:
+            # Created on first use: a ClientSession needs the running loop. Stripe's own
+            # CA bundle, as the stock client uses.
+            tls = ssl.create_default_context(cafile=stripe.ca_bundle_path)
+            self._own_session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(ssl=tls),
+                timeout=aiohttp.ClientTimeout(total=self._timeout_seconds),
+            )
+        try:
+            async with self._own_session.request(
+                method, url, headers=headers, data=post_data
+            ) as response:
+                return await response.read(), response.status, response.headers
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            message = f"Network error talking to Stripe: {exc!r}"
+            raise stripe.APIConnectionError(  # type: ignore[no-untyped-call]
+                message, should_retry=True
+            ) from exc
+
+    async def close_async(self) -> None:
+        if self._own_session is not None:
+            await self._own_session.close()
+
+
 class StripeGateway:
     """Stripe through one `StripeClient`; call `close()` once to release its HTTP session."""
 
@@ -58,8 +100,7 @@ class StripeGateway:
         timeout_seconds: float = 10.0,
         max_network_retries: int = 2,
     ) -> None:
-        # The session is created lazily on the first call, inside the running loop.
-        self._http = stripe.AIOHTTPClient(timeout=aiohttp.ClientTimeout(total=timeout_seconds))
+        self._http = _AIOHTTPClient(timeout_seconds)
         self._client = stripe.StripeClient(
             secret_key,
             base_addresses={"api": api_base} if api_base else None,
@@ -68,7 +109,7 @@ class StripeGateway:
         )
 
     async def close(self) -> None:
-        await self._http.close_async()  # type: ignore[no-untyped-call]
+        await self._http.close_async()
 
     async def create_customer(
         self, *, external_id: str, email: str | None, name: str | None, idempotency_key: str
@@ -277,11 +318,6 @@ class StripeGateway:
             error = _gateway_error(exc)
             _log_call(operation, started, error.request_id, type(error).__name__)
             raise error from exc
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            # stripe-python wraps failures of sending the request, but not of reading the
-            # response body: a timeout or dropped connection there surfaces raw.
-            _log_call(operation, started, None, type(exc).__name__)
-            raise GatewayUnavailable(f"Stripe response failed: {exc!r}") from exc
         response = result.last_response
         _log_call(operation, started, response.request_id if response else None, "ok")
         return result
@@ -350,3 +386,24 @@ def _payment_intent(raw: dict[str, Any]) -> GatewayPaymentIntent:
         metadata=dict(raw.get("metadata") or {}),
         raw=raw,
     )
+
+
+def verify_webhook_signature(
+    payload: bytes, header: str, secrets: Sequence[str], tolerance: int = 300
+) -> bool:
+    """True when ``Stripe-Signature`` matches any of the secrets (several during rotation).
+
+    ``verify_header`` checks only the HMAC and timestamp; parsing the body with
+    ``json.loads`` afterwards is far cheaper than ``construct_event``.
+    """
+    try:
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    for secret in secrets:
+        try:
+            stripe.WebhookSignature.verify_header(text, header, secret, tolerance)
+        except stripe.SignatureVerificationError:
+            continue
+        return True
+    return False

@@ -16,13 +16,14 @@ from uuid import UUID
 
 import asyncpg
 
+from service.db.inbox_repo import InboxQueries
+from service.db.refunds_repo import RefundQueries
 from service.payments.models import (
     Attempt,
     Change,
     Customer,
     NewPayment,
     Payment,
-    Refund,
     TimelineEntry,
 )
 
@@ -47,7 +48,8 @@ _CHANGEABLE = frozenset(
 _PAYMENT_COLUMNS = """id, order_id, customer_id, flow, amount, currency, status, version,
     capture_method, stripe_payment_intent_id, stripe_checkout_session_id, client_secret,
     checkout_url, checkout_expires_at, amount_capturable, amount_captured, amount_refunded,
-    cancellation_reason, description, metadata, stripe_state_at, created_at, updated_at"""
+    cancellation_reason, description, metadata, stripe_state_at, stripe_state_rank, created_at,
+    updated_at"""
 
 
 def _payment(row: asyncpg.Record) -> Payment:
@@ -58,7 +60,7 @@ def _entry(row: asyncpg.Record) -> TimelineEntry:
     return TimelineEntry(**dict(row))
 
 
-class PaymentsRepo:
+class PaymentsRepo(InboxQueries, RefundQueries):
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
 
@@ -193,17 +195,19 @@ class PaymentsRepo:
         """Version + 1, the timeline row and the NOTIFY; caller holds the row lock."""
         assert set(change.fields) <= _CHANGEABLE, change.fields
         names = list(change.fields)
-        sets = "".join(f", {name} = ${i}" for i, name in enumerate(names, start=5))
+        sets = "".join(f", {name} = ${i}" for i, name in enumerate(names, start=6))
         row = await self.conn.fetchrow(
             f"""UPDATE payments
                 SET version = version + 1, status = coalesce($2, status),
-                    stripe_state_at = coalesce($3, stripe_state_at), updated_at = now(){sets}
+                    stripe_state_at = coalesce($3, stripe_state_at),
+                    stripe_state_rank = coalesce($5, stripe_state_rank), updated_at = now(){sets}
                 WHERE id = $1 AND version = $4
                 RETURNING {_PAYMENT_COLUMNS}""",
             payment.id,
             change.status,
             change.stripe_state_at,
             payment.version,
+            change.stripe_state_rank,
             *change.fields.values(),
         )
         if row is None:
@@ -275,77 +279,5 @@ class PaymentsRepo:
         )
         return bool(status.endswith(" 1"))
 
-    # refunds ---------------------------------------------------------------------------
-
-    async def refunds(self, payment_id: UUID) -> list[Refund]:
-        rows = await self.conn.fetch(
-            f"SELECT {_REFUND_COLUMNS} FROM refunds WHERE payment_id = $1 ORDER BY created_at",
-            payment_id,
-        )
-        return [Refund(**dict(row)) for row in rows]
-
-    async def reserved_refund_amount(self, payment_id: UUID) -> int:
-        """Refunds not failed or canceled: they count against what is refundable."""
-        value = await self.conn.fetchval(
-            """SELECT coalesce(sum(amount), 0) FROM refunds
-               WHERE payment_id = $1 AND status IN ('pending', 'requires_action', 'succeeded')""",
-            payment_id,
-        )
-        return int(value)
-
-    async def add_refund(
-        self, refund_id: UUID, payment: Payment, amount: int, reason: str | None
-    ) -> Refund:
-        row = await self.conn.fetchrow(
-            f"""INSERT INTO refunds (id, payment_id, amount, currency, reason)
-                VALUES ($1, $2, $3, $4, $5) RETURNING {_REFUND_COLUMNS}""",
-            refund_id,
-            payment.id,
-            amount,
-            payment.currency,
-            reason,
-        )
-        assert row is not None
-        return Refund(**dict(row))
-
-    async def update_refund(
-        self,
-        refund_id: UUID,
-        *,
-        stripe_refund_id: str | None,
-        status: str,
-        failure_reason: str | None = None,
-    ) -> Refund:
-        row = await self.conn.fetchrow(
-            f"""UPDATE refunds SET stripe_refund_id = coalesce($2, stripe_refund_id),
-                       status = $3, failure_reason = coalesce($4, failure_reason),
-                       updated_at = now()
-                WHERE id = $1 RETURNING {_REFUND_COLUMNS}""",
-            refund_id,
-            stripe_refund_id,
-            status,
-            failure_reason,
-        )
-        assert row is not None
-        return Refund(**dict(row))
-
-    async def get_refund_by_stripe_id(self, stripe_refund_id: str) -> Refund | None:
-        row = await self.conn.fetchrow(
-            f"SELECT {_REFUND_COLUMNS} FROM refunds WHERE stripe_refund_id = $1 FOR UPDATE",
-            stripe_refund_id,
-        )
-        return Refund(**dict(row)) if row else None
-
-    async def succeeded_refund_total(self, payment_id: UUID) -> int:
-        value = await self.conn.fetchval(
-            """SELECT coalesce(sum(amount), 0) FROM refunds
-               WHERE payment_id = $1 AND status = 'succeeded'""",
-            payment_id,
-        )
-        return int(value)
-
-
-_REFUND_COLUMNS = """id, payment_id, stripe_refund_id, amount, currency, status, reason,
-    failure_reason, created_at"""
 
 __all__: Sequence[str] = ("NOTIFY_CHANNEL", "PaymentsRepo")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from service.http import health, payments
+from service.http import health, payments, webhooks
 
 
 def setup_routes(app: web.Application) -> None:
@@ -18,3 +18,4 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/api/payments/{payment_id}/timeline", payments.get_timeline)
     app.router.add_post("/api/payments/{payment_id}/cancel", payments.cancel)
     app.router.add_post("/api/payments/{payment_id}/refunds", payments.refund)
+    app.router.add_post("/webhooks/stripe", webhooks.stripe_webhook)

@@ -43,6 +43,7 @@ class Payment:
     description: str | None
     metadata: dict[str, str]
     stripe_state_at: datetime | None
+    stripe_state_rank: int | None
     created_at: datetime
     updated_at: datetime
 
@@ -125,3 +126,4 @@ class Change:
     data: dict[str, Any] = field(default_factory=dict)
     fields: dict[str, Any] = field(default_factory=dict)  # other columns to set
     stripe_state_at: datetime | None = None
+    stripe_state_rank: int | None = None

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 from uuid import UUID
 
 from service.payments.models import (
@@ -213,6 +213,22 @@ class PaymentsTx(Protocol):
     ) -> Refund: ...
     async def get_refund_by_stripe_id(self, stripe_refund_id: str) -> Refund | None: ...
     async def succeeded_refund_total(self, payment_id: UUID) -> int: ...
+    async def get_refund(self, refund_id: UUID) -> Refund | None: ...
+    async def add_external_refund(
+        self,
+        refund_id: UUID,
+        payment: Payment,
+        stripe_refund_id: str,
+        amount: int,
+        status: str,
+        reason: str | None,
+    ) -> Refund: ...
+    async def inbox_claim(
+        self, event: dict[str, Any]
+    ) -> Literal["new", "pending", "processed"]: ...
+    async def inbox_mark_processed(self, event_id: str) -> None: ...
+    async def inbox_record_failure(self, event: dict[str, Any], error: str) -> None: ...
+    async def inbox_unprocessed(self, limit: int) -> list[dict[str, Any]]: ...
 
 
 class PaymentStore(Protocol):

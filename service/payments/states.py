@@ -73,13 +73,32 @@ def is_open(status: str) -> bool:
     return status in RANK and status not in FINAL_STATUSES
 
 
+def event_rank(event_type: str, status: str) -> int:
+    """Tie-break rank of the event that set a status, scaled so events can sit between.
+
+    A decline leaves the status at requires_payment_method (rank 0), yet it comes after
+    requires_action or processing of the same confirmation: 3-D Secure failed within the
+    second is common, a new challenge within the same second after a decline is not.
+    """
+    if event_type == "payment_intent.payment_failed":
+        return RANK["processing"] * 10 + 5
+    return RANK[status] * 10 if status in RANK else -1
+
+
 def decide_transition(
     current_status: str | None,
     current_state_at: int | None,
     incoming_status: str,
     incoming_created: int,
+    *,
+    current_rank: int | None = None,
+    incoming_rank: int | None = None,
 ) -> Transition:
-    """Should an event's status replace the stored one? (Attempts are recorded regardless.)"""
+    """Should an event's status replace the stored one? (Attempts are recorded regardless.)
+
+    Ranks default to the statuses' own (``RANK``); pass ``event_rank`` values to break
+    same-second ties by the events that set them.
+    """
     if incoming_status not in RANK:
         return Transition(False, "unknown_status")
     if current_status is not None and current_status not in RANK:
@@ -92,7 +111,9 @@ def decide_transition(
         return Transition(True, "newer_event")
     if incoming_created < current_state_at:
         return Transition(False, "older_event")
-    if RANK[incoming_status] > RANK[current_status]:
+    current = RANK[current_status] * 10 if current_rank is None else current_rank
+    incoming = RANK[incoming_status] * 10 if incoming_rank is None else incoming_rank
+    if incoming > current:
         return Transition(True, "same_time_later_status")
     return Transition(False, "same_time_not_later")
 

@@ -1,0 +1,67 @@
+"""The webhook inbox (mixed into ``PaymentsRepo``, so it shares its transaction)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import asyncpg
+
+InboxState = Literal["new", "pending", "processed"]
+
+
+class InboxQueries:
+    conn: asyncpg.Connection
+
+    async def inbox_claim(self, event: dict[str, Any]) -> InboxState:
+        """Insert the event, or lock its existing row; say whether it still needs applying.
+
+        A concurrent delivery of the same event waits on the row lock (or the uncommitted
+        insert) until the first transaction ends, then sees it processed.
+        """
+        inserted = await self.conn.fetchval(
+            """INSERT INTO stripe_events (id, type, created, livemode, payload)
+               VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING RETURNING true""",
+            event["id"],
+            event["type"],
+            datetime.fromtimestamp(int(event["created"]), UTC),
+            bool(event.get("livemode", False)),
+            event,
+        )
+        if inserted:
+            return "new"
+        processed_at = await self.conn.fetchval(
+            "SELECT processed_at FROM stripe_events WHERE id = $1 FOR UPDATE", event["id"]
+        )
+        return "pending" if processed_at is None else "processed"
+
+    async def inbox_mark_processed(self, event_id: str) -> None:
+        await self.conn.execute(
+            "UPDATE stripe_events SET processed_at = now(), last_error = NULL WHERE id = $1",
+            event_id,
+        )
+
+    async def inbox_record_failure(self, event: dict[str, Any], error: str) -> None:
+        """In its own transaction after a rollback: the event is kept, unprocessed, with why."""
+        await self.conn.execute(
+            """INSERT INTO stripe_events (id, type, created, livemode, payload, failures,
+                                          last_error)
+               VALUES ($1, $2, $3, $4, $5, 1, $6)
+               ON CONFLICT (id) DO UPDATE
+                   SET failures = stripe_events.failures + 1, last_error = EXCLUDED.last_error
+                   WHERE stripe_events.processed_at IS NULL""",
+            event["id"],
+            event["type"],
+            datetime.fromtimestamp(int(event["created"]), UTC),
+            bool(event.get("livemode", False)),
+            event,
+            error[:2000],
+        )
+
+    async def inbox_unprocessed(self, limit: int) -> list[dict[str, Any]]:
+        rows = await self.conn.fetch(
+            """SELECT payload FROM stripe_events WHERE processed_at IS NULL
+               ORDER BY created, received_at LIMIT $1""",
+            limit,
+        )
+        return [row["payload"] for row in rows]

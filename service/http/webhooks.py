@@ -1,0 +1,55 @@
+"""``POST /webhooks/stripe``: verify, parse, ingest, answer (DESIGN §4)."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from aiohttp import web
+
+from service.http.errors import error_response
+from service.keys import SETTINGS, STORE, WEBHOOK_STATS
+from service.payments.ingest_event import InvalidEvent, check_event_shape, ingest_event
+from service.stripe_gateway import verify_webhook_signature
+
+log = logging.getLogger(__name__)
+
+SIGNATURE_TOLERANCE_SECONDS = 300
+
+
+async def _read_limited(request: web.Request, limit: int) -> bytes | None:
+    if request.content_length is not None and request.content_length > limit:
+        return None
+    body = await request.content.read(limit + 1)
+    return None if len(body) > limit else body
+
+
+async def stripe_webhook(request: web.Request) -> web.Response:
+    settings = request.app[SETTINGS]
+    stats = request.app[WEBHOOK_STATS]
+    body = await _read_limited(request, settings.max_webhook_bytes)
+    if body is None:
+        stats.outcomes["too_large"] += 1
+        return error_response(413, "payload_too_large", "The webhook body is too large.")
+    header = request.headers.get("Stripe-Signature", "")
+    secrets = [s.get_secret_value() for s in settings.stripe_webhook_secrets]
+    if not header or not verify_webhook_signature(
+        body, header, secrets, SIGNATURE_TOLERANCE_SECONDS
+    ):
+        stats.outcomes["bad_signature"] += 1
+        log.warning("webhook refused: missing, bad or stale signature")
+        return error_response(400, "signature_invalid", "The Stripe-Signature is not valid.")
+    try:
+        event = check_event_shape(json.loads(body))
+    except (ValueError, InvalidEvent) as exc:
+        stats.outcomes["invalid"] += 1
+        return error_response(400, "invalid_event", f"Not a Stripe event: {exc}")
+    stats.received_by_type[event["type"]] += 1
+    try:
+        result = await ingest_event(event, store=request.app[STORE])
+    except Exception:
+        stats.outcomes["failed"] += 1
+        log.exception("webhook %s failed", event["id"])
+        return error_response(500, "webhook_failed", "The event could not be applied; retry.")
+    stats.outcomes[result.outcome] += 1
+    return web.json_response({"received": True, "outcome": result.outcome})

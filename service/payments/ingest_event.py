@@ -1,0 +1,68 @@
+"""The webhook inbox pipeline (DESIGN §4, steps 2 and 3), after the signature has been checked.
+
+One transaction: claim the inbox row (duplicates stop here), apply, mark processed. If
+anything fails the transaction rolls back whole, the failure is noted on the inbox row in
+a second transaction, and the error propagates so Stripe gets a 500 and retries.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from service.payments.apply_event import EventResult, apply_event
+from service.payments.ports import PaymentStore
+
+log = logging.getLogger(__name__)
+
+
+class InvalidEvent(ValueError):
+    """The body is not a Stripe event object."""
+
+
+def check_event_shape(event: object) -> dict[str, Any]:
+    if not isinstance(event, dict):
+        raise InvalidEvent("the body is not a JSON object")
+    if not isinstance(event.get("id"), str) or not 1 <= len(event["id"]) <= 255:
+        raise InvalidEvent("id must be a string")
+    if not isinstance(event.get("type"), str):
+        raise InvalidEvent("type must be a string")
+    if not isinstance(event.get("created"), int) or isinstance(event.get("created"), bool):
+        raise InvalidEvent("created must be an integer")
+    data = event.get("data")
+    if not isinstance(data, dict) or not isinstance(data.get("object"), dict):
+        raise InvalidEvent("data.object must be an object")
+    if not isinstance(data["object"].get("id"), str):
+        raise InvalidEvent("data.object.id must be a string")
+    return event
+
+
+async def ingest_event(event: dict[str, Any], *, store: PaymentStore) -> EventResult:
+    try:
+        async with store.transaction() as tx:
+            if await tx.inbox_claim(event) == "processed":
+                return EventResult("duplicate")
+            result = await apply_event(tx, event)
+            await tx.inbox_mark_processed(event["id"])
+    except Exception as exc:
+        log.warning(
+            "webhook event failed; left unprocessed for Stripe's retry",
+            extra={"event_id": event["id"], "event_type": event["type"], "error": repr(exc)},
+        )
+        try:
+            async with store.transaction() as tx:
+                await tx.inbox_record_failure(event, f"{type(exc).__name__}: {exc}")
+        except Exception as record_exc:  # the database itself is gone: Stripe will retry
+            log.warning("could not note the failure: %r", record_exc)
+        raise
+    log.info(
+        "webhook event %s",
+        result.outcome,
+        extra={
+            "event_id": event["id"],
+            "event_type": event["type"],
+            "payment_id": str(result.payment_id) if result.payment_id else None,
+            "version": result.version,
+        },
+    )
+    return result
