@@ -41,6 +41,8 @@ CREATE TABLE payments (
     metadata                   jsonb NOT NULL DEFAULT '{}'::jsonb CHECK (jsonb_typeof(metadata) = 'object'),
     -- `created` of the last Stripe event applied to the status (DESIGN §4 ordering).
     stripe_state_at            timestamptz,
+    -- its tie-break rank (service/payments/states.py event_rank) for same-second events.
+    stripe_state_rank          integer,
     created_at                 timestamptz NOT NULL DEFAULT now(),
     updated_at                 timestamptz NOT NULL DEFAULT now()
 );
