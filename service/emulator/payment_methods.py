@@ -1,0 +1,111 @@
+"""PaymentMethods from card details or Stripe's `pm_card_*` ids; retrieve; attach."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from aiohttp import web
+
+from . import objects
+from .api import answer, emu, metadata, params, text
+from .cards import INCORRECT_NUMBER, PM_IDS, luhn_ok
+from .errors import StripeError, invalid, missing
+from .state import Emulator
+from .store import Obj
+
+routes = web.RouteTableDef()
+
+
+def card_error_for_number() -> StripeError:
+    d = INCORRECT_NUMBER
+    return StripeError(402, "card_error", d.message, code=d.code, param="card[number]", saved=True)
+
+
+def from_card(raw: Any, billing: Any, meta: dict[str, str]) -> tuple[Obj, str]:
+    """Build (not store) a card PaymentMethod, validating as Stripe does."""
+    if not isinstance(raw, dict):
+        raise invalid("Missing required param: card.", param="card", code="parameter_missing")
+    number = str(raw.get("number", "")).replace(" ", "")
+    if not number:
+        raise invalid(
+            "Missing required param: card[number].",
+            param="card[number]",
+            code="parameter_missing",
+        )
+    if not luhn_ok(number):
+        raise card_error_for_number()
+    try:
+        month, year = int(raw.get("exp_month", "")), int(raw.get("exp_year", ""))
+    except ValueError:
+        raise StripeError(
+            402,
+            "card_error",
+            "Your card's expiration month is invalid.",
+            code="invalid_expiry_month",
+            param="card[exp_month]",
+        ) from None
+    if year < 100:
+        year += 2000
+    if not 1 <= month <= 12:
+        raise StripeError(
+            402,
+            "card_error",
+            "Your card's expiration month is invalid.",
+            code="invalid_expiry_month",
+            param="card[exp_month]",
+        )
+    if year < time.gmtime().tm_year or year > 2100:
+        raise StripeError(
+            402,
+            "card_error",
+            "Your card's expiration year is invalid.",
+            code="invalid_expiry_year",
+            param="card[exp_year]",
+        )
+    card = objects.card(number, month, year)
+    return objects.payment_method(card, objects.billing_details(billing), meta), number
+
+
+def save(emulator: Emulator, pm: Obj, number: str) -> Obj:
+    # The full number never appears in answers; it decides the card's behaviour.
+    emulator.store.card_numbers[pm["id"]] = number
+    return emulator.store.put(pm)
+
+
+def resolve(emulator: Emulator, ident: str, param: str = "payment_method") -> Obj:
+    """A stored PaymentMethod, or a fresh one for a `pm_card_*` test id (as Stripe does)."""
+    if ident in PM_IDS:
+        raw = {"number": PM_IDS[ident], "exp_month": "12", "exp_year": "2034"}
+        return save(emulator, *from_card(raw, None, {}))
+    pm = emulator.store.find("payment_method", ident)
+    if pm is None:
+        raise missing("PaymentMethod", ident, param)
+    return pm
+
+
+@routes.post("/v1/payment_methods")
+async def create(request: web.Request) -> web.Response:
+    p = params(request)
+    if text(p, "type", required=True) != "card":
+        raise invalid("Only `type=card` is supported by the emulator.", param="type")
+    pm = save(emu(request), *from_card(p.get("card"), p.get("billing_details"), metadata(p)))
+    return answer(request, pm)
+
+
+@routes.get("/v1/payment_methods/{id}")
+async def retrieve(request: web.Request) -> web.Response:
+    pm = resolve(emu(request), request.match_info["id"], "id")
+    return answer(request, pm)
+
+
+@routes.post("/v1/payment_methods/{id}/attach")
+async def attach(request: web.Request) -> web.Response:
+    p = params(request)
+    customer_id = text(p, "customer", required=True) or ""
+    emulator = emu(request)
+    emulator.store.get("customer", customer_id, "customer")
+    pm = resolve(emulator, request.match_info["id"], "id")
+    pm["customer"] = customer_id
+    emulator.emit("payment_method.attached", pm)
+    return answer(request, pm)

@@ -1,0 +1,205 @@
+"""What happens when a PaymentIntent is confirmed with a card, and what follows.
+
+Mutations here never await, so each transition is atomic on the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+
+from . import charge_objects, sessions
+from .cards import DECLINES, GENERIC, Behaviour, Decline, behaviour
+from .errors import DOC_URL, StripeError
+from .state import Emulator
+from .store import Obj, new_id, now
+
+AUTH_FAILURE = (
+    "The provided PaymentMethod has failed authentication. You can provide "
+    "payment_method_data or a new PaymentMethod to attempt to fulfill this "
+    "PaymentIntent again."
+)
+
+
+def confirm(emulator: Emulator, pi: Obj, pm: Obj, base: str) -> StripeError | None:
+    """Run one confirmation; returns the card error to answer with, if declined."""
+    pi["payment_method"] = pm["id"]
+    pi["last_payment_error"] = None
+    pi["next_action"] = None
+    number = emulator.store.card_numbers[pm["id"]]
+    kind = behaviour(number)
+    if kind is Behaviour.THREE_DS:
+        _require_action(emulator, pi, base)
+        return None
+    if kind in (Behaviour.PROCESSING, Behaviour.PROCESSING_DECLINE):
+        _start_processing(
+            emulator, pi, pm, GENERIC if kind is Behaviour.PROCESSING_DECLINE else None
+        )
+        return None
+    if kind is Behaviour.DECLINE:
+        return decline(emulator, pi, pm, DECLINES[number])
+    succeed(emulator, pi, pm)
+    return None
+
+
+def _require_action(emulator: Emulator, pi: Obj, base: str) -> None:
+    url = f"{base}/3ds/{pi['id']}?client_secret={pi['client_secret']}"
+    return_url = emulator.store.return_urls.get(pi["id"])
+    if return_url:
+        pi["next_action"] = {
+            "type": "redirect_to_url",
+            "redirect_to_url": {"url": url, "return_url": return_url},
+        }
+    else:
+        pi["next_action"] = {
+            "type": "use_stripe_sdk",
+            "use_stripe_sdk": {
+                "type": "three_d_secure_redirect",
+                "stripe_js": url,
+                "source": new_id("src"),
+            },
+        }
+    pi["status"] = "requires_action"
+    emulator.emit("payment_intent.requires_action", pi)
+
+
+def _start_processing(emulator: Emulator, pi: Obj, pm: Obj, outcome: Decline | None) -> None:
+    ch = charge_objects.charge(pi, pm, None, captured=False)
+    ch.update(status="pending", paid=False, amount_captured=0, balance_transaction=None)
+    emulator.store.put(ch)
+    pi["latest_charge"] = ch["id"]
+    pi["status"] = "processing"
+    pi["processing"] = {"type": "card", "card": {}}
+    emulator.emit("payment_intent.processing", pi)
+    sessions.on_payment_intent(emulator, pi)
+    emulator.spawn(_finish_processing(emulator, pi["id"], pm["id"], ch["id"], outcome))
+
+
+async def _finish_processing(
+    emulator: Emulator, pi_id: str, pm_id: str, ch_id: str, outcome: Decline | None
+) -> None:
+    await asyncio.sleep(emulator.config.processing_delay)
+    store = emulator.store
+    pi, pm = store.get("payment_intent", pi_id), store.get("payment_method", pm_id)
+    if pi["status"] != "processing":
+        return
+    pi["processing"] = None
+    store.delete("charge", ch_id)  # replaced by the final charge, same id
+    if outcome is None:
+        succeed(emulator, pi, pm, charge_id=ch_id)
+    else:
+        decline(emulator, pi, pm, outcome, charge_id=ch_id)
+
+
+def succeed(emulator: Emulator, pi: Obj, pm: Obj, charge_id: str | None = None) -> None:
+    manual = pi["capture_method"] == "manual"
+    ch = charge_objects.charge(pi, pm, None, captured=not manual)
+    if charge_id:
+        ch["id"] = charge_id
+    emulator.store.put(ch)
+    pi.update(latest_charge=ch["id"], next_action=None, processing=None)
+    emulator.emit("charge.succeeded", ch)
+    if manual:
+        pi.update(status="requires_capture", amount_capturable=pi["amount"])
+        emulator.emit("payment_intent.amount_capturable_updated", pi)
+    else:
+        pi.update(status="succeeded", amount_received=pi["amount"])
+        emulator.emit("payment_intent.succeeded", pi)
+    sessions.on_payment_intent(emulator, pi)
+
+
+def _error_fields(d: Decline) -> Obj:
+    fields: Obj = {"decline_code": d.decline_code}
+    if d.advice_code:
+        fields["advice_code"] = d.advice_code
+    if d.network_decline_code:
+        fields["network_decline_code"] = d.network_decline_code
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+def decline(
+    emulator: Emulator, pi: Obj, pm: Obj, d: Decline, charge_id: str | None = None
+) -> StripeError:
+    ch = charge_objects.charge(pi, pm, d, captured=False)
+    if charge_id:
+        ch["id"] = charge_id
+    emulator.store.put(ch)
+    emulator.emit("charge.failed", ch)
+    error: Obj = {
+        "type": "card_error",
+        "code": d.code,
+        "message": d.message,
+        "charge": ch["id"],
+        "doc_url": f"{DOC_URL}/{d.code.replace('_', '-')}",
+        "payment_method": copy.deepcopy(pm),
+        **_error_fields(d),
+    }
+    fail(emulator, pi, error, latest_charge=ch["id"])
+    extra = {k: v for k, v in error.items() if k not in {"type", "code", "message", "doc_url"}}
+    extra["payment_intent"] = copy.deepcopy(pi)
+    return StripeError(402, "card_error", d.message, code=d.code, extra=extra, saved=True)
+
+
+def fail(emulator: Emulator, pi: Obj, error: Obj, latest_charge: str | None = None) -> None:
+    """Back to `requires_payment_method` with `error` as `last_payment_error`."""
+    pi.update(
+        status="requires_payment_method",
+        last_payment_error=error,
+        payment_method=None,
+        next_action=None,
+        processing=None,
+    )
+    if latest_charge:
+        pi["latest_charge"] = latest_charge
+    emulator.emit("payment_intent.payment_failed", pi)
+    sessions.on_payment_intent(emulator, pi)
+
+
+def authenticate(emulator: Emulator, pi: Obj, success: bool) -> None:
+    """Outcome of the 3-D Secure challenge page."""
+    pm = emulator.store.get("payment_method", str(pi["payment_method"]))
+    if success:
+        succeed(emulator, pi, pm)
+        return
+    fail(
+        emulator,
+        pi,
+        {
+            "type": "invalid_request_error",
+            "code": "payment_intent_authentication_failure",
+            "message": AUTH_FAILURE,
+            "doc_url": f"{DOC_URL}/payment-intent-authentication-failure",
+            "payment_method": copy.deepcopy(pm),
+        },
+    )
+
+
+CANCELABLE = (
+    "requires_payment_method",
+    "requires_capture",
+    "requires_confirmation",
+    "requires_action",
+)
+
+
+def cancel(emulator: Emulator, pi: Obj, reason: str | None) -> None:
+    if pi["status"] == "requires_capture" and pi["latest_charge"]:
+        ch = emulator.store.get("charge", str(pi["latest_charge"]))
+        ch.update(refunded=True, amount_refunded=ch["amount"])
+    pi.update(
+        status="canceled",
+        canceled_at=now(),
+        cancellation_reason=reason,
+        amount_capturable=0,
+        next_action=None,
+    )
+    emulator.emit("payment_intent.canceled", pi)
+
+
+def capture(emulator: Emulator, pi: Obj, amount: int) -> None:
+    ch = emulator.store.get("charge", str(pi["latest_charge"]))
+    ch.update(captured=True, amount_captured=amount, balance_transaction=new_id("txn"))
+    pi.update(status="succeeded", amount_received=amount, amount_capturable=0)
+    emulator.emit("charge.captured", ch)
+    emulator.emit("payment_intent.succeeded", pi)
+    sessions.on_payment_intent(emulator, pi)

@@ -1,0 +1,118 @@
+"""Fixtures: the emulator on a real port, a webhook receiver, and clients."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+import pytest
+import stripe
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from service.emulator import EMULATOR, DeliveryKnobs, Emulator, EmulatorConfig, create_emulator_app
+
+ServerFactory = Callable[[web.Application], Awaitable[TestServer]]
+SECRET_KEY = "sk_test_emulator"
+PUBLISHABLE_KEY = "pk_test_emulator"
+
+
+@dataclass
+class Receiver:
+    """A webhook endpoint that verifies Stripe's signature like the service does."""
+
+    secret: str = ""
+    url: str = ""
+    fail_first: int = 0  # answer 500 to this many requests first
+    events: list[dict[str, Any]] = field(default_factory=list)
+    rejected: int = 0
+    requests: int = 0
+
+    async def handle(self, request: web.Request) -> web.Response:
+        self.requests += 1
+        payload = await request.text()
+        try:
+            stripe.WebhookSignature.verify_header(
+                payload, request.headers.get("Stripe-Signature"), self.secret, tolerance=300
+            )
+        except stripe.SignatureVerificationError:
+            self.rejected += 1
+            return web.Response(status=400)
+        if self.requests <= self.fail_first:
+            return web.Response(status=500)
+        self.events.append(json.loads(payload))
+        return web.Response(text="ok")
+
+    def types(self) -> list[str]:
+        return [e["type"] for e in self.events]
+
+
+@dataclass
+class Running:
+    url: str
+    handle: Emulator
+    receiver: Receiver
+
+
+@pytest.fixture
+def config() -> EmulatorConfig:
+    return EmulatorConfig(
+        processing_delay=0.2,
+        expiry_sweep_interval=0.05,
+        min_session_lifetime=1,
+        seed=7,
+        knobs=DeliveryKnobs(retry_base=0.02, max_attempts=4, timeout=2.0),
+    )
+
+
+@pytest.fixture
+async def receiver(aiohttp_server: ServerFactory) -> Receiver:
+    rec = Receiver()
+    app = web.Application()
+    app.router.add_post("/webhooks/stripe", rec.handle)
+    server = await aiohttp_server(app)
+    rec.url = str(server.make_url("/webhooks/stripe"))
+    return rec
+
+
+@pytest.fixture
+async def emulator(
+    aiohttp_server: ServerFactory, config: EmulatorConfig, receiver: Receiver
+) -> Running:
+    config.webhook_url = receiver.url
+    app = create_emulator_app(config)
+    server = await aiohttp_server(app)
+    handle = app[EMULATOR]
+    assert handle.webhook_secret is not None
+    receiver.secret = handle.webhook_secret
+    return Running(str(server.make_url("")).rstrip("/"), handle, receiver)
+
+
+@pytest.fixture
+async def client(emulator: Running) -> AsyncIterator[stripe.StripeClient]:
+    http_client = stripe.AIOHTTPClient()
+    yield stripe.StripeClient(
+        SECRET_KEY,
+        base_addresses={"api": emulator.url},
+        http_client=http_client,
+        max_network_retries=0,
+    )
+    await close_http(http_client)
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+async def close_http(http_client: stripe.AIOHTTPClient) -> None:
+    """Close the SDK's aiohttp session (the SDK leaves this method untyped)."""
+    await http_client.close_async()  # type: ignore[no-untyped-call]
+
+
+def auth(key: str = SECRET_KEY) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
