@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 
@@ -11,12 +12,18 @@ from service.config import Settings
 from service.db.pool import create_pool
 from service.db.store import PgStore
 from service.http.auth import AuthConfig
+from service.http.cors import setup_cors
 from service.http.errors import error_middleware
 from service.http.idempotency import install_idempotency
+from service.http.openapi import setup_openapi
 from service.http.request_id import request_id_middleware
 from service.http.routes import setup_routes
 from service.http.webhook_stats import WebhookStats
-from service.keys import AUTH, DB_POOL, GATEWAY, SETTINGS, STORE, WEBHOOK_STATS
+from service.keys import AUTH, DB_POOL, GATEWAY, HUB, LISTENER, SETTINGS, STORE, WEBHOOK_STATS
+from service.realtime.hub import Hub
+from service.realtime.listener import PgListener
+from service.realtime.protocol import CLOSE_RESTART
+from service.realtime.stats import RealtimeStats
 from service.stripe_gateway import StripeGateway
 
 log = logging.getLogger(__name__)
@@ -41,7 +48,11 @@ def create_app(settings: Settings) -> web.Application:
         log.warning("STATUS_TOKEN_SECRET unset: status tokens are valid in this process only")
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_stripe)
+    app.cleanup_ctx.append(_realtime)
+    app.on_shutdown.append(_close_clients)
     setup_routes(app)
+    setup_openapi(app)  # the document is built once, here
+    setup_cors(app, settings.cors_origins)  # last: aiohttp-cors wraps the routes that exist
     return app
 
 
@@ -71,3 +82,31 @@ async def _stripe(app: web.Application) -> AsyncIterator[None]:
     app[GATEWAY] = gateway
     yield
     await gateway.close()
+
+
+async def _realtime(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    assert settings.database_url is not None
+    hub = Hub(app[STORE], RealtimeStats())
+    listener = PgListener(
+        settings.database_url,
+        hub,
+        probe_every=settings.listener_probe_seconds,
+        catch_up_every=settings.catch_up_seconds,
+    )
+    app[HUB] = hub
+    app[LISTENER] = listener
+    await listener.start()
+    yield
+    await listener.stop()
+
+
+async def _close_clients(app: web.Application) -> None:
+    """Close every live client at once, telling it to reconnect (1012)."""
+    clients = list(app[HUB].clients)
+    if clients:
+        log.info("closing %d live client(s) for shutdown", len(clients))
+        await asyncio.gather(
+            *(c.close(CLOSE_RESTART, "server restarting") for c in clients),
+            return_exceptions=True,
+        )

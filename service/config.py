@@ -60,6 +60,15 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
     max_webhook_bytes: int = Field(default=1024 * 1024, ge=1024, le=16 * 1024 * 1024)
+    ws_max_connections: int = Field(default=20_000, ge=1, le=1_000_000)
+    ws_max_subscriptions: int = Field(default=20, ge=1, le=1000)
+    ws_max_message_bytes: int = Field(default=4096, ge=256, le=1024 * 1024)
+    ws_idle_seconds: float = Field(default=60.0, gt=0, le=3600)
+    ws_slow_after_seconds: float = Field(default=5.0, gt=0, le=120)
+    ws_ping_seconds: float = Field(default=25.0, gt=0, le=300)
+    listener_probe_seconds: float = Field(default=2.0, gt=0, le=60)
+    catch_up_seconds: float = Field(default=3.0, gt=0, le=300)
+    shutdown_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
     db_pool_min_size: int = Field(default=1, ge=0, le=100)
     db_pool_max_size: int = Field(default=10, ge=1, le=200)
     embedded_pgdata: Path = PROJECT_ROOT / ".pgdata"

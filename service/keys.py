@@ -10,6 +10,8 @@ from service.db.store import PgStore
 from service.http.auth import AuthConfig
 from service.http.webhook_stats import WebhookStats
 from service.payments.ports import PaymentGateway
+from service.realtime.hub import Hub
+from service.realtime.listener import PgListener
 
 SETTINGS = web.AppKey("settings", Settings)
 DB_POOL = web.AppKey("db_pool", Pool)
@@ -17,5 +19,7 @@ STORE = web.AppKey("store", PgStore)
 GATEWAY = web.AppKey[PaymentGateway]("gateway")
 AUTH = web.AppKey("auth", AuthConfig)
 WEBHOOK_STATS = web.AppKey("webhook_stats", WebhookStats)
+HUB = web.AppKey("hub", Hub)
+LISTENER = web.AppKey("listener", PgListener)
 
 REQUEST_ID = web.RequestKey("request_id", str)

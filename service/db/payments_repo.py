@@ -9,6 +9,7 @@ transaction, so subscribers hear of it exactly when it commits.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -241,7 +242,10 @@ class PaymentsRepo(InboxQueries, RefundQueries):
         )
 
     async def _notify(self, payment: Payment) -> None:
-        payload = json.dumps({"payment_id": str(payment.id), "version": payment.version})
+        # ts: when the change was made, for the commit-to-push latency metric.
+        payload = json.dumps(
+            {"payment_id": str(payment.id), "version": payment.version, "ts": time.time()}
+        )
         await self.conn.execute("SELECT pg_notify($1, $2)", NOTIFY_CHANNEL, payload)
 
     async def timeline(self, payment_id: UUID, since_version: int = 0) -> list[TimelineEntry]:
@@ -252,6 +256,34 @@ class PaymentsRepo(InboxQueries, RefundQueries):
             since_version,
         )
         return [_entry(row) for row in rows]
+
+    async def current_versions(self, payment_ids: list[UUID]) -> dict[UUID, int]:
+        rows = await self.conn.fetch(
+            "SELECT id, version FROM payments WHERE id = ANY($1::uuid[])", payment_ids
+        )
+        return {row["id"]: row["version"] for row in rows}
+
+    async def states_since(
+        self, since: dict[UUID, int]
+    ) -> tuple[list[Payment], dict[UUID, list[TimelineEntry]]]:
+        """Several payments and their timeline entries after a version each, in two queries."""
+        ids = list(since)
+        rows = await self.conn.fetch(
+            f"SELECT {_PAYMENT_COLUMNS} FROM payments WHERE id = ANY($1::uuid[])", ids
+        )
+        entry_rows = await self.conn.fetch(
+            """SELECT e.payment_id, e.version, e.kind, e.status, e.cause_type, e.cause_id,
+                      e.data, e.created_at
+               FROM unnest($1::uuid[], $2::bigint[]) AS w (payment_id, after)
+               JOIN payment_events e ON e.payment_id = w.payment_id AND e.version > w.after
+               ORDER BY e.payment_id, e.version""",
+            ids,
+            [since[i] for i in ids],
+        )
+        entries: dict[UUID, list[TimelineEntry]] = {}
+        for row in entry_rows:
+            entries.setdefault(row["payment_id"], []).append(_entry(row))
+        return [_payment(row) for row in rows], entries
 
     # attempts --------------------------------------------------------------------------
 

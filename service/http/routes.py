@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from service.http import health, payments, webhooks
+from service.realtime import sse, ws
 
 
 def setup_routes(app: web.Application) -> None:
@@ -18,4 +19,6 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/api/payments/{payment_id}/timeline", payments.get_timeline)
     app.router.add_post("/api/payments/{payment_id}/cancel", payments.cancel)
     app.router.add_post("/api/payments/{payment_id}/refunds", payments.refund)
+    app.router.add_get("/api/payments/{payment_id}/stream", sse.stream)
     app.router.add_post("/webhooks/stripe", webhooks.stripe_webhook)
+    app.router.add_get("/ws", ws.websocket)

@@ -1,0 +1,130 @@
+"""The hub: who watches which payment here, and fan-out of each committed change.
+
+Notifications (payment id, version) arrive from the Postgres listener in batches. The hub
+reads the new states once per batch (two queries, whatever the number of clients) and
+offers them to every subscriber without awaiting any of them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from uuid import UUID
+
+from service.payments.ports import PaymentStore
+from service.realtime.protocol import entries_json, payment_state
+from service.realtime.stats import RealtimeStats
+from service.realtime.subscriber import Subscriber
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Notification:
+    payment_id: UUID
+    version: int
+    committed_at: float | None = None
+
+
+class Hub:
+    def __init__(self, store: PaymentStore, stats: RealtimeStats) -> None:
+        self.store = store
+        self.stats = stats
+        self.clients: set[Subscriber] = set()
+        self._watchers: dict[UUID, set[Subscriber]] = {}
+        self._known: dict[UUID, int] = {}  # highest version offered here, per payment
+
+    # clients -----------------------------------------------------------------------------
+
+    def add(self, client: Subscriber) -> None:
+        self.clients.add(client)
+        self.stats.connections = len(self.clients)
+
+    def remove(self, client: Subscriber) -> None:
+        for payment_id in list(client.versions):
+            self.unsubscribe(client, payment_id)
+        self.clients.discard(client)
+        self.stats.connections = len(self.clients)
+
+    async def subscribe(self, client: Subscriber, payment_id: UUID, since_version: int) -> bool:
+        """Register first, then read: a change committed meanwhile is merged, never lost."""
+        if payment_id not in client.versions:
+            self._watchers.setdefault(payment_id, set()).add(client)
+            self.stats.subscriptions += 1
+        client.versions[payment_id] = since_version
+        async with self.store.transaction() as tx:
+            payment = await tx.get_payment(payment_id)
+            entries = await tx.timeline(payment_id, since_version) if payment else []
+        if payment is None:
+            self.unsubscribe(client, payment_id)
+            return False
+        self._known[payment_id] = max(self._known.get(payment_id, 0), payment.version)
+        client.offer(payment_id, "snapshot", payment_state(payment), entries_json(entries))
+        return True
+
+    def unsubscribe(self, client: Subscriber, payment_id: UUID) -> None:
+        watchers = self._watchers.get(payment_id)
+        if watchers is not None and client in watchers:
+            watchers.discard(client)
+            self.stats.subscriptions -= 1
+            if not watchers:
+                del self._watchers[payment_id]
+                self._known.pop(payment_id, None)
+        client.forget(payment_id)
+
+    def watched(self) -> list[UUID]:
+        return list(self._watchers)
+
+    def known_version(self, payment_id: UUID) -> int:
+        return self._known.get(payment_id, 0)
+
+    # fan-out -----------------------------------------------------------------------------
+
+    async def publish(self, notifications: Iterable[Notification]) -> int:
+        """Offer each watched payment's newest state to its watchers; returns payments sent."""
+        newest: dict[UUID, Notification] = {}
+        for note in notifications:
+            if note.payment_id not in self._watchers:
+                continue
+            if note.version <= self._known.get(note.payment_id, 0):
+                continue  # duplicate, or already covered
+            seen = newest.get(note.payment_id)
+            if seen is None or note.version > seen.version:
+                newest[note.payment_id] = note
+        if not newest:
+            return 0
+        since = {pid: self._oldest_delivered(pid) for pid in newest}
+        async with self.store.transaction() as tx:
+            payments, entries = await tx.states_since(since)
+        for payment in payments:
+            watchers = self._watchers.get(payment.id)
+            if not watchers or payment.version <= self._known.get(payment.id, 0):
+                continue
+            self._known[payment.id] = payment.version
+            state = payment_state(payment)
+            timeline = entries_json(entries.get(payment.id, []))
+            committed_at = newest[payment.id].committed_at
+            for client in watchers:
+                client.offer(payment.id, "update", state, timeline, committed_at)
+        return len(payments)
+
+    def _oldest_delivered(self, payment_id: UUID) -> int:
+        watchers = self._watchers.get(payment_id, ())
+        return min((c.versions.get(payment_id, 0) for c in watchers), default=0)
+
+    async def catch_up(self) -> int:
+        """Compare watched payments with the database; publish what notifications missed."""
+        watched = self.watched()
+        if not watched:
+            return 0
+        async with self.store.transaction() as tx:
+            versions = await tx.current_versions(watched)
+        behind = [
+            Notification(pid, version)
+            for pid, version in versions.items()
+            if version > self._known.get(pid, 0)
+        ]
+        if behind:
+            log.info("catch-up found %d payment(s) ahead of their pushes", len(behind))
+        return await self.publish(behind) if behind else 0

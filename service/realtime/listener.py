@@ -1,0 +1,129 @@
+"""One dedicated LISTEN connection per process (not from the pool), kept alive.
+
+The asyncpg callback is synchronous and only queues; a consumer task drains the queue in
+batches into the hub. A probe checks the connection every few seconds; when it is gone
+the listener reconnects with backoff, LISTENs again and runs a catch-up, so changes
+committed while it was away still reach the clients. A periodic catch-up also covers a
+notification lost for any other reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from service.db.payments_repo import NOTIFY_CHANNEL
+from service.realtime.hub import Hub, Notification
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 1000
+
+
+class PgListener:
+    def __init__(
+        self,
+        dsn: str,
+        hub: Hub,
+        *,
+        probe_every: float = 2.0,
+        catch_up_every: float = 3.0,
+        max_backoff: float = 5.0,
+    ) -> None:
+        self.dsn = dsn
+        self.hub = hub
+        self.probe_every = probe_every
+        self.catch_up_every = catch_up_every
+        self.max_backoff = max_backoff
+        self.healthy = False
+        self._queue: asyncio.Queue[Notification] = asyncio.Queue()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._conn: asyncpg.Connection | None = None
+
+    async def start(self) -> None:
+        """Connect once before serving (so readiness is true at once), then keep at it."""
+        try:
+            await self._connect()
+        except Exception as exc:
+            log.warning("listener could not connect yet (%r); retrying in the background", exc)
+        loop = asyncio.get_running_loop()
+        self._tasks = [
+            loop.create_task(self._keep_listening()),
+            loop.create_task(self._consume()),
+            loop.create_task(self._periodic_catch_up()),
+        ]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self._conn is not None:
+            with contextlib.suppress(Exception):
+                await self._conn.close(timeout=2)
+
+    def _on_notify(self, conn: Any, pid: int, channel: str, payload: str) -> None:
+        try:
+            body = json.loads(payload)
+            note = Notification(UUID(body["payment_id"]), int(body["version"]), body.get("ts"))
+        except (ValueError, KeyError, TypeError):
+            log.warning("ignoring a malformed notification: %.200s", payload)
+            return
+        self._queue.put_nowait(note)
+
+    async def _connect(self) -> asyncpg.Connection:
+        conn = await asyncpg.connect(self.dsn, timeout=5)
+        await conn.add_listener(NOTIFY_CHANNEL, self._on_notify)
+        self._conn = conn
+        self.healthy = True
+        log.info("listening for payment changes")
+        return conn
+
+    async def _keep_listening(self) -> None:
+        backoff = 0.1
+        while True:
+            try:
+                conn = self._conn or await self._connect()
+                backoff = 0.1
+                await self.hub.catch_up()  # whatever committed while we were away
+                while True:
+                    await asyncio.sleep(self.probe_every)
+                    await conn.fetchval("SELECT 1", timeout=self.probe_every)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if self.healthy:
+                    self.hub.stats.listener_reconnects += 1
+                    log.warning("listener connection lost (%r); reconnecting", exc)
+                self.healthy = False
+                if self._conn is not None:
+                    self._conn.terminate()
+                    self._conn = None
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self.max_backoff)
+
+    async def _consume(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < MAX_BATCH and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            try:
+                await self.hub.publish(batch)
+            except Exception:
+                # The database is unreachable; the catch-up re-reads once it is back.
+                log.exception("publishing %d notification(s) failed", len(batch))
+
+    async def _periodic_catch_up(self) -> None:
+        while True:
+            await asyncio.sleep(self.catch_up_every)
+            try:
+                await self.hub.catch_up()
+            except Exception as exc:
+                log.warning("catch-up failed: %r", exc)

@@ -1,0 +1,77 @@
+"""``GET /api/payments/{id}/stream``: the same stream as Server-Sent Events.
+
+Each snapshot/update is an event whose id is the payment version, so a browser's
+EventSource resumes with ``Last-Event-ID`` after a reconnect; ``?since_version=`` does
+the same for clients that set it themselves. Pings are SSE comments.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from aiohttp import web
+
+from service import errors
+from service.http.auth import authorize_read
+from service.keys import AUTH, HUB, SETTINGS
+from service.realtime.subscriber import Kind, Subscriber
+
+
+def _since(request: web.Request) -> int:
+    raw = request.headers.get("Last-Event-ID") or request.query.get("since_version") or "0"
+    if not raw.isdigit() or len(raw) > 18:
+        raise errors.InvalidInput(
+            "Last-Event-ID / since_version must be a version number.", code="invalid_since_version"
+        )
+    return int(raw)
+
+
+async def stream(request: web.Request) -> web.StreamResponse:
+    try:
+        payment_id = UUID(request.match_info["payment_id"])
+    except ValueError:
+        raise errors.NotFound("No such payment.", code="payment_not_found") from None
+    authorize_read(request, request.app[AUTH], payment_id)
+    since = _since(request)
+    settings = request.app[SETTINGS]
+    hub = request.app[HUB]
+    if len(hub.clients) >= settings.ws_max_connections:
+        raise errors.Unavailable("Too many connections; retry.", code="too_many_connections")
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": "text/event-stream",
+            "Cache-Control": "no-cache",
+            "X-Accel-Buffering": "no",
+        }
+    )
+    await response.prepare(request)
+
+    async def send(kind: Kind, version: int | None, text: str) -> None:
+        if kind == "ping":
+            await response.write(b": ping\n\n")
+            return
+        head = f"event: {kind if kind != 'control' else 'error'}\n"
+        if version is not None:
+            head += f"id: {version}\n"
+        await response.write(f"{head}data: {text}\n\n".encode())
+
+    async def close(code: int, reason: str) -> None:
+        if request.transport is not None:
+            request.transport.close()
+
+    client = Subscriber(
+        send,
+        close,
+        hub.stats,
+        slow_after=settings.ws_slow_after_seconds,
+        ping_every=settings.ws_ping_seconds,
+    )
+    hub.add(client)
+    client.start()
+    try:
+        if await hub.subscribe(client, payment_id, since):
+            await client.closed.wait()
+    finally:
+        hub.remove(client)
+        await client.stop()
+    return response

@@ -1,0 +1,172 @@
+"""One live client (a WebSocket or an SSE stream): its subscriptions and its writer task.
+
+Fan-out calls ``offer`` synchronously: it never awaits the client. Pending messages are
+kept per payment and merged, so the queue holds at most one item per subscription (the
+newest state plus every timeline entry not yet sent). One writer task drains it in order.
+A client whose oldest pending item waits longer than ``slow_after`` is closed (4008) and
+resyncs on reconnect with ``since_version``, so nobody else waits for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import OrderedDict, deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+from uuid import UUID
+
+from service.realtime.protocol import CLOSE_SLOW, PING, state_message
+from service.realtime.stats import RealtimeStats
+
+log = logging.getLogger(__name__)
+
+Kind = Literal["snapshot", "update", "control", "ping"]
+# send(kind, version, text): the transport frames it (WS text frame, SSE event).
+Send = Callable[[Kind, int | None, str], Awaitable[None]]
+Close = Callable[[int, str], Awaitable[None]]
+
+MAX_CONTROL_MESSAGES = 32
+
+
+@dataclass
+class _Pending:
+    kind: Literal["snapshot", "update"]
+    state: dict[str, Any]
+    entries: dict[int, dict[str, Any]]
+    queued_at: float
+    committed_at: float | None = None
+
+
+@dataclass(eq=False)  # identity: clients are kept in sets
+class Subscriber:
+    send: Send
+    close_transport: Close
+    stats: RealtimeStats
+    slow_after: float = 5.0
+    ping_every: float = 25.0
+    # payment -> highest version delivered (since_version until the snapshot goes out)
+    versions: dict[UUID, int] = field(default_factory=dict)
+    closed: asyncio.Event = field(default_factory=asyncio.Event)
+    _pending: OrderedDict[UUID, _Pending] = field(default_factory=OrderedDict)
+    _control: deque[str] = field(default_factory=deque)
+    _wake: asyncio.Event = field(default_factory=asyncio.Event)
+    _task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._write_loop())
+
+    def offer(
+        self,
+        payment_id: UUID,
+        kind: Literal["snapshot", "update"],
+        state: dict[str, Any],
+        entries: list[dict[str, Any]],
+        committed_at: float | None = None,
+    ) -> None:
+        """Queue a state for this client; merges with what is pending. Never awaits."""
+        if self.closed.is_set() or payment_id not in self.versions:
+            return
+        delivered = self.versions[payment_id]
+        if kind == "update" and state["version"] <= delivered and payment_id not in self._pending:
+            return  # already has it (duplicate notification, or the snapshot covered it)
+        fresh = {e["version"]: e for e in entries if e["version"] > delivered}
+        item = self._pending.get(payment_id)
+        if item is None:
+            self._pending[payment_id] = _Pending(kind, state, fresh, time.monotonic(), committed_at)
+        else:
+            if kind == "snapshot":
+                item.kind = "snapshot"
+            if state["version"] >= item.state["version"]:
+                item.state = state
+            item.entries.update(fresh)
+            item.committed_at = item.committed_at or committed_at
+        self._check_slow()
+        self._wake.set()
+
+    def control(self, text: str) -> None:
+        """pong / error: small, bounded; a client flooding us with pings is slow by choice."""
+        if len(self._control) >= MAX_CONTROL_MESSAGES:
+            self._close_soon(CLOSE_SLOW, "too many messages waiting")
+            return
+        self._control.append(text)
+        self._wake.set()
+
+    def forget(self, payment_id: UUID) -> None:
+        self.versions.pop(payment_id, None)
+        self._pending.pop(payment_id, None)
+
+    def _check_slow(self) -> None:
+        if not self._pending:
+            return
+        oldest = next(iter(self._pending.values()))
+        if time.monotonic() - oldest.queued_at > self.slow_after and not self.closed.is_set():
+            self.stats.slow_closes += 1
+            log.info("closing a slow client", extra={"pending": len(self._pending)})
+            self._close_soon(CLOSE_SLOW, "too slow; reconnect with since_version")
+
+    def _close_soon(self, code: int, reason: str) -> None:
+        if not self.closed.is_set():
+            self.closed.set()
+            asyncio.get_running_loop().create_task(self._close_quietly(code, reason))
+
+    async def _close_quietly(self, code: int, reason: str) -> None:
+        with contextlib.suppress(Exception):
+            await self.close_transport(code, reason)
+
+    async def close(self, code: int, reason: str) -> None:
+        self.closed.set()
+        self._wake.set()
+        await self._close_quietly(code, reason)
+
+    async def stop(self) -> None:
+        self.closed.set()
+        self._wake.set()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _write_loop(self) -> None:
+        try:
+            while not self.closed.is_set():
+                if not self._control and not self._pending:
+                    self._wake.clear()
+                    try:
+                        await asyncio.wait_for(self._wake.wait(), self.ping_every)
+                    except TimeoutError:
+                        await self._send("ping", None, PING)
+                        continue
+                while self._control and not self.closed.is_set():
+                    await self._send("control", None, self._control.popleft())
+                if self._pending and not self.closed.is_set():
+                    payment_id, item = self._pending.popitem(last=False)
+                    await self._deliver(payment_id, item)
+        except TimeoutError:
+            # A send that cannot finish in time: the client stopped reading.
+            self.stats.slow_closes += 1
+            self._close_soon(CLOSE_SLOW, "too slow; reconnect with since_version")
+        except (ConnectionError, RuntimeError) as exc:
+            log.debug("client writer stopped: %r", exc)
+            self.closed.set()
+
+    async def _deliver(self, payment_id: UUID, item: _Pending) -> None:
+        delivered = self.versions.get(payment_id)
+        if delivered is None:
+            return  # unsubscribed meanwhile
+        version: int = item.state["version"]
+        if item.kind == "update" and version <= delivered:
+            return
+        entries = [item.entries[v] for v in sorted(item.entries) if v > delivered]
+        await self._send(item.kind, version, state_message(item.kind, item.state, entries))
+        self.versions[payment_id] = max(delivered, version)
+        if item.committed_at is not None:
+            self.stats.observe_push(time.time() - item.committed_at)
+
+    async def _send(self, kind: Kind, version: int | None, text: str) -> None:
+        # A send that cannot finish in time is a slow client as well.
+        await asyncio.wait_for(self.send(kind, version, text), self.slow_after)
+        self.stats.messages_sent += 1

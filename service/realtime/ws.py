@@ -1,0 +1,139 @@
+"""``GET /ws``: the live-status WebSocket (DESIGN §5).
+
+Close codes: 4001 bad or missing credentials for a subscription, 4400 a message that is
+not the protocol, 4008 too slow, 4000 idle (no subscription for ``ws_idle_seconds``),
+1009 a frame over ``ws_max_message_bytes``, 1012 server restarting (reconnect).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import WSMsgType, web
+
+from service import errors
+from service.http.auth import check_status_token, has_api_key
+from service.http.errors import error_response
+from service.keys import AUTH, HUB, SETTINGS
+from service.realtime import protocol
+from service.realtime.subscriber import Kind, Subscriber
+
+log = logging.getLogger(__name__)
+
+
+def origin_allowed(request: web.Request, allowed: list[str]) -> bool:
+    """Browsers send Origin; only configured origins (or our own) may open a socket."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True  # not a browser: every subscription still needs a credential
+    own = f"{request.scheme}://{request.host}"
+    return origin == own or origin in allowed
+
+
+async def websocket(request: web.Request) -> web.StreamResponse:
+    settings = request.app[SETTINGS]
+    hub = request.app[HUB]
+    if not origin_allowed(request, settings.cors_origins):
+        return error_response(403, "origin_not_allowed", "This origin may not open a socket.")
+    if len(hub.clients) >= settings.ws_max_connections:
+        return error_response(503, "too_many_connections", "Too many connections; retry.")
+    ws = web.WebSocketResponse(
+        compress=False,
+        heartbeat=settings.ws_ping_seconds * 2,
+        max_msg_size=settings.ws_max_message_bytes,
+    )
+    await ws.prepare(request)
+
+    async def send(kind: Kind, version: int | None, text: str) -> None:
+        await ws.send_str(text)
+
+    async def close(code: int, reason: str) -> None:
+        await ws.close(code=code, message=reason.encode())
+
+    client = Subscriber(
+        send,
+        close,
+        hub.stats,
+        slow_after=settings.ws_slow_after_seconds,
+        ping_every=settings.ws_ping_seconds,
+    )
+    hub.add(client)
+    client.start()
+    try:
+        await _read_loop(request, ws, client)
+    finally:
+        hub.remove(client)
+        await client.stop()
+    return ws
+
+
+async def _read_loop(request: web.Request, ws: web.WebSocketResponse, client: Subscriber) -> None:
+    settings = request.app[SETTINGS]
+    while not ws.closed and not client.closed.is_set():
+        try:
+            msg = await ws.receive(timeout=settings.ws_idle_seconds)
+        except TimeoutError:
+            if not client.versions:
+                await client.close(protocol.CLOSE_IDLE, "idle")
+                return
+            continue
+        if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
+            return
+        if msg.type != WSMsgType.TEXT:
+            await _refuse(client, protocol.CLOSE_BAD_MESSAGE, "bad_message", "Text frames only.")
+            return
+        try:
+            message = protocol.parse_client_message(msg.data)
+        except protocol.BadMessage as exc:
+            await _refuse(client, protocol.CLOSE_BAD_MESSAGE, "bad_message", str(exc))
+            return
+        if isinstance(message, protocol.Ping):
+            client.control(protocol.PONG)
+        elif isinstance(message, protocol.Unsubscribe):
+            request.app[HUB].unsubscribe(client, message.payment_id)
+        elif not await _subscribe(request, client, message):
+            return
+
+
+async def _subscribe(request: web.Request, client: Subscriber, msg: protocol.Subscribe) -> bool:
+    """False when the connection was closed for it."""
+    auth = request.app[AUTH]
+    if not has_api_key(request, auth):
+        try:
+            if not msg.token:
+                raise errors.Unauthenticated("A status token is required.", code="token_required")
+            check_status_token(auth, msg.token, msg.payment_id)
+        except (errors.Unauthenticated, errors.Forbidden) as exc:
+            await _refuse(client, protocol.CLOSE_AUTH, exc.code, exc.message, msg)
+            return False
+    hub = request.app[HUB]
+    limit = request.app[SETTINGS].ws_max_subscriptions
+    if msg.payment_id not in client.versions and len(client.versions) >= limit:
+        client.control(
+            protocol.error_message(
+                "too_many_subscriptions",
+                f"At most {limit} subscriptions per connection.",
+                msg.payment_id,
+            )
+        )
+        return True
+    if not await hub.subscribe(client, msg.payment_id, msg.since_version):
+        client.control(
+            protocol.error_message("payment_not_found", "No such payment.", msg.payment_id)
+        )
+    return True
+
+
+async def _refuse(
+    client: Subscriber,
+    code: int,
+    error: str,
+    message: str,
+    msg: protocol.Subscribe | None = None,
+) -> None:
+    """Say why in an error message, then close with the documented code."""
+    text = protocol.error_message(error, message, msg.payment_id if msg else None)
+    try:
+        await client.send("control", None, text)
+    finally:
+        await client.close(code, error)

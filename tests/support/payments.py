@@ -1,0 +1,37 @@
+"""Payments made and changed straight through the store, the way the webhook pipeline
+changes them (``apply_change`` in a transaction: version, timeline and NOTIFY at commit)."""
+
+from __future__ import annotations
+
+import uuid
+
+from service.db.store import PgStore
+from service.payments.models import Change, NewPayment, Payment
+
+
+async def add_payment(store: PgStore, metadata: dict[str, str] | None = None) -> Payment:
+    async with store.transaction() as tx:
+        payment = await tx.add_payment(
+            NewPayment(
+                id=uuid.uuid4(),
+                order_id=f"order-{uuid.uuid4()}",
+                customer_id=None,
+                flow="payment_intent",
+                amount=2500,
+                currency="usd",
+                capture_method="automatic",
+                description=None,
+                metadata=metadata or {},
+            )
+        )
+    assert payment is not None
+    return payment
+
+
+async def change(store: PgStore, payment: Payment, status: str, kind: str = "test") -> Payment:
+    async with store.transaction() as tx:
+        current = await tx.get_payment(payment.id, for_update=True)
+        assert current is not None
+        return await tx.apply_change(
+            current, Change(kind=kind, cause_type="api", cause_id=None, status=status)
+        )
