@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: install
-	$(PY) -m service serve
+	$(PY) -m service demo
 
 test: install
 	$(PY) -m pytest

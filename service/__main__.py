@@ -1,4 +1,4 @@
-"""Command line: ``python -m service serve | migrate``."""
+"""Command line: ``python -m service serve | migrate | demo``."""
 
 from __future__ import annotations
 
@@ -6,9 +6,14 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
+import secrets
+import signal
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from types import FrameType
 
 import asyncpg
 from aiohttp import web
@@ -29,7 +34,13 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the HTTP service")
     serve.add_argument("--host", help="address to bind (default: HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to bind (default: PORT or 8080)")
+    serve.add_argument("--workers", type=int, default=1, help="processes sharing the port")
+    serve.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
     commands.add_parser("migrate", help="apply pending database migrations and exit")
+    demo = commands.add_parser("demo", help="the zero-config demo (emulator + service + page)")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8080)
+    demo.add_argument("--emulator-port", type=int, default=12111)
     return parser
 
 
@@ -69,28 +80,83 @@ def main(argv: list[str] | None = None) -> int:
             applied = asyncio.run(run_migrations(settings.database_url, settings.migrations_dir))
             log.info("database schema up to date", extra={"applied": applied})
             if args.command == "serve":
-                _serve(settings, host=args.host, port=args.port)
-    except (EmbeddedPostgresError, MigrationError) as exc:
+                return _serve_command(settings, args)
+            if args.command == "demo":
+                return _demo(settings, args)
+    except (EmbeddedPostgresError, MigrationError, RuntimeError) as exc:
         log.error("cannot start: %s", exc)
         return 1
     return 0
 
 
-def _serve(settings: Settings, *, host: str | None, port: int | None) -> None:
+def _serve_command(settings: Settings, args: argparse.Namespace) -> int:
+    host = args.host or settings.host
+    port = args.port or settings.port
+    if settings.stripe_secret_key is None:
+        log.error("STRIPE_SECRET_KEY is not set (for the offline demo: python -m service demo)")
+        return EXIT_CONFIG
+    if args.workers > 1:
+        return _run_workers(settings, host, port, args.workers)
+    _serve(settings, host, port, reuse_port=args.reuse_port)
+    return 0
+
+
+def _demo(settings: Settings, args: argparse.Namespace) -> int:
+    from service.demo import TEST_CARDS, demo_settings
+
+    with demo_settings(settings, args.host, args.port, args.emulator_port) as demo:
+        print(f"\n  paylive demo: http://{args.host}:{args.port}/\n\n{TEST_CARDS}\n", flush=True)
+        _serve(demo, args.host, args.port)
+    return 0
+
+
+def _serve(settings: Settings, host: str, port: int, *, reuse_port: bool = False) -> None:
     # Imported here so `migrate` never pays for the web stack.
     from service.app import create_app
     from service.http.request_id import JsonAccessLogger
 
-    host = host or settings.host
-    port = port or settings.port
     log.info("serving on http://%s:%d/", host, port)
     web.run_app(
         create_app(settings),
         host=host,
         port=port,
         access_log_class=JsonAccessLogger,
+        reuse_port=reuse_port,
+        shutdown_timeout=settings.shutdown_timeout_seconds,
         print=None,
     )
+
+
+def _run_workers(settings: Settings, host: str, port: int, workers: int) -> int:
+    """N processes on one port (SO_REUSEPORT); signals are passed on to every one."""
+    assert settings.database_url is not None
+    env = {**os.environ, "DATABASE_URL": settings.database_url}
+    # Every worker must accept every other worker's status tokens.
+    if settings.status_token_secret is None:
+        env["STATUS_TOKEN_SECRET"] = secrets.token_hex(32)
+    command = [
+        sys.executable,
+        "-m",
+        "service",
+        "serve",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--reuse-port",
+    ]
+    children = [subprocess.Popen(command, env=env) for _ in range(workers)]
+    log.info("started %d workers on http://%s:%d/", workers, host, port)
+
+    def forward(signum: int, frame: FrameType | None) -> None:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    codes = [child.wait() for child in children]
+    return max(codes, default=0)
 
 
 if __name__ == "__main__":

@@ -47,6 +47,7 @@ class Settings(BaseSettings):
     stripe_secret_key: SecretStr | None = None
     stripe_publishable_key: str | None = None
     stripe_api_base: str | None = None
+    stripe_js_url: str = "https://js.stripe.com/v3/"
     stripe_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     stripe_max_network_retries: int = Field(default=2, ge=0, le=10)
     stripe_webhook_secrets: SecretList = []
@@ -55,6 +56,7 @@ class Settings(BaseSettings):
     status_token_ttl_seconds: int = Field(default=24 * 3600, ge=60, le=30 * 24 * 3600)
     order_token_secret: SecretStr | None = None
     allow_anonymous_create: bool = False
+    demo_page: bool = False
     cors_origins: CommaList = []
     allowed_redirect_origins: CommaList = []
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from service.http import health, payments, webhooks
+from service.http import demo, health, payments, webhooks
+from service.keys import SETTINGS
 from service.realtime import sse, ws
 
 
@@ -22,3 +23,5 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/api/payments/{payment_id}/stream", sse.stream)
     app.router.add_post("/webhooks/stripe", webhooks.stripe_webhook)
     app.router.add_get("/ws", ws.websocket)
+    if app[SETTINGS].demo_page:
+        demo.setup_demo_routes(app)

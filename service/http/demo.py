@@ -1,0 +1,32 @@
+"""The demo single-page app's routes (only with DEMO_PAGE / `python -m service demo`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aiohttp import web
+
+from service.keys import SETTINGS
+
+WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+
+
+async def index(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(WEB_DIR / "index.html", headers={"Cache-Control": "no-cache"})
+
+
+async def config(request: web.Request) -> web.Response:
+    """What the page needs to know: the publishable key and where Stripe.js lives."""
+    settings = request.app[SETTINGS]
+    return web.json_response(
+        {
+            "publishable_key": settings.stripe_publishable_key,
+            "stripe_js_url": settings.stripe_js_url,
+        }
+    )
+
+
+def setup_demo_routes(app: web.Application) -> None:
+    app.router.add_get("/", index)
+    app.router.add_get("/demo/config.json", config)
+    app.router.add_static("/static/", WEB_DIR, append_version=True)
