@@ -27,7 +27,7 @@ from service.config import Settings
 
 log = logging.getLogger(__name__)
 
-EMULATOR_SECRET_KEY = "sk_test_paylive_demo"
+EMULATOR_SECRET_KEY = "sk_test_paylive_demo"  # noqa: S105 - the local emulator accepts any
 EMULATOR_PUBLISHABLE_KEY = "pk_test_paylive_demo"
 
 TEST_CARDS = """Test cards (any future expiry, any CVC):
