@@ -110,7 +110,7 @@ async def test_webhook_on_any_worker_reaches_every_worker(workers: str, store: P
             ) as response:
                 assert response.status == 200, await response.text()
         for ws in sockets:
-            versions = []
+            versions: list[int] = []
             while not versions or versions[-1] < 4:
                 message = await _next(ws)
                 versions.append(message["version"])
