@@ -137,7 +137,8 @@ class EmbeddedPostgres:
             )
         port = self._running_port()
         if port is None:
-            port = _free_port()
+            # A restart keeps the port, so clients' DSNs stay valid.
+            port = self.port or _free_port()
             options = [
                 "-c listen_addresses=127.0.0.1",
                 f"-p {port}",

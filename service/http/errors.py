@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import asyncpg
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
@@ -22,6 +23,17 @@ _STATUS: dict[type[errors.ServiceError], int] = {
     errors.Unavailable: 503,
     errors.CardDeclined: 402,
 }
+
+# What asyncpg raises when the server is gone, restarting or unreachable.
+DATABASE_DOWN = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.ConnectionDoesNotExistError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    ConnectionError,
+    OSError,
+)
 
 _HTTP_CODES = {
     400: "bad_request",
@@ -66,6 +78,14 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         headers = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
         code = _HTTP_CODES.get(exc.status, "http_error")
         return error_response(exc.status, code, exc.reason, headers=headers)
+    except DATABASE_DOWN as exc:
+        log.warning("database unavailable on %s %s: %r", request.method, request.path, exc)
+        return error_response(
+            503,
+            "database_unavailable",
+            "The database is unavailable; retry shortly.",
+            headers={"Retry-After": "1"},
+        )
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(500, "internal_error", "Something went wrong on our side.")
