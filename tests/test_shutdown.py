@@ -28,6 +28,11 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _spawn(port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "service", "serve", "--port", str(port)]
+    return subprocess.Popen(command, env=env, cwd=PROJECT_ROOT)
+
+
 async def test_sigterm_finishes_webhooks_and_closes_sockets(database_url: str) -> None:
     pool = await create_pool(database_url, min_size=1, max_size=2)
     store = PgStore(pool)
@@ -49,9 +54,7 @@ async def test_sigterm_finishes_webhooks_and_closes_sockets(database_url: str) -
         "SHUTDOWN_TIMEOUT_SECONDS": "10",
         "LOG_LEVEL": "WARNING",
     }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "service", "serve", "--port", str(port)], env=env, cwd=PROJECT_ROOT
-    )
+    server = _spawn(port, env)
     admin = await asyncpg.connect(database_url)
     try:
         async with aiohttp.ClientSession() as session:
