@@ -7,15 +7,16 @@ offers them to every subscriber without awaiting any of them.
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from uuid import UUID
 
 from service.payments.ports import PaymentStore
 from service.realtime.protocol import entries_json, payment_state
 from service.realtime.stats import RealtimeStats
-from service.realtime.subscriber import Subscriber
+from service.realtime.subscriber import Close, Send, Subscriber
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,20 @@ class Hub:
     def add(self, client: Subscriber) -> None:
         self.clients.add(client)
         self.stats.connections = len(self.clients)
+
+    @contextlib.asynccontextmanager
+    async def connected(
+        self, send: Send, close: Close, *, slow_after: float, ping_every: float
+    ) -> AsyncIterator[Subscriber]:
+        """A live client for as long as the block runs: writer started, then torn down."""
+        client = Subscriber(send, close, self.stats, slow_after=slow_after, ping_every=ping_every)
+        self.add(client)
+        client.start()
+        try:
+            yield client
+        finally:
+            self.remove(client)
+            await client.stop()
 
     def remove(self, client: Subscriber) -> None:
         for payment_id in list(client.versions):

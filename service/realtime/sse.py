@@ -14,7 +14,7 @@ from aiohttp import web
 from service import errors
 from service.http.auth import authorize_read
 from service.keys import AUTH, HUB, SETTINGS
-from service.realtime.subscriber import Kind, Subscriber
+from service.realtime.subscriber import Kind
 
 
 def _since(request: web.Request) -> int:
@@ -59,19 +59,12 @@ async def stream(request: web.Request) -> web.StreamResponse:
         if request.transport is not None:
             request.transport.close()
 
-    client = Subscriber(
+    async with hub.connected(
         send,
         close,
-        hub.stats,
         slow_after=settings.ws_slow_after_seconds,
         ping_every=settings.ws_ping_seconds,
-    )
-    hub.add(client)
-    client.start()
-    try:
+    ) as client:
         if await hub.subscribe(client, payment_id, since):
             await client.closed.wait()
-    finally:
-        hub.remove(client)
-        await client.stop()
     return response

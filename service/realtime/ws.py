@@ -50,20 +50,13 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     async def close(code: int, reason: str) -> None:
         await ws.close(code=code, message=reason.encode())
 
-    client = Subscriber(
+    async with hub.connected(
         send,
         close,
-        hub.stats,
         slow_after=settings.ws_slow_after_seconds,
         ping_every=settings.ws_ping_seconds,
-    )
-    hub.add(client)
-    client.start()
-    try:
+    ) as client:
         await _read_loop(request, ws, client)
-    finally:
-        hub.remove(client)
-        await client.stop()
     return ws
 
 
