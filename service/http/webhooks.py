@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 
 from aiohttp import web
 
@@ -18,10 +19,31 @@ SIGNATURE_TOLERANCE_SECONDS = 300
 
 
 async def _read_limited(request: web.Request, limit: int) -> bytes | None:
+    """The whole body, or None if it is larger than `limit`.
+
+    ``StreamReader.read(n)`` returns what has arrived so far (at most n bytes), not n
+    bytes, so a body that comes in several network reads must be read to the end.
+    """
     if request.content_length is not None and request.content_length > limit:
         return None
-    body = await request.content.read(limit + 1)
-    return None if len(body) > limit else body
+    body = bytearray()
+    while chunk := await request.content.read(limit + 1 - len(body)):
+        body += chunk
+        if len(body) > limit:
+            return None
+    return bytes(body)
+
+
+def _timestamp_in_future(header: str, tolerance: int) -> bool:
+    """stripe-python refuses only stale timestamps; one too far ahead is refused too."""
+    for item in header.split(","):
+        key, _, value = item.strip().partition("=")
+        if key == "t":
+            try:
+                return int(value) > time.time() + tolerance
+            except ValueError:
+                return True
+    return False
 
 
 async def stripe_webhook(request: web.Request) -> web.Response:
@@ -33,8 +55,10 @@ async def stripe_webhook(request: web.Request) -> web.Response:
         return error_response(413, "payload_too_large", "The webhook body is too large.")
     header = request.headers.get("Stripe-Signature", "")
     secrets = [s.get_secret_value() for s in settings.stripe_webhook_secrets]
-    if not header or not verify_webhook_signature(
-        body, header, secrets, SIGNATURE_TOLERANCE_SECONDS
+    if (
+        not header
+        or _timestamp_in_future(header, SIGNATURE_TOLERANCE_SECONDS)
+        or not verify_webhook_signature(body, header, secrets, SIGNATURE_TOLERANCE_SECONDS)
     ):
         stats.outcomes["bad_signature"] += 1
         log.warning("webhook refused: missing, bad or stale signature")

@@ -13,14 +13,20 @@ from typing import Any, Literal
 from uuid import UUID, uuid4
 
 from service.payments.attempts import attempt_from_event
-from service.payments.models import Change, Payment
+from service.payments.declines import FRAUD_CODES
+from service.payments.models import Change, Payment, Refund
 from service.payments.ports import PaymentsTx
 from service.payments.refund_payment import record_refund_change
 from service.payments.states import decide_transition, event_rank, status_for_event
 
 Outcome = Literal["applied", "no_change", "not_ours", "ignored", "duplicate"]
 
-_FINAL_REFUND = frozenset({"succeeded", "failed", "canceled"})
+# Refund statuses in the order they can follow each other (failed may follow succeeded).
+_REFUND_RANK = {"pending": 0, "requires_action": 0, "succeeded": 1, "failed": 2, "canceled": 2}
+
+# A Checkout async payment failure is the session's view of payment_intent.payment_failed:
+# it ends the processing of the same payment, so it wins a same-second tie the same way.
+_RANKED_AS = {"checkout.session.async_payment_failed": "payment_intent.payment_failed"}
 
 
 @dataclass(frozen=True)
@@ -70,12 +76,12 @@ async def _find(
         metadata = obj.get("metadata") or {}
         ours = _uuid(metadata.get("paylive_payment_id"))
         payment = await tx.get_payment(ours, for_update=True) if ours else None
-        if (
-            payment is not None
-            and intent
-            and payment.stripe_payment_intent_id not in (None, intent)
+        if payment is not None and (
+            (intent and payment.stripe_payment_intent_id not in (None, intent))
+            or (session and payment.stripe_checkout_session_id not in (None, session))
         ):
-            return None  # metadata copied onto some other PaymentIntent: not ours to apply
+            # metadata copied onto some other PaymentIntent or Checkout Session: not ours
+            return None
     return payment
 
 
@@ -89,7 +95,7 @@ def _status_change(
     if status is None:
         return None
     created = int(event["created"])
-    rank = event_rank(event["type"], status)
+    rank = event_rank(_RANKED_AS.get(event["type"], event["type"]), status)
     transition = decide_transition(
         payment.status,
         _epoch(payment.stripe_state_at),
@@ -151,7 +157,11 @@ def _intent_amounts(payment: Payment, intent: dict[str, Any], status: str | None
     capturable = intent.get("amount_capturable")
     if isinstance(capturable, int) and 0 <= capturable <= payment.amount:
         fields["amount_capturable"] = capturable
-    if status == "canceled" and intent.get("cancellation_reason"):
+    if status == "canceled" and payment.flow == "checkout_session":
+        # A Checkout Session's PaymentIntent cannot be canceled directly, only by the
+        # session expiring, and whichever of the two events lands first is final.
+        fields["cancellation_reason"] = "expired"
+    elif status == "canceled" and intent.get("cancellation_reason"):
         fields["cancellation_reason"] = intent["cancellation_reason"]
     return fields
 
@@ -167,7 +177,11 @@ def _attempt_summary(attempt: dict[str, Any]) -> dict[str, Any]:
         "card_brand",
         "card_last4",
     )
-    return {key: attempt[key] for key in keys if attempt.get(key) is not None}
+    summary = {key: attempt[key] for key in keys if attempt.get(key) is not None}
+    if summary.get("decline_code") in FRAUD_CODES:
+        # The timeline is replayed to the browser: a fraud decline must look generic (§7).
+        summary["decline_code"] = "generic_decline"
+    return summary
 
 
 async def _checkout_event(
@@ -205,12 +219,47 @@ async def _refund_event(tx: PaymentsTx, event: dict[str, Any], obj: dict[str, An
     payment = await _find(tx, obj, intent=intent if isinstance(intent, str) else None, session=None)
     if payment is None or not isinstance(obj.get("amount"), int):
         return EventResult("not_ours")
+    if _nothing_captured(payment):
+        return EventResult.of(payment, changed=False)
+    refund = await _upsert_refund(tx, payment, obj)
+    if refund is None:
+        return EventResult.of(payment, changed=False)  # nothing new, or an older status
+    updated = await record_refund_change(
+        tx, payment.id, refund, cause_type="stripe_event", cause_id=event["id"]
+    )
+    return EventResult.of(updated, changed=True)
+
+
+def _nothing_captured(payment: Payment) -> bool:
+    """Canceled before any capture: a "refund" is the authorization being released.
+
+    Stripe reports that as the charge refunded; there is nothing to refund on our side,
+    and recording it would break amount_refunded <= amount_captured on every retry.
+    """
+    return payment.status == "canceled" and payment.amount_captured == 0
+
+
+def _refund_is_stale(refund: Refund, status: str) -> bool:
+    """Refund statuses only move forward: pending -> succeeded -> failed (Stripe's
+    refund.failed comes after succeeded), never back, whatever order events arrive in."""
+    incoming, current = _REFUND_RANK.get(status, -1), _REFUND_RANK.get(refund.status, -1)
+    if incoming != current:
+        return incoming < current
+    # Same rank: the same status again, or the other terminal one, is nothing new; a
+    # pending refund from our API still learns its Stripe id.
+    return refund.stripe_refund_id is not None and (status == refund.status or current == 2)
+
+
+async def _upsert_refund(tx: PaymentsTx, payment: Payment, obj: dict[str, Any]) -> Refund | None:
+    """Record a Stripe refund object on our refund row (made if unknown); None: nothing new."""
     status = str(obj.get("status"))
+    if status not in _REFUND_RANK:
+        return None  # a status we do not know (the refunds CHECK would refuse it forever)
     refund = await tx.get_refund_by_stripe_id(obj["id"])
     if refund is None and (ours := _uuid((obj.get("metadata") or {}).get("paylive_refund_id"))):
         refund = await tx.get_refund(ours)
     if refund is None:
-        refund = await tx.add_external_refund(
+        return await tx.add_external_refund(
             uuid4(),
             payment,
             obj["id"],
@@ -218,21 +267,27 @@ async def _refund_event(tx: PaymentsTx, event: dict[str, Any], obj: dict[str, An
             status,
             obj.get("reason"),
         )
-    elif (refund.status == status and refund.stripe_refund_id) or (
-        refund.status in _FINAL_REFUND and status not in _FINAL_REFUND
-    ):
-        return EventResult.of(payment, changed=False)  # nothing new, or an older status
-    else:
-        refund = await tx.update_refund(
-            refund.id,
-            stripe_refund_id=obj["id"],
-            status=status,
-            failure_reason=obj.get("failure_reason"),
-        )
-    updated = await record_refund_change(
-        tx, payment.id, refund, cause_type="stripe_event", cause_id=event["id"]
+    if _refund_is_stale(refund, status):
+        return None
+    return await tx.update_refund(
+        refund.id,
+        stripe_refund_id=obj["id"],
+        status=status,
+        failure_reason=obj.get("failure_reason"),
     )
-    return EventResult.of(updated, changed=True)
+
+
+def _listed_refunds(charge: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """The refund objects a charge carries (`refunds.data`), if it carries them."""
+    listed = charge.get("refunds")
+    data = listed.get("data") if isinstance(listed, dict) else None
+    if not isinstance(data, list):
+        return None
+    return [
+        r
+        for r in data
+        if isinstance(r, dict) and isinstance(r.get("id"), str) and isinstance(r.get("amount"), int)
+    ]
 
 
 async def _charge_refunded(
@@ -244,6 +299,25 @@ async def _charge_refunded(
     )
     if payment is None:
         return EventResult("not_ours")
+    if charge.get("captured") is False or _nothing_captured(payment):
+        return EventResult.of(payment, changed=False)  # an authorization released
+    listed = _listed_refunds(charge)
+    if listed is not None:
+        # The charge's own refund list is exact: record each refund (forward-only), and
+        # amount_refunded follows our succeeded refunds, so a charge snapshot taken before
+        # a refund failed cannot bring the failed amount back.
+        changed = [r for obj in listed if (r := await _upsert_refund(tx, payment, obj))]
+        total = await tx.succeeded_refund_total(payment.id)
+        if not changed and total == payment.amount_refunded:
+            return EventResult.of(payment, changed=False)
+        change = Change(
+            kind="charge.refunded",
+            cause_type="stripe_event",
+            cause_id=event["id"],
+            fields={"amount_refunded": total},
+            data={"amount_refunded": charge.get("amount_refunded"), "refunds": len(listed)},
+        )
+        return EventResult.of(await tx.apply_change(payment, change), changed=True)
     refunded = charge.get("amount_refunded")
     if not isinstance(refunded, int) or refunded <= payment.amount_refunded:
         return EventResult.of(payment, changed=False)

@@ -16,6 +16,9 @@ from service.payments.ports import PaymentStore
 log = logging.getLogger(__name__)
 
 
+_HANDLED_PREFIXES = ("payment_intent.", "checkout.session.", "refund.", "charge.refund")
+
+
 class InvalidEvent(ValueError):
     """The body is not a Stripe event object."""
 
@@ -32,7 +35,11 @@ def check_event_shape(event: object) -> dict[str, Any]:
     data = event.get("data")
     if not isinstance(data, dict) or not isinstance(data.get("object"), dict):
         raise InvalidEvent("data.object must be an object")
-    if not isinstance(data["object"].get("id"), str):
+    # Objects of some events have no id (balance.available's balance): those events are
+    # irrelevant here and must be answered 200, or Stripe retries them for days.
+    if event["type"].startswith(_HANDLED_PREFIXES) and not isinstance(
+        data["object"].get("id"), str
+    ):
         raise InvalidEvent("data.object.id must be a string")
     return event
 
