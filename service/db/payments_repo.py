@@ -220,6 +220,16 @@ class PaymentsRepo(InboxQueries, RefundQueries):
         await self._notify(updated)
         return updated
 
+    async def touch_stripe_state(self, payment_id: UUID, at: datetime, rank: int | None) -> None:
+        """Record that a newer Stripe event was seen, without a visible change."""
+        await self.conn.execute(
+            """UPDATE payments SET stripe_state_at = $2, stripe_state_rank = $3
+               WHERE id = $1""",
+            payment_id,
+            at,
+            rank,
+        )
+
     async def _add_timeline(
         self,
         payment: Payment,

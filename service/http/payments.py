@@ -141,8 +141,11 @@ async def get_attempts(request: web.Request) -> web.Response:
     payment = await _readable_payment(request)
     async with request.app[STORE].transaction() as tx:
         attempts = await tx.attempts(payment.id)
+    customer = not auth.has_api_key(request, request.app[AUTH])
     return web.json_response(
-        text='{"data": [' + ",".join(attempt_out(a).model_dump_json() for a in attempts) + "]}"
+        text='{"data": ['
+        + ",".join(attempt_out(a, for_customer=customer).model_dump_json() for a in attempts)
+        + "]}"
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from service.http.schemas import AttemptOut, PaymentOut, RefundOut, TimelineEntryOut
+from service.payments.declines import FRAUD_CODES, GENERIC_MESSAGE
 from service.payments.models import Attempt, Payment, Refund, TimelineEntry
 
 
@@ -40,8 +41,9 @@ def timeline_out(e: TimelineEntry) -> TimelineEntryOut:
     )
 
 
-def attempt_out(a: Attempt) -> AttemptOut:
-    error = None
+def attempt_out(a: Attempt, *, for_customer: bool = False) -> AttemptOut:
+    """``for_customer``: the browser's view, where a fraud decline looks generic (§7)."""
+    error: dict[str, str | None] | None = None
     if a.error_code or a.decline_code or a.error_message:
         error = {
             "type": a.error_type,
@@ -52,6 +54,14 @@ def attempt_out(a: Attempt) -> AttemptOut:
             "network_decline_code": a.network_decline_code,
             "message": a.error_message,
         }
+        if for_customer and FRAUD_CODES & {a.decline_code, a.error_code}:
+            error = {
+                **dict.fromkeys(error),
+                "type": a.error_type,
+                "code": "card_declined",
+                "decline_code": "generic_decline",
+                "message": GENERIC_MESSAGE,
+            }
     advice = None
     if a.advice_next_step is not None:
         advice = {

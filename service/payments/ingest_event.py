@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from service.payments.apply_event import EventResult, apply_event
+from service.payments.apply_event import apply_event
+from service.payments.event_common import EventResult
 from service.payments.ports import PaymentStore
 
 log = logging.getLogger(__name__)

@@ -13,14 +13,14 @@ from collections.abc import Callable
 from uuid import UUID, uuid4
 
 from service import errors
-from service.payments.models import CauseType, Change, Payment, Refund
+from service.payments.models import Payment, Refund
 from service.payments.ports import (
     GatewayError,
     GatewayInvalidRequest,
     PaymentGateway,
     PaymentStore,
-    PaymentsTx,
 )
+from service.payments.refund_state import record_refund_change, refund_is_stale
 from service.payments.stripe_errors import raise_for_gateway_error
 
 log = logging.getLogger(__name__)
@@ -74,6 +74,13 @@ async def refund_payment(
         log.warning("refund outcome unknown; kept pending", extra={"refund_id": str(refund.id)})
         raise_for_gateway_error(exc)
     async with store.transaction() as tx:
+        # Payment row first, then the refund: the order webhooks lock them in.
+        locked = await tx.get_payment(payment_id, for_update=True)
+        current = await tx.get_refund(refund.id)
+        assert locked is not None
+        assert current is not None
+        if refund_is_stale(current, answer.status):
+            return locked, current  # its webhook got there first
         refund = await tx.update_refund(
             refund.id,
             stripe_refund_id=answer.id,
@@ -84,32 +91,3 @@ async def refund_payment(
             tx, payment_id, refund, cause_type="api", cause_id=None
         )
     return payment, refund
-
-
-async def record_refund_change(
-    tx: PaymentsTx,
-    payment_id: UUID,
-    refund: Refund,
-    *,
-    cause_type: CauseType,
-    cause_id: str | None,
-) -> Payment:
-    """A refund's new status becomes a timeline entry; amount_refunded follows succeeded ones."""
-    payment = await tx.get_payment(payment_id, for_update=True)
-    assert payment is not None
-    refunded = await tx.succeeded_refund_total(payment_id)
-    return await tx.apply_change(
-        payment,
-        Change(
-            kind=f"refund_{refund.status}",
-            cause_type=cause_type,
-            cause_id=cause_id,
-            fields={"amount_refunded": refunded},
-            data={
-                "refund_id": str(refund.id),
-                "stripe_refund_id": refund.stripe_refund_id,
-                "amount": refund.amount,
-                "status": refund.status,
-            },
-        ),
-    )

@@ -230,6 +230,13 @@ async def test_fraud_declines_are_shown_as_a_generic_decline(
     text = await response.text()
     assert decline_code not in text
     assert '"decline_code": "generic_decline"' in text.replace('":"', '": "')
+    # So is the attempt history read with the status token; the API key sees the truth.
+    response = await api.get(f"/api/payments/{made['payment_id']}/attempts", headers=token)
+    [seen] = (await response.json())["data"]
+    assert seen["error"]["decline_code"] == "generic_decline"
+    assert seen["error"]["network_decline_code"] is None
+    assert decline_code not in await response.text()
+    assert attempt["error"]["decline_code"] == decline_code
 
 
 async def _three_ds(emulator: RunningEmulator, made: dict[str, Any], outcome: str) -> None:
