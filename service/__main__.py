@@ -37,6 +37,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=1, help="processes sharing the port")
     serve.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
     commands.add_parser("migrate", help="apply pending database migrations and exit")
+    commands.add_parser(
+        "reconcile", help="one reconciliation round with Stripe now; prints the report (JSON)"
+    )
     demo = commands.add_parser("demo", help="the zero-config demo (emulator + service + page)")
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=8080)
@@ -83,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
                 return _serve_command(settings, args)
             if args.command == "demo":
                 return _demo(settings, args)
+            if args.command == "reconcile":
+                return _reconcile(settings)
     except (EmbeddedPostgresError, MigrationError, RuntimeError) as exc:
         log.error("cannot start: %s", exc)
         return 1
@@ -108,6 +113,15 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
         print(f"\n  paylive demo: http://{args.host}:{args.port}/\n\n{TEST_CARDS}\n", flush=True)
         _serve(demo, args.host, args.port)
     return 0
+
+
+def _reconcile(settings: Settings) -> int:
+    from service.reconciler import ReconcileConfig, reconcile_cli
+
+    if settings.stripe_secret_key is None:
+        log.error("STRIPE_SECRET_KEY is not set")
+        return EXIT_CONFIG
+    return reconcile_cli(settings, ReconcileConfig.from_settings(settings))
 
 
 def _serve(settings: Settings, host: str, port: int, *, reuse_port: bool = False) -> None:

@@ -15,15 +15,28 @@ from service.http.auth import AuthConfig
 from service.http.cors import setup_cors
 from service.http.errors import error_middleware
 from service.http.idempotency import install_idempotency
+from service.http.metrics import Metrics
 from service.http.openapi import setup_openapi
 from service.http.request_id import request_id_middleware
 from service.http.routes import setup_routes
 from service.http.webhook_stats import WebhookStats
-from service.keys import AUTH, DB_POOL, GATEWAY, HUB, LISTENER, SETTINGS, STORE, WEBHOOK_STATS
+from service.keys import (
+    AUTH,
+    DB_POOL,
+    GATEWAY,
+    HUB,
+    LISTENER,
+    METRICS,
+    SETTINGS,
+    STORE,
+    WEBHOOK_STATS,
+)
+from service.payments.reconcile import ReconcileStats
 from service.realtime.hub import Hub
 from service.realtime.listener import PgListener
 from service.realtime.protocol import CLOSE_RESTART
 from service.realtime.stats import RealtimeStats
+from service.reconciler import ReconcileConfig, reconcile_in_background
 from service.stripe_gateway import StripeGateway
 
 log = logging.getLogger(__name__)
@@ -36,19 +49,28 @@ def create_app(settings: Settings) -> web.Application:
         raise ValueError(
             "create_app needs settings.stripe_secret_key (the demo sets the emulator's)"
         )
+    metrics = Metrics(
+        webhooks=WebhookStats(),
+        reconcile=ReconcileStats(),
+        realtime=lambda: app[HUB].stats if HUB in app else None,
+    )
     app = web.Application(
-        middlewares=[request_id_middleware, error_middleware],
+        middlewares=[metrics.middleware, request_id_middleware, error_middleware],
         client_max_size=settings.max_body_bytes,
     )
     install_idempotency(app)
     app[SETTINGS] = settings
     app[AUTH] = AuthConfig.from_settings(settings)
-    app[WEBHOOK_STATS] = WebhookStats()
+    app[METRICS] = metrics
+    app[WEBHOOK_STATS] = metrics.webhooks
     if settings.status_token_secret is None:
         log.warning("STATUS_TOKEN_SECRET unset: status tokens are valid in this process only")
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_stripe)
     app.cleanup_ctx.append(_realtime)
+    app.cleanup_ctx.append(
+        reconcile_in_background(ReconcileConfig.from_settings(settings), metrics.reconcile)
+    )
     app.on_shutdown.append(_close_clients)
     setup_routes(app)
     setup_openapi(app)  # the document is built once, here
@@ -78,6 +100,7 @@ async def _stripe(app: web.Application) -> AsyncIterator[None]:
         api_base=settings.stripe_api_base,
         timeout_seconds=settings.stripe_timeout_seconds,
         max_network_retries=settings.stripe_max_network_retries,
+        on_call=app[METRICS].observe_stripe_call,
     )
     app[GATEWAY] = gateway
     yield

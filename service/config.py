@@ -70,6 +70,12 @@ class Settings(BaseSettings):
     ws_ping_seconds: float = Field(default=25.0, gt=0, le=300)
     listener_probe_seconds: float = Field(default=2.0, gt=0, le=60)
     catch_up_seconds: float = Field(default=3.0, gt=0, le=300)
+    reconcile_enabled: bool = True
+    reconcile_interval_seconds: float = Field(default=60.0, gt=0, le=24 * 3600)
+    reconcile_older_than_seconds: float = Field(default=60.0, ge=0, le=7 * 24 * 3600)
+    reconcile_batch_size: int = Field(default=100, ge=1, le=10_000)
+    reconcile_max_age_seconds: float = Field(default=7 * 24 * 3600.0, gt=0, le=30 * 24 * 3600)
+    reconcile_lookback_seconds: int = Field(default=3 * 24 * 3600, ge=60, le=30 * 24 * 3600)
     shutdown_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
     db_pool_min_size: int = Field(default=1, ge=0, le=100)
     db_pool_max_size: int = Field(default=10, ge=1, le=200)

@@ -8,6 +8,7 @@ from service.config import Settings
 from service.db.pool import Pool
 from service.db.store import PgStore
 from service.http.auth import AuthConfig
+from service.http.metrics import METRICS as METRICS  # defined there: no import cycle
 from service.http.webhook_stats import WebhookStats
 from service.payments.ports import PaymentGateway
 from service.realtime.hub import Hub

@@ -12,7 +12,7 @@ import logging
 import ssl
 import time
 from collections import deque
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar, cast
 
 import aiohttp
@@ -99,7 +99,9 @@ class StripeGateway:
         api_base: str | None,
         timeout_seconds: float = 10.0,
         max_network_retries: int = 2,
+        on_call: Callable[[str, float, str], None] | None = None,
     ) -> None:
+        self._on_call = on_call  # (operation, seconds, "ok" or the GatewayError class name)
         self._http = _AIOHTTPClient(timeout_seconds)
         self._client = stripe.StripeClient(
             secret_key,
@@ -316,11 +318,18 @@ class StripeGateway:
             result = await request
         except stripe.StripeError as exc:
             error = _gateway_error(exc)
-            _log_call(operation, started, error.request_id, type(error).__name__)
+            self._observe(operation, started, error.request_id, type(error).__name__)
             raise error from exc
         response = result.last_response
-        _log_call(operation, started, response.request_id if response else None, "ok")
+        self._observe(operation, started, response.request_id if response else None, "ok")
         return result
+
+    def _observe(
+        self, operation: str, started: float, request_id: str | None, outcome: str
+    ) -> None:
+        _log_call(operation, started, request_id, outcome)
+        if self._on_call is not None:
+            self._on_call(operation, time.perf_counter() - started, outcome)
 
 
 def _log_call(operation: str, started: float, request_id: str | None, outcome: str) -> None:

@@ -205,6 +205,14 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation(
         "GET",
+        "/metrics",
+        "metrics",
+        "Prometheus metrics (text exposition format 0.0.4; OpenMetrics on Accept)",
+        "ops",
+        ok={200: Raw("text/plain; version=0.0.4; charset=utf-8", {"type": "string"})},
+    ),
+    Operation(
+        "GET",
         OPENAPI_PATH,
         "openapi",
         "This OpenAPI 3.1 document",

@@ -5,13 +5,14 @@ from __future__ import annotations
 from aiohttp import web
 
 from service.http import demo, health, payments, webhooks
-from service.keys import SETTINGS
+from service.keys import METRICS, SETTINGS
 from service.realtime import sse, ws
 
 
 def setup_routes(app: web.Application) -> None:
     app.router.add_get("/healthz", health.healthz)
     app.router.add_get("/readyz", health.readyz)
+    app.router.add_get("/metrics", app[METRICS].handle)
     app.router.add_post("/api/payment-intents", payments.create_payment_intent)
     app.router.add_post("/api/checkout-sessions", payments.create_checkout_session)
     app.router.add_get("/api/payments", payments.list_payments)

@@ -9,7 +9,7 @@ import time
 from aiohttp import web
 
 from service.http.errors import error_response
-from service.keys import SETTINGS, STORE, WEBHOOK_STATS
+from service.keys import METRICS, SETTINGS, STORE, WEBHOOK_STATS
 from service.payments.ingest_event import InvalidEvent, check_event_shape, ingest_event
 from service.stripe_gateway import verify_webhook_signature
 
@@ -69,11 +69,14 @@ async def stripe_webhook(request: web.Request) -> web.Response:
         stats.outcomes["invalid"] += 1
         return error_response(400, "invalid_event", f"Not a Stripe event: {exc}")
     stats.received_by_type[event["type"]] += 1
+    started = time.perf_counter()
     try:
         result = await ingest_event(event, store=request.app[STORE])
     except Exception:
         stats.outcomes["failed"] += 1
         log.exception("webhook %s failed", event["id"])
         return error_response(500, "webhook_failed", "The event could not be applied; retry.")
+    finally:
+        request.app[METRICS].observe_webhook(time.perf_counter() - started)
     stats.outcomes[result.outcome] += 1
     return web.json_response({"received": True, "outcome": result.outcome})

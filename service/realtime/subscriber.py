@@ -5,6 +5,12 @@ kept per payment and merged, so the queue holds at most one item per subscriptio
 newest state plus every timeline entry not yet sent). One writer task drains it in order.
 A client whose oldest pending item waits longer than ``slow_after`` is closed (4008) and
 resyncs on reconnect with ``since_version``, so nobody else waits for it.
+
+Thousands of these sit idle in one process, so an idle one holds little: no
+``asyncio.Event`` or deque (each carries a 600-byte deque), one future and one timer
+while it waits, and no extra task per wait or per send (``asyncio.wait_for`` makes one).
+An update's text is built once per state and shared by every client that gets the same
+entries, not serialized again for each of them.
 """
 
 from __future__ import annotations
@@ -13,7 +19,6 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -31,8 +36,60 @@ Close = Callable[[int, str], Awaitable[None]]
 
 MAX_CONTROL_MESSAGES = 32
 
+# Update texts shared between clients: (id(state), entry versions) -> (state, text). The
+# state is kept with its text so its id cannot be reused while the entry lives.
+_TEXTS: dict[tuple[int, tuple[int, ...]], tuple[dict[str, Any], str]] = {}
+_TEXTS_MAX = 512
 
-@dataclass
+
+def _update_text(state: dict[str, Any], entries: list[dict[str, Any]]) -> str:
+    key = (id(state), tuple(e["version"] for e in entries))
+    cached = _TEXTS.get(key)
+    if cached is not None and cached[0] is state:
+        return cached[1]
+    text = state_message("update", state, entries)
+    if len(_TEXTS) >= _TEXTS_MAX:
+        _TEXTS.clear()
+    _TEXTS[key] = (state, text)
+    return text
+
+
+class Flag:
+    """``asyncio.Event``'s ``is_set`` / ``set`` / ``wait``, without a deque per instance."""
+
+    __slots__ = ("_set", "_waiters")
+
+    def __init__(self) -> None:
+        self._set = False
+        self._waiters: list[asyncio.Future[None]] | None = None
+
+    def is_set(self) -> bool:
+        return self._set
+
+    def set(self) -> None:
+        if self._set:
+            return
+        self._set = True
+        waiters, self._waiters = self._waiters, None
+        for waiter in waiters or ():
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def wait(self) -> None:
+        if self._set:
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if self._waiters is None:
+            self._waiters = []
+        self._waiters.append(waiter)
+        try:
+            await waiter
+        finally:
+            if self._waiters is not None and waiter in self._waiters:
+                self._waiters.remove(waiter)
+
+
+@dataclass(slots=True)
 class _Pending:
     kind: Literal["snapshot", "update"]
     state: dict[str, Any]
@@ -41,7 +98,12 @@ class _Pending:
     committed_at: float | None = None
 
 
-@dataclass(eq=False)  # identity: clients are kept in sets
+def _wake(waiter: asyncio.Future[bool], value: bool) -> None:
+    if not waiter.done():
+        waiter.set_result(value)
+
+
+@dataclass(eq=False, slots=True)  # identity: clients are kept in sets
 class Subscriber:
     send: Send
     close_transport: Close
@@ -50,14 +112,19 @@ class Subscriber:
     ping_every: float = 25.0
     # payment -> highest version delivered (since_version until the snapshot goes out)
     versions: dict[UUID, int] = field(default_factory=dict)
-    closed: asyncio.Event = field(default_factory=asyncio.Event)
-    _pending: OrderedDict[UUID, _Pending] = field(default_factory=OrderedDict)
-    _control: deque[str] = field(default_factory=deque)
-    _wake: asyncio.Event = field(default_factory=asyncio.Event)
+    closed: Flag = field(default_factory=Flag)
+    # insertion-ordered: the oldest pending payment first
+    _pending: dict[UUID, _Pending] = field(default_factory=dict)
+    _control: list[str] | None = None
+    _waiter: asyncio.Future[bool] | None = None  # the idle writer's; True: work, False: ping
     _task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._write_loop())
+
+    def _wake_writer(self) -> None:
+        if self._waiter is not None:
+            _wake(self._waiter, True)
 
     def offer(
         self,
@@ -85,15 +152,17 @@ class Subscriber:
             item.entries.update(fresh)
             item.committed_at = item.committed_at or committed_at
         self._check_slow()
-        self._wake.set()
+        self._wake_writer()
 
     def control(self, text: str) -> None:
         """pong / error: small, bounded; a client flooding us with pings is slow by choice."""
+        if self._control is None:
+            self._control = []
         if len(self._control) >= MAX_CONTROL_MESSAGES:
             self._close_soon(CLOSE_SLOW, "too many messages waiting")
             return
         self._control.append(text)
-        self._wake.set()
+        self._wake_writer()
 
     def forget(self, payment_id: UUID) -> None:
         self.versions.pop(payment_id, None)
@@ -111,6 +180,7 @@ class Subscriber:
     def _close_soon(self, code: int, reason: str) -> None:
         if not self.closed.is_set():
             self.closed.set()
+            self._wake_writer()
             asyncio.get_running_loop().create_task(self._close_quietly(code, reason))
 
     async def _close_quietly(self, code: int, reason: str) -> None:
@@ -119,32 +189,41 @@ class Subscriber:
 
     async def close(self, code: int, reason: str) -> None:
         self.closed.set()
-        self._wake.set()
+        self._wake_writer()
         await self._close_quietly(code, reason)
 
     async def stop(self) -> None:
         self.closed.set()
-        self._wake.set()
+        self._wake_writer()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
+    async def _idle(self) -> bool:
+        """Wait for work (True) or for the ping interval to pass (False)."""
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[bool] = loop.create_future()
+        self._waiter = waiter
+        timer = loop.call_later(self.ping_every, _wake, waiter, False)
+        try:
+            return await waiter
+        finally:
+            timer.cancel()
+            self._waiter = None
+
     async def _write_loop(self) -> None:
         try:
             while not self.closed.is_set():
                 if not self._control and not self._pending:
-                    self._wake.clear()
-                    try:
-                        await asyncio.wait_for(self._wake.wait(), self.ping_every)
-                    except TimeoutError:
+                    if not await self._idle() and not self.closed.is_set():
                         await self._send("ping", None, PING)
-                        continue
+                    continue
                 while self._control and not self.closed.is_set():
-                    await self._send("control", None, self._control.popleft())
+                    await self._send("control", None, self._control.pop(0))
                 if self._pending and not self.closed.is_set():
-                    payment_id, item = self._pending.popitem(last=False)
-                    await self._deliver(payment_id, item)
+                    payment_id = next(iter(self._pending))
+                    await self._deliver(payment_id, self._pending.pop(payment_id))
         except TimeoutError:
             # A send that cannot finish in time: the client stopped reading.
             self.stats.slow_closes += 1
@@ -161,12 +240,18 @@ class Subscriber:
         if item.kind == "update" and version <= delivered:
             return
         entries = [item.entries[v] for v in sorted(item.entries) if v > delivered]
-        await self._send(item.kind, version, state_message(item.kind, item.state, entries))
+        if item.kind == "update":
+            text = _update_text(item.state, entries)
+        else:
+            text = state_message(item.kind, item.state, entries)
+        await self._send(item.kind, version, text)
         self.versions[payment_id] = max(delivered, version)
         if item.committed_at is not None:
             self.stats.observe_push(time.time() - item.committed_at)
 
     async def _send(self, kind: Kind, version: int | None, text: str) -> None:
-        # A send that cannot finish in time is a slow client as well.
-        await asyncio.wait_for(self.send(kind, version, text), self.slow_after)
+        # A send that cannot finish in time is a slow client as well. asyncio.timeout
+        # rather than wait_for: no task (and no extra loop turn) per message.
+        async with asyncio.timeout(self.slow_after):
+            await self.send(kind, version, text)
         self.stats.messages_sent += 1
