@@ -232,16 +232,18 @@ class StripeGateway:
                 params, {"idempotency_key": idempotency_key}
             ),
         )
-        raw = session.to_dict(for_json=True)
-        return GatewayCheckoutSession(
-            id=raw["id"],
-            url=raw.get("url") or "",
-            expires_at=raw["expires_at"],
-            payment_intent=_ref(raw.get("payment_intent")),
-            status=raw.get("status") or "open",
-            payment_status=raw.get("payment_status") or "unpaid",
-            raw=raw,
+        return _checkout_session(session.to_dict(for_json=True))
+
+    async def expire_checkout_session(
+        self, session_id: str, *, idempotency_key: str
+    ) -> GatewayCheckoutSession:
+        session = await self._call(
+            "checkout.sessions.expire",
+            self._client.v1.checkout.sessions.expire_async(
+                session_id, None, {"idempotency_key": idempotency_key}
+            ),
         )
+        return _checkout_session(session.to_dict(for_json=True))
 
     async def create_refund(
         self,
@@ -330,6 +332,18 @@ class StripeGateway:
         _log_call(operation, started, request_id, outcome)
         if self._on_call is not None:
             self._on_call(operation, time.perf_counter() - started, outcome)
+
+
+def _checkout_session(raw: dict[str, Any]) -> GatewayCheckoutSession:
+    return GatewayCheckoutSession(
+        id=raw["id"],
+        url=raw.get("url") or "",
+        expires_at=raw["expires_at"],
+        payment_intent=_ref(raw.get("payment_intent")),
+        status=raw.get("status") or "open",
+        payment_status=raw.get("payment_status") or "unpaid",
+        raw=raw,
+    )
 
 
 def _log_call(operation: str, started: float, request_id: str | None, outcome: str) -> None:

@@ -43,11 +43,21 @@ async def cancel_payment(
             raise_for_gateway_error(exc)
         stripe_status = intent.status
     elif payment.flow == "checkout_session" and payment.stripe_checkout_session_id:
-        raise errors.Conflict(
-            "Hosted Checkout payments end by completion or expiry, not by cancel.",
-            code="payment_not_cancelable",
-            details={"flow": payment.flow},
-        )
+        # A Checkout payment is canceled by expiring its session (Stripe then cancels
+        # the session's PaymentIntent); a session already completed refuses.
+        try:
+            session = await gateway.expire_checkout_session(
+                payment.stripe_checkout_session_id,
+                idempotency_key=f"paylive-expire-{payment.id}",
+            )
+        except GatewayError as exc:
+            raise_for_gateway_error(exc)
+        if session.status != "expired":
+            raise errors.Conflict(
+                "The checkout session is already complete.",
+                code="payment_not_cancelable",
+                details={"checkout_status": session.status},
+            )
     async with store.transaction() as tx:
         current = await tx.get_payment(payment_id, for_update=True)
         assert current is not None

@@ -152,6 +152,10 @@ class PaymentGateway(Protocol):
         idempotency_key: str,
     ) -> GatewayCheckoutSession: ...
 
+    async def expire_checkout_session(
+        self, session_id: str, *, idempotency_key: str
+    ) -> GatewayCheckoutSession: ...
+
     async def create_refund(
         self,
         *,

@@ -298,6 +298,14 @@ async def test_checkout_session(api: Client, emulator: RunningEmulator) -> None:
     assert session["client_reference_id"] == body["order_id"]
     assert session["expires_at"] - int(time.time()) in range(29 * 60, 30 * 60 + 5)
 
+    # Cancelling a hosted-Checkout payment expires its session at Stripe.
+    cancel = await api.post(f"/api/payments/{data['payment_id']}/cancel", headers=API)
+    canceled = await cancel.json()
+    assert cancel.status == 200, canceled
+    assert canceled["status"] == "canceled"
+    session = await stripe_get(emulator, f"checkout/sessions/{data['checkout_session_id']}")
+    assert session["status"] == "expired"
+
     evil = {**body, "order_id": order(), "success_url": "https://evil.example/ok"}
     refused = await api.post("/api/checkout-sessions", json=evil, headers=API)
     assert refused.status == 422
