@@ -34,7 +34,7 @@ class Hub:
         self.stats = stats
         self.clients: set[Subscriber] = set()
         self._watchers: dict[UUID, set[Subscriber]] = {}
-        self._known: dict[UUID, int] = {}  # highest version offered here, per payment
+        self._known: dict[UUID, int] = {}  # highest version fanned out here, per payment
 
     # clients -----------------------------------------------------------------------------
 
@@ -74,7 +74,8 @@ class Hub:
         if payment is None:
             self.unsubscribe(client, payment_id)
             return False
-        self._known[payment_id] = max(self._known.get(payment_id, 0), payment.version)
+        # _known is not advanced here: it records what fan-out has offered to every
+        # watcher, and the other watchers may not have this version yet.
         client.offer(payment_id, "snapshot", payment_state(payment), entries_json(entries))
         return True
 
@@ -114,9 +115,11 @@ class Hub:
             payments, entries = await tx.states_since(since)
         for payment in payments:
             watchers = self._watchers.get(payment.id)
-            if not watchers or payment.version <= self._known.get(payment.id, 0):
+            if not watchers:
                 continue
-            self._known[payment.id] = payment.version
+            # Offers are idempotent per client, so a concurrent publish of the same or an
+            # older state (listener and catch-up racing) is harmless.
+            self._known[payment.id] = max(self._known.get(payment.id, 0), payment.version)
             state = payment_state(payment)
             timeline = entries_json(entries.get(payment.id, []))
             committed_at = newest[payment.id].committed_at

@@ -1,0 +1,78 @@
+"""The hub alone, on a real database: what each client is offered, whatever the timing."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+
+import pytest
+
+from service.db.pool import create_pool
+from service.db.store import PgStore
+from service.realtime.hub import Hub, Notification
+from service.realtime.stats import RealtimeStats
+from service.realtime.subscriber import Kind, Subscriber
+from tests.support.payments import add_payment, change
+
+
+@pytest.fixture
+async def store(database_url: str) -> AsyncIterator[PgStore]:
+    pool = await create_pool(database_url, min_size=1, max_size=3)
+    yield PgStore(pool)
+    await pool.close()
+
+
+class Recorder:
+    """A client transport that keeps what it was sent."""
+
+    def __init__(self) -> None:
+        self.messages: list[dict[str, object]] = []
+
+    async def send(self, kind: Kind, version: int | None, text: str) -> None:
+        self.messages.append(json.loads(text))
+
+    async def close(self, code: int, reason: str) -> None:
+        pass
+
+
+async def _drain(client: Subscriber) -> None:
+    """Let the writer task send what is pending."""
+    for _ in range(20):
+        await asyncio.sleep(0.01)
+
+
+async def test_late_subscriber_does_not_hide_a_change_from_earlier_ones(store: PgStore) -> None:
+    hub = Hub(store, RealtimeStats())
+    payment = await add_payment(store)
+    a, b = Recorder(), Recorder()
+    async with (
+        hub.connected(a.send, a.close, slow_after=5, ping_every=60) as client_a,
+        hub.connected(b.send, b.close, slow_after=5, ping_every=60) as client_b,
+    ):
+        await hub.subscribe(client_a, payment.id, 0)
+        await _drain(client_a)
+        # v2 commits; before its notification is handled, B subscribes and reads v2.
+        payment = await change(store, payment, "processing")
+        await hub.subscribe(client_b, payment.id, 0)
+        await hub.publish([Notification(payment.id, 2)])
+        await _drain(client_a)
+        await _drain(client_b)
+    assert [(m["type"], m["version"]) for m in a.messages] == [("snapshot", 1), ("update", 2)]
+    assert [(m["type"], m["version"]) for m in b.messages] == [("snapshot", 2)]
+
+
+async def test_catch_up_finds_what_no_notification_announced(store: PgStore) -> None:
+    hub = Hub(store, RealtimeStats())
+    payment = await add_payment(store)
+    a = Recorder()
+    async with hub.connected(a.send, a.close, slow_after=5, ping_every=60) as client:
+        await hub.subscribe(client, payment.id, 0)
+        for status in ("requires_action", "processing"):
+            payment = await change(store, payment, status)
+        assert await hub.catch_up() == 1
+        await _drain(client)
+        assert await hub.catch_up() == 0  # nothing new the second time
+    update = a.messages[-1]
+    assert (update["type"], update["version"]) == ("update", 3)
+    assert [e["version"] for e in update["timeline"]] == [2, 3]  # type: ignore[attr-defined]
