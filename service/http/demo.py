@@ -15,6 +15,11 @@ async def index(request: web.Request) -> web.FileResponse:
     return web.FileResponse(WEB_DIR / "index.html", headers={"Cache-Control": "no-cache"})
 
 
+async def checkout_return(request: web.Request) -> web.FileResponse:
+    """Where hosted Checkout sends the customer back; the page follows the payment live."""
+    return web.FileResponse(WEB_DIR / "return.html", headers={"Cache-Control": "no-cache"})
+
+
 async def config(request: web.Request) -> web.Response:
     """What the page needs to know: the publishable key and where Stripe.js lives."""
     settings = request.app[SETTINGS]
@@ -28,5 +33,6 @@ async def config(request: web.Request) -> web.Response:
 
 def setup_demo_routes(app: web.Application) -> None:
     app.router.add_get("/", index)
+    app.router.add_get("/checkout/return", checkout_return)
     app.router.add_get("/demo/config.json", config)
     app.router.add_static("/static/", WEB_DIR, append_version=True)

@@ -1,0 +1,76 @@
+// Back from Stripe's hosted Checkout: follow the same payment over the WebSocket.
+// The result shown is what the socket says, never the URL the browser came back on.
+import { AttemptsFetcher, LivePanel, LiveStatus, PANEL_HTML, el, loadBooking, money, saveBooking } from "./common.js";
+
+const $ = (id) => document.querySelector(`[data-testid="${id}"]`);
+
+const VIEWS = {
+  succeeded: ["paid", "Payment received — booking confirmed", "Your seats are booked. A receipt is on its way."],
+  processing: ["processing", "Payment processing", "Your bank is still processing the payment; this page updates by itself."],
+  requires_action: ["action", "Waiting for authentication", "The bank is waiting for you to confirm the payment."],
+  canceled: ["canceled", "Payment canceled", "The hosted payment expired or was canceled; no money was taken."],
+};
+const WAITING = ["waiting", "Confirming your payment…", "Waiting for Stripe to confirm the payment."];
+
+function show([result, title, text]) {
+  const node = $("result");
+  node.dataset.result = result;
+  node.className = `result r-${result}`;
+  $("result-title").textContent = title;
+  $("result-text").textContent = text;
+}
+
+function main() {
+  const booking = loadBooking();
+  const params = new URLSearchParams(window.location.search);
+  const panelRoot = $("live-panel");
+  panelRoot.innerHTML = PANEL_HTML;
+  const panel = new LivePanel(panelRoot);
+  panel.empty();
+  if (!booking || !booking.payment || (params.get("order") && params.get("order") !== booking.order_id)) {
+    show(["unknown", "We can't show this payment here", "Open the booking page in the tab you paid from."]);
+    document.body.dataset.ready = "true";
+    return;
+  }
+  $("order-id").textContent = booking.order_id;
+  $("lines").replaceChildren(...booking.seats.map((s) => el("li", { "data-testid": "line", text: `Seat ${s}` })));
+  const { payment_id: paymentId, status_token: token } = booking.payment;
+  let live = null;
+  const fetcher = new AttemptsFetcher((id, attempts) => {
+    if (id !== paymentId || !live.state) return;
+    live.state.attempts = attempts;
+    booking.live = live.state.toJSON();
+    saveBooking(booking);
+    panel.render(live.state);
+  });
+  const showState = (state) => {
+    const status = state.payment && state.payment.status;
+    show(VIEWS[status] || WAITING);
+    if (state.payment) $("result-text").textContent += ` (${money(state.payment.amount, state.payment.currency)})`;
+  };
+  live = new LiveStatus({
+    onChange: (state) => {
+      booking.live = state.toJSON();
+      if (state.payment && state.payment.status === "succeeded") booking.paid = true;
+      saveBooking(booking);
+      panel.render(state);
+      panel.debug(live);
+      fetcher.refresh(paymentId, token);
+      showState(state);
+    },
+    onConnection: (state, detail) => {
+      panel.connection(state, detail);
+      panel.debug(live);
+    },
+    onError: (text) => show(["unknown", "The payment's status is unavailable", text]),
+  });
+  window.paylive = { booking, live, panel };
+  live.watch(paymentId, token, booking.live);
+  if (booking.live && booking.live.payment) {
+    panel.render(live.state);
+    showState(live.state);
+  }
+  document.body.dataset.ready = "true";
+}
+
+main();

@@ -1,0 +1,117 @@
+"""`python -m service demo` (what `make run` starts), driven by headless Chromium: the
+emulator as a child process, the webhook endpoint registered with it, the page served."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import sys
+from collections.abc import AsyncIterator
+
+import aiohttp
+from playwright.async_api import expect
+
+from service.config import PROJECT_ROOT
+from tests.support.browser import chromium, new_page, screenshot
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class DemoProcess:
+    """The child process and everything it printed (read as it comes, so no pipe fills)."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+        self.output = bytearray()
+        self._reader = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        assert self.process.stdout is not None
+        while chunk := await self.process.stdout.read(65536):
+            self.output += chunk
+
+    def log(self) -> str:
+        return self.output.decode(errors="replace")
+
+    async def wait_ready(self, url: str) -> None:
+        async with aiohttp.ClientSession() as http:
+            for _ in range(300):
+                if self.process.returncode is not None:
+                    await self._reader
+                    raise AssertionError(f"the demo exited early:\n{self.log()}")
+                with contextlib.suppress(aiohttp.ClientError):
+                    async with http.get(f"{url}/readyz") as response:
+                        if response.status == 200:
+                            return
+                await asyncio.sleep(0.1)
+        raise AssertionError(f"the demo did not get ready:\n{self.log()}")
+
+    async def stop(self) -> int:
+        if self.process.returncode is None:
+            self.process.send_signal(signal.SIGINT)  # Ctrl-C, as in `make run`
+            try:
+                await asyncio.wait_for(self.process.wait(), 15)
+            except TimeoutError:
+                self.process.kill()
+                await self.process.wait()
+        await self._reader
+        return self.process.returncode or 0
+
+
+@contextlib.asynccontextmanager
+async def demo_command(database_url: str) -> AsyncIterator[str]:
+    port, emulator_port = _free_port(), _free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "DATABASE_URL": database_url, "LOG_LEVEL": "WARNING"}
+    for name in ("STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STRIPE_API_BASE"):
+        env.pop(name, None)  # the offline demo: the emulator, whatever this shell has
+    demo = DemoProcess(
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "service",
+            "demo",
+            "--port",
+            str(port),
+            "--emulator-port",
+            str(emulator_port),
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+    )
+    try:
+        await demo.wait_ready(url)
+        yield url
+    finally:
+        code = await demo.stop()
+    assert code == 0, demo.log()
+
+
+async def test_make_run_demo_pays_by_card(database_url: str) -> None:
+    async with demo_command(database_url) as url, chromium() as browser:
+        page, watch = await new_page(browser)
+        await page.goto(url + "/")
+        await expect(page.locator("body")).to_have_attribute("data-ready", "true")
+        await page.get_by_test_id("seat-B5").click()
+        card = page.get_by_test_id("card-element")
+        await card.locator('input[name="cardnumber"]').fill("4242 4242 4242 4242")
+        await card.locator('input[name="exp-date"]').fill("12 / 34")
+        await card.locator('input[name="cvc"]').fill("123")
+        await page.get_by_test_id("pay-card").click()
+        panel = page.get_by_test_id("live-panel")
+        await expect(panel).to_have_attribute("data-status", "succeeded")
+        await expect(page.get_by_test_id("result")).to_have_attribute("data-result", "paid")
+        await screenshot(page, "demo-command-succeeded")
+        await page.context.close()
+    assert watch.errors == []
+    assert watch.foreign_requests({"127.0.0.1"}) == []
