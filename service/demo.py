@@ -71,10 +71,15 @@ def demo_settings(
 ) -> Iterator[Settings]:
     """Settings for the demo, with the emulator running for as long as the context."""
     own = f"http://{host}:{port}"
+    # The page may be opened by either loopback name (or the host's own name).
+    names = {"127.0.0.1", "localhost"} | ({host} if host not in ("0.0.0.0", "::") else set())
+    origins = {f"http://{name}:{port}" for name in names}
+    if host in ("0.0.0.0", "::"):
+        own = f"http://127.0.0.1:{port}"
     demo = {
         "allow_anonymous_create": True,
         "demo_page": True,
-        "allowed_redirect_origins": sorted({*settings.allowed_redirect_origins, own}),
+        "allowed_redirect_origins": sorted({*settings.allowed_redirect_origins, *origins}),
         "status_token_secret": settings.status_token_secret or SecretStr(secrets.token_hex(32)),
     }
     if settings.stripe_secret_key is not None:
