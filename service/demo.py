@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 EMULATOR_SECRET_KEY = "sk_test_paylive_demo"  # noqa: S105 - the local emulator accepts any
 EMULATOR_PUBLISHABLE_KEY = "pk_test_paylive_demo"
+_ANY_ADDRESS = ("0.0.0.0", "::")  # noqa: S104 - recognised, not bound
 
 TEST_CARDS = """Test cards (any future expiry, any CVC):
   4242 4242 4242 4242  succeeds
@@ -72,9 +73,9 @@ def demo_settings(
     """Settings for the demo, with the emulator running for as long as the context."""
     own = f"http://{host}:{port}"
     # The page may be opened by either loopback name (or the host's own name).
-    names = {"127.0.0.1", "localhost"} | ({host} if host not in ("0.0.0.0", "::") else set())
+    names = {"127.0.0.1", "localhost"} | ({host} if host not in _ANY_ADDRESS else set())
     origins = {f"http://{name}:{port}" for name in names}
-    if host in ("0.0.0.0", "::"):
+    if host in _ANY_ADDRESS:
         own = f"http://127.0.0.1:{port}"
     demo = {
         "allow_anonymous_create": True,
