@@ -65,3 +65,23 @@ class InboxQueries:
             limit,
         )
         return [row["payload"] for row in rows]
+
+    async def charge_card(self, charge_id: str) -> dict[str, Any] | None:
+        """The newest charge object we received for this id (charge.* events), if any."""
+        return await self.conn.fetchval(  # type: ignore[no-any-return]
+            """SELECT payload -> 'data' -> 'object' FROM stripe_events
+               WHERE type LIKE 'charge.%' AND payload -> 'data' -> 'object' ->> 'id' = $1
+               ORDER BY created DESC LIMIT 1""",
+            charge_id,
+        )
+
+    async def fill_attempt_card(self, charge_id: str, brand: str | None, last4: str | None) -> int:
+        """Card details on the attempts of this charge that lack them; rows updated."""
+        status = await self.conn.execute(
+            """UPDATE payment_attempts SET card_brand = $2, card_last4 = $3
+               WHERE stripe_charge_id = $1 AND card_brand IS NULL""",
+            charge_id,
+            brand,
+            last4,
+        )
+        return int(status.rsplit(" ", 1)[-1])

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from service.payments.attempts import attempt_from_event
+from service.payments.attempts import attempt_from_event, card_of_charge
 from service.payments.declines import FRAUD_CODES
 from service.payments.event_common import EventResult, epoch, find_payment
 from service.payments.models import Change, Payment
@@ -34,6 +34,8 @@ async def apply_event(tx: PaymentsTx, event: dict[str, Any]) -> EventResult:
         return await refund_event(tx, event, obj)
     if kind == "charge.refunded":
         return await charge_refunded(tx, event, obj)
+    if kind in _CHARGE_OUTCOMES:
+        return await _charge_card(tx, obj)
     return EventResult("ignored")
 
 
@@ -71,6 +73,22 @@ def _status_change(
     )
 
 
+_CHARGE_OUTCOMES = frozenset({"charge.succeeded", "charge.failed", "charge.pending"})
+
+
+async def _charge_card(tx: PaymentsTx, charge: dict[str, Any]) -> EventResult:
+    """A charge event arriving after its PaymentIntent event completes that attempt's card.
+
+    Card details are history, not status: no version, no push (the next update or a read
+    of /attempts shows them).
+    """
+    brand, last4 = card_of_charge(charge)
+    if brand is None:
+        return EventResult("no_change")
+    filled = await tx.fill_attempt_card(charge["id"], brand, last4)
+    return EventResult("applied" if filled else "no_change")
+
+
 async def _payment_intent_event(
     tx: PaymentsTx, event: dict[str, Any], intent: dict[str, Any]
 ) -> EventResult:
@@ -78,6 +96,11 @@ async def _payment_intent_event(
     if payment is None:
         return EventResult("not_ours")
     attempt = attempt_from_event(event)
+    if attempt and attempt["stripe_charge_id"] and not attempt["card_brand"]:
+        # PaymentIntent events name the charge; the card is on the charge's own event.
+        charge = await tx.charge_card(attempt["stripe_charge_id"])
+        if charge is not None:
+            attempt["card_brand"], attempt["card_last4"] = card_of_charge(charge)
     recorded = bool(attempt) and await tx.add_attempt(payment.id, attempt or {})
     ids: dict[str, Any] = {}
     if payment.stripe_payment_intent_id is None:

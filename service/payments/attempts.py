@@ -30,6 +30,16 @@ def _card(intent: dict[str, Any], error: dict[str, Any]) -> tuple[str | None, st
     return None, None
 
 
+def card_of_charge(charge: dict[str, Any]) -> tuple[str | None, str | None]:
+    """(brand, last4) from a charge's payment_method_details, when it is a card."""
+    details = charge.get("payment_method_details")
+    card = details.get("card") if isinstance(details, dict) else None
+    if not isinstance(card, dict):
+        return None, None
+    last4 = card.get("last4")
+    return _text(card.get("brand")), last4 if isinstance(last4, str) else None
+
+
 def attempt_from_event(event: dict[str, Any]) -> dict[str, Any] | None:
     """Columns of ``payment_attempts`` for this event, or None if it is not an attempt."""
     outcome = attempt_outcome(str(event.get("type")))

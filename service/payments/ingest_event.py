@@ -17,7 +17,7 @@ from service.payments.ports import PaymentStore
 log = logging.getLogger(__name__)
 
 
-_HANDLED_PREFIXES = ("payment_intent.", "checkout.session.", "refund.", "charge.refund")
+_HANDLED_PREFIXES = ("payment_intent.", "checkout.session.", "refund.", "charge.")
 
 
 class InvalidEvent(ValueError):

@@ -933,6 +933,9 @@ async def test_decline_then_success_delivered_by_the_emulator(
                 attempts = (await response.json())["data"]
             assert payment["status"] == "succeeded"
             assert [a["outcome"] for a in attempts] == ["failed", "succeeded"]
+            # The success's card comes from its charge event (PaymentIntent events only
+            # name the charge), whichever of the two was delivered first.
+            assert (attempts[1]["card_brand"], attempts[1]["card_last4"]) == ("visa", "4242")
             assert attempts[0]["error"]["code"] == "expired_card"
             # advice_code confirm_card_data: new card details (e.g. the renewed expiry).
             assert attempts[0]["advice"]["next_step"] == "fix_card_details"

@@ -630,3 +630,37 @@ def test_released_authorization_is_not_a_poison_event(database_url: str) -> None
         assert got["cancellation_reason"] == "requested_by_customer"
 
     run(database_url, body)
+
+
+@pytest.mark.parametrize("charge_first", [True, False])
+def test_succeeded_attempt_gets_its_card_from_the_charge_event(
+    database_url: str, charge_first: bool
+) -> None:
+    async def body(store: PgStore) -> None:
+        payment, pi_id = await new_payment(store)
+        charge = {
+            "id": f"ch_{uuid.uuid4().hex[:20]}",
+            "object": "charge",
+            "payment_intent": pi_id,
+            "payment_method_details": {"type": "card", "card": {"brand": "visa", "last4": "4242"}},
+        }
+        charge_event = make_event("charge.succeeded", charge, created=T0)
+        succeeded = make_event(
+            "payment_intent.succeeded",
+            intent(pi_id, "succeeded", latest_charge=charge["id"]),
+            created=T0,
+        )
+        for event in [charge_event, succeeded] if charge_first else [succeeded, charge_event]:
+            await ingest_event(event, store=store)
+        async with store.transaction() as tx:
+            [attempt] = await tx.attempts(payment.id)
+            current = await tx.get_payment(payment.id)
+        assert (attempt.outcome, attempt.card_brand, attempt.card_last4) == (
+            "succeeded",
+            "visa",
+            "4242",
+        )
+        assert current is not None
+        assert current.version == 2  # card details are history, not a new version
+
+    run(database_url, body)
