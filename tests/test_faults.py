@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
-import socket
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -28,15 +25,10 @@ from service.db.migrations import migrate
 from service.emulator import DeliveryKnobs, EmulatorConfig
 from tests.conftest import TEST_API_KEY, make_settings
 from tests.support.emulator import RunningEmulator, running_emulator
+from tests.support.processes import free_port, spawn_service, wait_ready
 
 API = {"Authorization": f"Bearer {TEST_API_KEY}"}
 SECRET = "whsec_paylive_faults_0123456789"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -60,7 +52,7 @@ async def _migrated(dsn: str) -> None:
 async def service_url(cluster: EmbeddedPostgres) -> AsyncIterator[tuple[str, RunningEmulator]]:
     dsn = cluster.dsn("paylive")
     await _migrated(dsn)
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     config = EmulatorConfig(
         webhook_url=f"{url}/webhooks/stripe",
@@ -87,19 +79,6 @@ async def service_url(cluster: EmbeddedPostgres) -> AsyncIterator[tuple[str, Run
 async def _json(response: aiohttp.ClientResponse) -> dict[str, Any]:
     body: dict[str, Any] = await response.json()
     return body
-
-
-async def _ready(session: aiohttp.ClientSession, url: str, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            async with session.get(f"{url}/readyz") as response:
-                if response.status == 200:
-                    return True
-        except aiohttp.ClientConnectionError:
-            pass  # not listening yet
-        await asyncio.sleep(0.2)
-    return False
 
 
 async def test_postgres_restarted_under_traffic(
@@ -150,7 +129,7 @@ async def test_postgres_restarted_under_traffic(
         assert failed, "webhooks should have failed while the database was down"
 
         cluster.start()
-        assert await _ready(session, url, seconds=20)
+        assert await wait_ready(session, url)
         await emulator.handle.wait_idle()
 
         # The subscriber hears the change although it committed after the listener was cut.
@@ -182,28 +161,24 @@ async def test_postgres_restarted_under_traffic(
 
 def _serve(dsn: str, port: int, api_base: str) -> subprocess.Popen[bytes]:
     env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "DATABASE_URL": dsn,
         "STRIPE_SECRET_KEY": "sk_test_paylive_faults",
         "STRIPE_API_BASE": api_base,
         "STRIPE_MAX_NETWORK_RETRIES": "0",
         "API_KEYS": TEST_API_KEY,
-        "LOG_LEVEL": "WARNING",
     }
-    return subprocess.Popen(
-        [sys.executable, "-m", "service", "serve", "--port", str(port)], env=env, cwd=PROJECT_ROOT
-    )
+    return spawn_service(env, "--port", str(port))
 
 
 async def test_sigkill_between_stripe_and_commit(database_url: str) -> None:
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     body = {"order_id": f"kill-{time.time_ns()}", "amount": 4200, "currency": "usd"}
     # Stripe takes 1.5 s to answer: the service dies while the create is at Stripe.
     async with running_emulator(api_delay=1.5) as emulator, aiohttp.ClientSession() as session:
         first = _serve(database_url, port, emulator.url)
         try:
-            assert await _ready(session, url, seconds=20)
+            assert await wait_ready(session, url)
             request = asyncio.ensure_future(
                 session.post(f"{url}/api/payment-intents", headers=API, json=body)
             )
@@ -218,7 +193,7 @@ async def test_sigkill_between_stripe_and_commit(database_url: str) -> None:
 
         second = _serve(database_url, port, emulator.url)
         try:
-            assert await _ready(session, url, seconds=20)
+            assert await wait_ready(session, url)
             async with session.post(
                 f"{url}/api/payment-intents", headers=API, json=body
             ) as response:

@@ -6,31 +6,17 @@ import asyncio
 import json
 import os
 import signal
-import socket
-import subprocess
-import sys
 import time
 
 import aiohttp
 import asyncpg
 
-from service.config import PROJECT_ROOT
 from service.db.pool import create_pool
 from service.db.store import PgStore
 from tests.conftest import TEST_API_KEY
 from tests.support.payments import add_payment
+from tests.support.processes import free_port, spawn_service, wait_ready
 from tests.support.webhooks import WEBHOOK_SECRET, event_body, intent, make_event, signed_headers
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _spawn(port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "service", "serve", "--port", str(port)]
-    return subprocess.Popen(command, env=env, cwd=PROJECT_ROOT)
 
 
 async def test_sigterm_finishes_webhooks_and_closes_sockets(database_url: str) -> None:
@@ -42,7 +28,7 @@ async def test_sigterm_finishes_webhooks_and_closes_sockets(database_url: str) -
         await tx.attach_stripe_ids(payment.id, stripe_payment_intent_id=intent_id)
     await pool.close()
 
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -54,19 +40,11 @@ async def test_sigterm_finishes_webhooks_and_closes_sockets(database_url: str) -
         "SHUTDOWN_TIMEOUT_SECONDS": "10",
         "LOG_LEVEL": "WARNING",
     }
-    server = _spawn(port, env)
+    server = spawn_service(env, "--port", str(port))
     admin = await asyncpg.connect(database_url)
     try:
         async with aiohttp.ClientSession() as session:
-            async with asyncio.timeout(20):
-                while True:
-                    try:
-                        async with session.get(f"{url}/readyz") as response:
-                            if response.status == 200:
-                                break
-                    except aiohttp.ClientConnectionError:
-                        pass
-                    await asyncio.sleep(0.2)
+            assert await wait_ready(session, url)
             ws = await session.ws_connect(
                 f"{url}/ws", headers={"Authorization": f"Bearer {TEST_API_KEY}"}
             )

@@ -3,52 +3,35 @@ reaches the subscribers of both."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
 import signal
-import socket
-import subprocess
-import sys
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import aiohttp
 import pytest
 
-from service.config import PROJECT_ROOT
 from service.db.pool import create_pool
 from service.db.store import PgStore
 from tests.conftest import TEST_API_KEY
 from tests.support.payments import add_payment
+from tests.support.processes import free_port, spawn_service, wait_ready
 from tests.support.webhooks import WEBHOOK_SECRET, event_body, intent, make_event, signed_headers
 
 API = {"Authorization": f"Bearer {TEST_API_KEY}"}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def workers(database_url: str) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "DATABASE_URL": database_url,
         "STRIPE_SECRET_KEY": "sk_test_paylive_workers",
         "STRIPE_API_BASE": "http://127.0.0.1:9",
         "STRIPE_WEBHOOK_SECRETS": WEBHOOK_SECRET,
         "API_KEYS": TEST_API_KEY,
-        "LOG_LEVEL": "WARNING",
     }
-    parent = subprocess.Popen(
-        [sys.executable, "-m", "service", "serve", "--workers", "2", "--port", str(port)],
-        env=env,
-        cwd=PROJECT_ROOT,
-    )
+    parent = spawn_service(env, "--workers", "2", "--port", str(port))
     try:
         yield f"127.0.0.1:{port}"
     finally:
@@ -61,18 +44,6 @@ async def store(database_url: str) -> AsyncIterator[PgStore]:
     pool = await create_pool(database_url, min_size=1, max_size=2)
     yield PgStore(pool)
     await pool.close()
-
-
-async def _listeners(session: aiohttp.ClientSession, address: str) -> None:
-    async with asyncio.timeout(30):
-        while True:
-            try:
-                async with session.get(f"http://{address}/readyz") as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientConnectionError:
-                pass
-            await asyncio.sleep(0.2)
 
 
 async def _next(ws: aiohttp.ClientWebSocketResponse) -> dict[str, Any]:
@@ -88,7 +59,7 @@ async def test_webhook_on_any_worker_reaches_every_worker(workers: str, store: P
     async with store.transaction() as tx:
         await tx.attach_stripe_ids(payment.id, stripe_payment_intent_id=f"pi_w_{payment.id.hex}")
     async with aiohttp.ClientSession() as session:
-        await _listeners(session, workers)
+        assert await wait_ready(session, f"http://{workers}", seconds=30)
         sockets = [await session.ws_connect(f"http://{workers}/ws", headers=API) for _ in range(12)]
         for ws in sockets:
             await ws.send_json({"type": "subscribe", "payment_id": str(payment.id)})
