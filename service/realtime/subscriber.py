@@ -7,8 +7,9 @@ A client whose oldest pending item waits longer than ``slow_after`` is closed (4
 resyncs on reconnect with ``since_version``, so nobody else waits for it.
 
 Thousands of these sit idle in one process, so an idle one holds little: no
-``asyncio.Event`` or deque (each carries a 600-byte deque), one future and one timer
-while it waits, and no extra task per wait or per send (``asyncio.wait_for`` makes one).
+``asyncio.Event`` or deque (each carries a 600-byte deque), one future while it waits,
+one long-lived ping timer, and no extra task per wait or per send (``asyncio.wait_for``
+makes one).
 An update's text is built once per state and shared by every client that gets the same
 entries, not serialized again for each of them.
 """
@@ -98,11 +99,6 @@ class _Pending:
     committed_at: float | None = None
 
 
-def _wake(waiter: asyncio.Future[bool], value: bool) -> None:
-    if not waiter.done():
-        waiter.set_result(value)
-
-
 @dataclass(eq=False, slots=True)  # identity: clients are kept in sets
 class Subscriber:
     send: Send
@@ -116,15 +112,34 @@ class Subscriber:
     # insertion-ordered: the oldest pending payment first
     _pending: dict[UUID, _Pending] = field(default_factory=dict)
     _control: list[str] | None = None
-    _waiter: asyncio.Future[bool] | None = None  # the idle writer's; True: work, False: ping
+    _waiter: asyncio.Future[None] | None = None  # the idle writer's
     _task: asyncio.Task[None] | None = None
+    # One long-lived timer per client for the pings, re-armed from the last send, rather
+    # than a timer armed and cancelled around every wait.
+    _ping_timer: asyncio.TimerHandle | None = None
+    _ping_due: bool = False
+    _last_sent: float = 0.0
 
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._write_loop())
+        loop = asyncio.get_running_loop()
+        self._last_sent = time.monotonic()
+        self._ping_timer = loop.call_later(self.ping_every, self._on_ping_timer)
+        self._task = loop.create_task(self._write_loop())
+
+    def _on_ping_timer(self) -> None:
+        if self.closed.is_set():
+            return
+        quiet = time.monotonic() - self._last_sent
+        if quiet >= self.ping_every * 0.99:
+            self._ping_due = True
+            self._wake_writer()
+            quiet = 0.0
+        loop = asyncio.get_running_loop()
+        self._ping_timer = loop.call_later(self.ping_every - quiet, self._on_ping_timer)
 
     def _wake_writer(self) -> None:
-        if self._waiter is not None:
-            _wake(self._waiter, True)
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
 
     def offer(
         self,
@@ -195,29 +210,31 @@ class Subscriber:
     async def stop(self) -> None:
         self.closed.set()
         self._wake_writer()
+        if self._ping_timer is not None:
+            self._ping_timer.cancel()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
-    async def _idle(self) -> bool:
-        """Wait for work (True) or for the ping interval to pass (False)."""
-        loop = asyncio.get_running_loop()
-        waiter: asyncio.Future[bool] = loop.create_future()
+    async def _idle(self) -> None:
+        """Until there is something to send (or a ping is due, or the client closed)."""
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiter = waiter
-        timer = loop.call_later(self.ping_every, _wake, waiter, False)
         try:
-            return await waiter
+            await waiter
         finally:
-            timer.cancel()
             self._waiter = None
 
     async def _write_loop(self) -> None:
         try:
             while not self.closed.is_set():
+                if self._ping_due:
+                    self._ping_due = False
+                    await self._send("ping", None, PING)
+                    continue
                 if not self._control and not self._pending:
-                    if not await self._idle() and not self.closed.is_set():
-                        await self._send("ping", None, PING)
+                    await self._idle()
                     continue
                 while self._control and not self.closed.is_set():
                     await self._send("control", None, self._control.pop(0))
@@ -254,4 +271,5 @@ class Subscriber:
         # rather than wait_for: no task (and no extra loop turn) per message.
         async with asyncio.timeout(self.slow_after):
             await self.send(kind, version, text)
+        self._last_sent = time.monotonic()
         self.stats.messages_sent += 1

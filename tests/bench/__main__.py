@@ -1,0 +1,323 @@
+"""``python -m tests.bench`` (``make bench``): the DESIGN §10 benchmarks in one run.
+
+Starts a throwaway PostgreSQL (or uses ``BENCH_DATABASE_URL``'s server), runs each
+benchmark against the service in its own process with the load in other processes,
+prints a table and writes ``bench-results.json`` at the repository root.
+
+Sizes (environment; defaults fit the whole run in a few minutes on 2 cores):
+  BENCH_ONLY                 comma list of ingest,push,sockets,create (default: all)
+  BENCH_INGEST_LEVELS        concurrency levels (1,8,32)
+  BENCH_INGEST_EVENTS        events per level, for the service and the reference (3000)
+  BENCH_INGEST_PAYMENTS      payments the events are spread over (1000)
+  BENCH_PUSH_SOCKETS         sockets, one payment each (1000)
+  BENCH_PUSH_RATES           webhooks per second, one paced run each (500,200)
+  BENCH_PUSH_SECONDS         how long the paced load runs (10)
+  BENCH_PUSH_CLIENT_PROCS    client processes (1)
+  BENCH_SOCKETS              idle subscribed sockets (10000)
+  BENCH_SOCKETS_PAYMENTS     payments they watch (1: every socket watches the same one)
+  BENCH_SOCKETS_CLIENT_PROCS client processes (4)
+  BENCH_SOCKETS_PUSHES       updates pushed to all of them (3)
+  BENCH_CREATE_LEVELS        concurrency levels (1,16)
+  BENCH_CREATE_REQUESTS      requests per level and side (400)
+  BENCH_LOG_LEVEL            the service's LOG_LEVEL (INFO, as in production)
+  BENCH_DB_POOL_MAX_SIZE     the service's pool size, also the reference's (10)
+  BENCH_WHATIF_GC            1: push and sockets again with the GC tuning (1)
+  BENCH_GC_LOG               1: the service prints every GC pause over 5 ms to its log
+  BENCH_PROFILE_DIR          write a cProfile of each service process there
+  BENCH_OUTPUT               where to write the JSON (bench-results.json)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import asyncpg
+
+from service.config import PROJECT_ROOT
+from tests.bench import bench_create, bench_ingest, bench_push, bench_sockets
+from tests.bench.common import (
+    env_float,
+    env_int,
+    env_ints,
+    gc_pauses,
+    raise_fd_limit,
+    run_emulator,
+)
+from tests.bench.common import run_service as service_process
+from tests.bench.setup import make_payments
+from tests.support.postgres import TestPostgres
+
+ALL = ("ingest", "push", "sockets", "create")
+
+# The what-if runs: the service with the GC tuning this benchmark recommends for
+# ``python -m service serve`` (see tests/bench/server.py): start-up objects frozen, and
+# young collections every 100,000 allocations instead of 700.
+GC_TUNED = {"BENCH_GC_FREEZE": "1", "BENCH_GC_THRESHOLD": "100000,50,100"}
+
+
+async def _pg_version(url: str) -> str:
+    conn = await asyncpg.connect(url)
+    try:
+        return str(await conn.fetchval("SHOW server_version"))
+    finally:
+        await conn.close()
+
+
+def _git_commit() -> str | None:
+    out = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return out.stdout.strip() or None
+
+
+def _context(result: dict[str, Any], log_path: Path, load_before: float) -> None:
+    """What else was going on: the service's GC pauses, and the machine's load."""
+    result["service_gc_pauses"] = gc_pauses(log_path)
+    result["loadavg_1m_before_after"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
+
+
+async def run_all(pg: TestPostgres, only: list[str], work_dir: Path) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    pool_max = env_int("BENCH_DB_POOL_MAX_SIZE", 10)
+
+    if "ingest" in only:
+        url = pg.create_database("bench_ingest")
+        payments = await make_payments(url, env_int("BENCH_INGEST_PAYMENTS", 1000))
+        load = os.getloadavg()[0]
+        async with service_process(url, work_dir, "ingest") as service:
+            results["ingest"] = await bench_ingest.run(
+                service,
+                url,
+                payments,
+                env_ints("BENCH_INGEST_LEVELS", (1, 8, 32)),
+                env_int("BENCH_INGEST_EVENTS", 3000),
+                pool_max,
+            )
+        _context(results["ingest"], service.log_path, load)
+        pg.drop_database(url)
+
+    variants: list[tuple[str, dict[str, str]]] = [("", {})]
+    if os.environ.get("BENCH_WHATIF_GC", "1") != "0":
+        variants.append(("_gc_tuned", GC_TUNED))
+    for suffix, extra in variants:
+        if "push" in only:
+            url = pg.create_database("bench_push")
+            payments = await make_payments(url, env_int("BENCH_PUSH_SOCKETS", 1000))
+            load = os.getloadavg()[0]
+            async with service_process(url, work_dir, "push" + suffix, **extra) as service:
+                results["push" + suffix] = await bench_push.run(
+                    service,
+                    payments,
+                    work_dir,
+                    rates=[float(r) for r in env_ints("BENCH_PUSH_RATES", (500, 200))],
+                    seconds=env_float("BENCH_PUSH_SECONDS", 10),
+                    client_processes=env_int("BENCH_PUSH_CLIENT_PROCS", 1),
+                )
+            _context(results["push" + suffix], service.log_path, load)
+            pg.drop_database(url)
+
+        if "sockets" in only:
+            url = pg.create_database("bench_sockets")
+            payments = await make_payments(url, env_int("BENCH_SOCKETS_PAYMENTS", 1))
+            load = os.getloadavg()[0]
+            async with service_process(url, work_dir, "sockets" + suffix, **extra) as service:
+                results["sockets" + suffix] = await bench_sockets.run(
+                    service,
+                    payments,
+                    work_dir,
+                    sockets=env_int("BENCH_SOCKETS", 10_000),
+                    client_processes=env_int("BENCH_SOCKETS_CLIENT_PROCS", 4),
+                    pushes=env_int("BENCH_SOCKETS_PUSHES", 3),
+                )
+            _context(results["sockets" + suffix], service.log_path, load)
+            pg.drop_database(url)
+
+    if "create" in only:
+        url = pg.create_database("bench_create")
+        load = os.getloadavg()[0]
+        async with (
+            run_emulator(work_dir) as emulator_url,
+            service_process(url, work_dir, "create", STRIPE_API_BASE=emulator_url) as service,
+        ):
+            results["create"] = await bench_create.run(
+                service,
+                emulator_url,
+                env_ints("BENCH_CREATE_LEVELS", (1, 16)),
+                env_int("BENCH_CREATE_REQUESTS", 400),
+            )
+        _context(results["create"], service.log_path, load)
+        pg.drop_database(url)
+    return results
+
+
+def _fmt(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    return str(value)
+
+
+def table(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """(benchmark, measure, value, target) rows."""
+    rows: list[tuple[str, str, str, str]] = []
+    if ingest := results.get("ingest"):
+        for level in ingest["levels"]:
+            c, svc, ref = level["concurrency"], level["service"], level["reference_sql"]
+            rows += [
+                (f"ingest c={c}", "service events/s", _fmt(svc["events_per_s"]), ""),
+                (f"ingest c={c}", "reference SQL events/s", _fmt(ref["events_per_s"]), ""),
+                (f"ingest c={c}", "ratio service/reference", _fmt(level["ratio"]), ">= 0.60"),
+                (
+                    f"ingest c={c}",
+                    "service p50 / p99 ms",
+                    f"{svc['p50_ms']} / {svc['p99_ms']}",
+                    "",
+                ),
+                (
+                    f"ingest c={c}",
+                    "reference p50 / p99 ms",
+                    f"{ref['p50_ms']} / {ref['p99_ms']}",
+                    "",
+                ),
+                (
+                    f"ingest c={c}",
+                    "service CPU us/event",
+                    _fmt(svc.get("service_cpu_us_per_event")),
+                    "",
+                ),
+            ]
+    for suffix, label in (("", ""), ("_gc_tuned", " (gc tuned)")):
+        if push := results.get("push" + suffix):
+            for run in push["runs"]:
+                name = f"push {push['sockets']} ws @{run['rate_per_s']:.0f}/s{label}"
+                rows += [
+                    (
+                        name,
+                        "webhook->browser p50 / p99 / max ms",
+                        f"{run['p50_ms']} / {run['p99_ms']} / {run['max_ms']}",
+                        "p99 < 20",
+                    ),
+                    (name, "missing updates", str(run["missing"]), "0"),
+                    (name, "machine CPU busy (all cores)", _fmt(run["machine_cpu_busy"]), ""),
+                ]
+        if sockets := results.get("sockets" + suffix):
+            name = f"sockets {sockets['sockets']}{label}"
+            rows += [
+                (name, "KiB per idle subscribed socket", _fmt(sockets["kib_per_socket"]), "< 25"),
+                (
+                    name,
+                    "one update to all: median (max) ms",
+                    f"{sockets['push_all_median_ms']} ({sockets['push_all_max_ms']})",
+                    "",
+                ),
+                (
+                    name,
+                    "missing (all pushes)",
+                    str(sum(r["missing"] for r in sockets["pushes"])),
+                    "0",
+                ),
+            ]
+    if create := results.get("create"):
+        for level in create["levels"]:
+            c = level["concurrency"]
+            rows += [
+                (
+                    f"create c={c}",
+                    "overhead p50 / p99 ms",
+                    f"{level['overhead_p50_ms']} / {level['overhead_p99_ms']}",
+                    "",
+                ),
+                (
+                    f"create c={c}",
+                    "emulator p50 / p99 ms",
+                    f"{level['emulator_p50_ms']} / {level['emulator_p99_ms']}",
+                    "",
+                ),
+            ]
+    return rows
+
+
+def context_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    rows = []
+    for name, result in results.items():
+        gc = result.get("service_gc_pauses")
+        load = result.get("loadavg_1m_before_after")
+        if gc and load:
+            rows.append(
+                (
+                    name,
+                    "service gen2 GC: count, max ms; load avg",
+                    f"{gc['gen2']['count']}, {gc['gen2']['max_ms']}; {load[0]} -> {load[1]}",
+                    "",
+                )
+            )
+    return rows
+
+
+def print_table(rows: list[tuple[str, str, str, str]], header: str) -> None:
+    heads = ("benchmark", "measure", "value", "target")
+    widths = [max(len(r[i]) for r in [heads, *rows]) for i in range(4)]
+    line = "  ".join("-" * w for w in widths)
+    print("\n" + header)
+    print("  ".join(h.ljust(w) for h, w in zip(heads, widths, strict=True)))
+    print(line)
+    for row in rows:
+        print("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)))
+
+
+def main() -> int:
+    raw_only = os.environ.get("BENCH_ONLY", "")
+    only = [n.strip() for n in raw_only.split(",") if n.strip()] or list(ALL)
+    unknown = sorted(set(only) - set(ALL))
+    if unknown:
+        print(f"BENCH_ONLY: unknown benchmark(s) {unknown}; choose from {ALL}", file=sys.stderr)
+        return 2
+    raise_fd_limit()
+    started = time.monotonic()
+    work_dir = Path(tempfile.mkdtemp(prefix="paylive-bench-"))
+    print(f"paylive bench: {', '.join(only)} (logs in {work_dir})", flush=True)
+    pg = TestPostgres.start(os.environ.get("BENCH_DATABASE_URL"))
+    try:
+        pg_version = asyncio.run(_pg_version(pg.admin_url))
+        results = asyncio.run(run_all(pg, only, work_dir))
+    finally:
+        pg.stop()
+    machine = {
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "nproc": os.cpu_count(),
+        "python": platform.python_version(),
+        "postgresql": pg_version,
+        "aiohttp": aiohttp.__version__,
+        "asyncpg": asyncpg.__version__,
+        "platform": platform.platform(),
+        "commit": _git_commit(),
+        "seconds": round(time.monotonic() - started, 1),
+    }
+    document = {"machine": machine, "results": results}
+    output = Path(os.environ.get("BENCH_OUTPUT", PROJECT_ROOT / "bench-results.json"))
+    output.write_text(json.dumps(document, indent=2) + "\n")
+    header = (
+        f"paylive bench {machine['date']}: {machine['nproc']} cores, Python "
+        f"{machine['python']}, PostgreSQL {machine['postgresql']}, {machine['seconds']} s"
+    )
+    print_table(table(results) + context_rows(results), header)
+    print(f"\nwrote {output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,273 @@
+"""Benchmark 1: webhook ingestion end to end vs the raw SQL transaction (DESIGN §10).
+
+Signed, unique ``payment_intent.payment_failed`` events for existing payments are POSTed
+to the service (its own process) at fixed concurrency levels; each records an attempt,
+bumps the version, adds a timeline row and NOTIFYs. The reference drives the same SQL
+transaction straight through asyncpg from this process, at the same concurrency and with
+the same pool size as the service. Bodies are built before timing starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import aiohttp
+import asyncpg
+
+from service.db.pool import create_pool
+from tests.bench.common import (
+    ServiceProcess,
+    cpu_times,
+    failed_intent_event,
+    ms,
+    percentile,
+    webhook_headers,
+)
+from tests.bench.setup import BenchPayment
+
+_REFERENCE_SQL = {
+    "claim": """INSERT INTO stripe_events (id, type, created, livemode, payload)
+                VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING RETURNING true""",
+    "lock": """SELECT id, version, status FROM payments
+               WHERE stripe_payment_intent_id = $1 FOR UPDATE""",
+    "update": """UPDATE payments SET version = version + 1, updated_at = now()
+                 WHERE id = $1 RETURNING version, status""",
+    "attempt": """INSERT INTO payment_attempts (payment_id, outcome, stripe_event_id,
+                      stripe_charge_id, error_type, error_code, decline_code, error_message,
+                      last_payment_error, occurred_at)
+                  VALUES ($1, 'failed', $2, $3, $4, $5, $6, $7, $8, $9)
+                  ON CONFLICT (stripe_event_id) DO NOTHING""",
+    "timeline": """INSERT INTO payment_events (payment_id, version, kind, status, cause_type,
+                       cause_id, data)
+                   VALUES ($1, $2, $3, $4, 'stripe_event', $5, $6)""",
+    "notify": "SELECT pg_notify($1, $2)",
+    "done": "UPDATE stripe_events SET processed_at = now(), last_error = NULL WHERE id = $1",
+}
+
+
+@dataclass
+class LevelResult:
+    concurrency: int
+    events: int
+    seconds: float
+    latencies: list[float]
+    errors: int
+    cpu_seconds: float | None = None
+    cpu_of: str = "service"  # whose CPU: the service process, or this driver process
+    sys_seconds: float | None = None  # the kernel's share of cpu_seconds
+
+    @property
+    def rate(self) -> float:
+        return self.events / self.seconds if self.seconds else 0.0
+
+    def summary(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "concurrency": self.concurrency,
+            "events": self.events,
+            "errors": self.errors,
+            "seconds": round(self.seconds, 3),
+            "events_per_s": round(self.rate, 1),
+            "p50_ms": ms(percentile(self.latencies, 50)),
+            "p99_ms": ms(percentile(self.latencies, 99)),
+        }
+        if self.cpu_seconds is not None and self.events:
+            out[f"{self.cpu_of}_cpu_us_per_event"] = round(self.cpu_seconds / self.events * 1e6, 1)
+            if self.sys_seconds is not None:
+                out[f"{self.cpu_of}_sys_cpu_us_per_event"] = round(
+                    self.sys_seconds / self.events * 1e6, 1
+                )
+        return out
+
+
+def _bodies(payments: list[BenchPayment], count: int) -> list[bytes]:
+    now = int(time.time())
+    return [
+        failed_intent_event(payments[i % len(payments)].intent_id, "", now) for i in range(count)
+    ]
+
+
+async def _drive(count: int, concurrency: int, call: Any) -> tuple[float, list[float], int]:
+    """Run `call(i)` for i in range(count) with `concurrency` workers; wall time, latencies."""
+    latencies: list[float] = [0.0] * count
+    errors = 0
+    next_index = 0
+
+    async def worker() -> None:
+        nonlocal next_index, errors
+        while next_index < count:
+            i = next_index
+            next_index += 1
+            started = time.perf_counter()
+            if not await call(i):
+                errors += 1
+            latencies[i] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return time.perf_counter() - started, latencies, errors
+
+
+async def run_service_level(
+    service: ServiceProcess, payments: list[BenchPayment], concurrency: int, count: int
+) -> LevelResult:
+    bodies = _bodies(payments, count)
+    url = service.url + "/webhooks/stripe"
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def send(body: bytes) -> bool:
+            async with session.post(url, data=body, headers=webhook_headers(body)) as response:
+                answer = await response.read()
+                return response.status == 200 and b'"applied"' in answer
+
+        async def post(i: int) -> bool:
+            return await send(bodies[i])
+
+        # Warm the connections (and the service's code paths) outside the timing.
+        await asyncio.gather(*(send(b) for b in _bodies(payments, concurrency * 2)))
+        user0, sys0 = cpu_times(service.pid)
+        seconds, latencies, errors = await _drive(count, concurrency, post)
+        user1, sys1 = cpu_times(service.pid)
+    return LevelResult(
+        concurrency,
+        count,
+        seconds,
+        latencies,
+        errors,
+        user1 - user0 + sys1 - sys0,
+        "service",
+        sys1 - sys0,
+    )
+
+
+async def _reference_tx(conn: asyncpg.Connection, body: bytes) -> bool:
+    event = json.loads(body)
+    obj = event["data"]["object"]
+    error = obj["last_payment_error"]
+    created = datetime.fromtimestamp(event["created"], UTC)
+    async with conn.transaction():
+        if not await conn.fetchval(
+            _REFERENCE_SQL["claim"], event["id"], event["type"], created, False, event
+        ):
+            return False
+        row = await conn.fetchrow(_REFERENCE_SQL["lock"], obj["id"])
+        if row is None:
+            return False
+        updated = await conn.fetchrow(_REFERENCE_SQL["update"], row["id"])
+        await conn.execute(
+            _REFERENCE_SQL["attempt"],
+            row["id"],
+            event["id"],
+            error["charge"],
+            error["type"],
+            error["code"],
+            error["decline_code"],
+            error["message"],
+            error,
+            created,
+        )
+        await conn.execute(
+            _REFERENCE_SQL["timeline"],
+            row["id"],
+            updated["version"],
+            event["type"],
+            updated["status"],
+            event["id"],
+            {"stripe_status": obj["status"]},
+        )
+        note = json.dumps(
+            {"payment_id": str(row["id"]), "version": updated["version"], "ts": time.time()}
+        )
+        await conn.execute(_REFERENCE_SQL["notify"], "paylive_payments", note)
+        await conn.execute(_REFERENCE_SQL["done"], event["id"])
+    return True
+
+
+async def run_reference_level(
+    database_url: str,
+    payments: list[BenchPayment],
+    concurrency: int,
+    count: int,
+    pool_max: int,
+) -> LevelResult:
+    bodies = _bodies(payments, count + concurrency * 2)
+    size = min(concurrency, pool_max)
+    pool = await create_pool(database_url, min_size=size, max_size=size)
+    try:
+
+        async def one(i: int) -> bool:
+            async with pool.acquire() as conn:
+                return await _reference_tx(conn, bodies[i])
+
+        await asyncio.gather(*(one(count + i) for i in range(concurrency * 2)))  # warm
+        cpu_before = time.process_time()
+        seconds, latencies, errors = await _drive(count, concurrency, one)
+        cpu = time.process_time() - cpu_before
+    finally:
+        await pool.close()
+    return LevelResult(concurrency, count, seconds, latencies, errors, cpu, "driver")
+
+
+def _merge(parts: list[LevelResult]) -> LevelResult:
+    cpu = [p.cpu_seconds for p in parts if p.cpu_seconds is not None]
+    kernel = [p.sys_seconds for p in parts if p.sys_seconds is not None]
+    return LevelResult(
+        parts[0].concurrency,
+        sum(p.events for p in parts),
+        sum(p.seconds for p in parts),
+        [x for p in parts for x in p.latencies],
+        sum(p.errors for p in parts),
+        sum(cpu) if cpu else None,
+        parts[0].cpu_of,
+        sum(kernel) if kernel else None,
+    )
+
+
+async def run(
+    service: ServiceProcess,
+    database_url: str,
+    payments: list[BenchPayment],
+    levels: list[int],
+    count: int,
+    pool_max: int,
+    rounds: int = 2,
+) -> dict[str, Any]:
+    """Per level, `rounds` alternations of reference and service (count/rounds events
+    each), so drift in the machine or the tables' growth affects both alike."""
+    rows: list[dict[str, Any]] = []
+    share = max(1, count // rounds)
+    for concurrency in levels:
+        refs, svcs = [], []
+        for _ in range(rounds):
+            refs.append(
+                await run_reference_level(database_url, payments, concurrency, share, pool_max)
+            )
+            svcs.append(await run_service_level(service, payments, concurrency, share))
+        reference, end_to_end = _merge(refs), _merge(svcs)
+        ratio = end_to_end.rate / reference.rate if reference.rate else 0.0
+        rows.append(
+            {
+                "concurrency": concurrency,
+                "service": end_to_end.summary(),
+                "reference_sql": reference.summary(),
+                "ratio": round(ratio, 3),
+            }
+        )
+        print(
+            f"  ingest c={concurrency}: service {end_to_end.rate:.0f}/s, "
+            f"reference {reference.rate:.0f}/s, ratio {ratio:.2f}",
+            flush=True,
+        )
+    return {
+        "levels": rows,
+        "events_per_level": share * rounds,
+        "rounds": rounds,
+        "pool_max": pool_max,
+        "target_ratio": 0.6,
+        "min_ratio": min(r["ratio"] for r in rows) if rows else None,
+    }

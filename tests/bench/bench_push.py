@@ -1,0 +1,174 @@
+"""Benchmark 2: webhook to browser (DESIGN §10).
+
+Client processes hold one WebSocket per payment, each subscribed with its status token.
+This process POSTs signed webhooks, paced at a fixed rate, round-robin over the payments,
+so every event bumps one payment by one version. Latency: from just before the POST is
+sent to the moment the client process reads the update carrying that version (both on
+CLOCK_MONOTONIC). An event is missing when no update at or above its version arrived.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from service.tokens import issue_status_token
+from tests.bench.client_procs import ClientGroup
+from tests.bench.common import (
+    STATUS_SECRET,
+    ServiceProcess,
+    failed_intent_event,
+    ms,
+    percentile,
+    webhook_headers,
+)
+from tests.bench.setup import BenchPayment
+
+
+def subscriptions(payments: Sequence[BenchPayment], count: int) -> list[list[str]]:
+    """`count` sockets, socket i watching payment i % len(payments), with its token."""
+    now = int(time.time())
+    tokens = {
+        p.id: issue_status_token(STATUS_SECRET.encode(), str(p.id), now, 3600) for p in payments
+    }
+    return [
+        [str(payments[i % len(payments)].id), tokens[payments[i % len(payments)].id]]
+        for i in range(count)
+    ]
+
+
+def cpu_busy() -> tuple[int, int]:
+    """(busy, total) jiffies of the whole machine, from /proc/stat."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]
+    return sum(fields) - idle, sum(fields)
+
+
+def first_at_or_above(
+    received: list[tuple[int, int, float]], count: int
+) -> list[tuple[list[int], list[float]]]:
+    """Per socket: versions (ascending) and, for each, the earliest time one at or above
+    it arrived."""
+    per: list[list[tuple[int, float]]] = [[] for _ in range(count)]
+    for index, version, at in received:
+        per[index].append((version, at))
+    out = []
+    for items in per:
+        items.sort()
+        versions = [v for v, _ in items]
+        times = [t for _, t in items]
+        for i in range(len(times) - 2, -1, -1):  # earliest arrival covering each version
+            times[i] = min(times[i], times[i + 1])
+        out.append((versions, times))
+    return out
+
+
+async def _paced(
+    service: ServiceProcess,
+    group: ClientGroup,
+    payments: list[BenchPayment],
+    versions: list[int],
+    rate: float,
+    seconds: float,
+) -> dict[str, Any]:
+    """One paced run; `versions` (each payment's current version) is advanced in place."""
+    total = int(rate * seconds)
+    count = len(payments)
+    bodies = [
+        failed_intent_event(payments[k % count].intent_id, "", int(time.time()))
+        for k in range(total)
+    ]
+    expected = []
+    for k in range(total):
+        versions[k % count] += 1
+        expected.append(versions[k % count])
+    sent = [0.0] * total
+    status = [0] * total
+    url = service.url + "/webhooks/stripe"
+    connector = aiohttp.TCPConnector(limit=256)
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def post(k: int) -> None:
+            body = bodies[k]
+            headers = webhook_headers(body)
+            sent[k] = time.monotonic()
+            async with session.post(url, data=body, headers=headers) as response:
+                await response.read()
+                status[k] = response.status
+
+        async with session.get(service.url + "/healthz") as response:
+            await response.read()
+        busy0, total0 = cpu_busy()
+        start = time.monotonic() + 0.05
+        tasks = []
+        behind = 0.0
+        for k in range(total):
+            delay = start + k / rate - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            else:
+                behind = max(behind, -delay)
+            tasks.append(asyncio.create_task(post(k)))
+        await asyncio.gather(*tasks)
+        busy1, total1 = cpu_busy()
+        await asyncio.sleep(1.0)  # let the last pushes land
+    received, closed = await group.report()
+    arrivals = first_at_or_above(received, count)
+    latencies = []
+    missing = 0
+    for k in range(total):
+        got_versions, times = arrivals[k % count]
+        pos = bisect.bisect_left(got_versions, expected[k])
+        if pos == len(got_versions):
+            missing += 1
+            continue
+        latencies.append(times[pos] - sent[k])
+    result = {
+        "rate_per_s": rate,
+        "events": total,
+        "post_errors": sum(1 for s in status if s != 200),
+        "pacer_max_behind_ms": ms(behind),
+        "missing": missing,
+        "sockets_closed": closed,
+        "p50_ms": ms(percentile(latencies, 50)),
+        "p99_ms": ms(percentile(latencies, 99)),
+        "max_ms": ms(max(latencies) if latencies else float("nan")),
+        "machine_cpu_busy": round((busy1 - busy0) / max(1, total1 - total0), 3),
+        "target_p99_ms": 20,
+    }
+    print(
+        f"  push: {total} events at {rate:.0f}/s to {count} sockets: "
+        f"p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms, missing {missing}",
+        flush=True,
+    )
+    return result
+
+
+async def run(
+    service: ServiceProcess,
+    payments: list[BenchPayment],
+    work_dir: Path,
+    *,
+    rates: list[float],
+    seconds: float,
+    client_processes: int,
+) -> dict[str, Any]:
+    subs = subscriptions(payments, len(payments))
+    ws_url = service.url.replace("http://", "ws://") + "/ws"
+    group = await ClientGroup.start(ws_url, subs, client_processes, work_dir, "push")
+    runs = []
+    try:
+        if group.ready != len(subs):
+            raise RuntimeError(f"only {group.ready} of {len(subs)} sockets subscribed")
+        versions = [p.version for p in payments]
+        for rate in rates:
+            runs.append(await _paced(service, group, payments, versions, rate, seconds))
+    finally:
+        await group.close()
+    return {"sockets": len(subs), "client_processes": client_processes, "runs": runs}

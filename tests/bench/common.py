@@ -1,0 +1,332 @@
+"""Shared pieces of the benchmarks: sizes from the environment, Stripe-signed events,
+percentiles, the service in its own process, and process memory."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import json
+import os
+import re
+import resource
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+WEBHOOK_SECRET = "whsec_paylive_bench_0123456789abcdef"
+API_KEY = "bench-api-key-0123456789abcdef"
+STATUS_SECRET = "bench-status-token-secret-0123456789abcdef"
+DUMMY_STRIPE_KEY = "sk_test_paylive_emulator"
+
+
+def env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    return int(raw) if raw else default
+
+
+def env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    return float(raw) if raw else default
+
+
+def env_ints(name: str, default: Sequence[int]) -> list[int]:
+    raw = os.environ.get(name)
+    return [int(p) for p in raw.split(",") if p.strip()] if raw else list(default)
+
+
+def raise_fd_limit() -> int:
+    """Lift the soft RLIMIT_NOFILE to the hard limit; returns the new soft limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or hard > soft:
+        target = 1_048_576 if hard == resource.RLIM_INFINITY else hard
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def rss_bytes(pid: int) -> int:
+    """Resident set size of a process (VmRSS), in bytes."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
+def cpu_times(pid: int) -> tuple[float, float]:
+    """(user, system) CPU seconds a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / ticks, int(fields[12]) / ticks
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far."""
+    return sum(cpu_times(pid))
+
+
+# --- statistics -------------------------------------------------------------------------
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100); NaN for no values."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5)))
+    return ordered[rank - 1]
+
+
+def ms(seconds: float) -> float:
+    return round(seconds * 1000, 3)
+
+
+# --- Stripe events ----------------------------------------------------------------------
+
+
+def sign(body: bytes, secret: str = WEBHOOK_SECRET, timestamp: int | None = None) -> str:
+    """``t=<unix>,v1=<hex HMAC-SHA256(secret, f"{t}.{body}")>``, exactly as Stripe signs."""
+    t = int(time.time()) if timestamp is None else timestamp
+    mac = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={t},v1={mac}"
+
+
+def webhook_headers(body: bytes) -> dict[str, str]:
+    return {"Content-Type": "application/json; charset=utf-8", "Stripe-Signature": sign(body)}
+
+
+def failed_intent_event(intent_id: str, payment_id: str, created: int) -> bytes:
+    """A ``payment_intent.payment_failed`` event the way Stripe sends it (pretty JSON).
+
+    Each has a fresh event id, so each records an attempt and bumps the payment's version.
+    """
+    pm_id = f"pm_{secrets.token_hex(12)}"
+    charge_id = f"ch_{secrets.token_hex(12)}"
+    card = {
+        "brand": "visa",
+        "checks": {"address_line1_check": None, "cvc_check": "pass"},
+        "country": "US",
+        "exp_month": 12,
+        "exp_year": 2030,
+        "fingerprint": secrets.token_hex(8),
+        "funding": "credit",
+        "last4": "0002",
+        "networks": {"available": ["visa"], "preferred": None},
+    }
+    error = {
+        "type": "card_error",
+        "code": "card_declined",
+        "decline_code": "generic_decline",
+        "doc_url": "https://stripe.com/docs/error-codes/card-declined",
+        "message": "Your card was declined.",
+        "charge": charge_id,
+        "payment_method": {
+            "id": pm_id,
+            "object": "payment_method",
+            "billing_details": {"address": None, "email": None, "name": None, "phone": None},
+            "card": card,
+            "created": created,
+            "customer": None,
+            "livemode": False,
+            "metadata": {},
+            "type": "card",
+        },
+    }
+    intent = {
+        "id": intent_id,
+        "object": "payment_intent",
+        "amount": 2500,
+        "amount_capturable": 0,
+        "amount_details": {"tip": {}},
+        "amount_received": 0,
+        "application": None,
+        "application_fee_amount": None,
+        "automatic_payment_methods": {"allow_redirects": "always", "enabled": True},
+        "canceled_at": None,
+        "cancellation_reason": None,
+        "capture_method": "automatic",
+        "client_secret": f"{intent_id}_secret_{secrets.token_hex(12)}",
+        "confirmation_method": "automatic",
+        "created": created - 5,
+        "currency": "usd",
+        "customer": None,
+        "description": None,
+        "last_payment_error": error,
+        "latest_charge": charge_id,
+        "livemode": False,
+        "metadata": {"paylive_payment_id": payment_id},
+        "next_action": None,
+        "on_behalf_of": None,
+        "payment_method": None,
+        "payment_method_options": {
+            "card": {"installments": None, "network": None, "request_three_d_secure": "automatic"}
+        },
+        "payment_method_types": ["card"],
+        "processing": None,
+        "receipt_email": None,
+        "review": None,
+        "setup_future_usage": None,
+        "shipping": None,
+        "source": None,
+        "statement_descriptor": None,
+        "statement_descriptor_suffix": None,
+        "status": "requires_payment_method",
+        "transfer_data": None,
+        "transfer_group": None,
+    }
+    event = {
+        "id": f"evt_{secrets.token_hex(12)}",
+        "object": "event",
+        "api_version": "2026-10-28.endive",
+        "created": created,
+        "data": {"object": intent},
+        "livemode": False,
+        "pending_webhooks": 1,
+        "request": {"id": None, "idempotency_key": None},
+        "type": "payment_intent.payment_failed",
+    }
+    return json.dumps(event, indent=2).encode()
+
+
+# --- the service in its own process -------------------------------------------------------
+
+
+@dataclass
+class ServiceProcess:
+    proc: asyncio.subprocess.Process
+    url: str
+    log_path: Path
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+
+def service_env(database_url: str, **extra: str) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "STRIPE_SECRET_KEY": DUMMY_STRIPE_KEY,
+        "STRIPE_API_BASE": "http://127.0.0.1:9",  # nothing listens: no Stripe call expected
+        "STRIPE_WEBHOOK_SECRETS": WEBHOOK_SECRET,
+        "API_KEYS": API_KEY,
+        "STATUS_TOKEN_SECRET": STATUS_SECRET,
+        "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "INFO"),
+        "DB_POOL_MIN_SIZE": "4",
+        "DB_POOL_MAX_SIZE": os.environ.get("BENCH_DB_POOL_MAX_SIZE", "10"),
+        "BENCH_GC_LOG": os.environ.get("BENCH_GC_LOG", "1"),
+    }
+    env.update(extra)
+    return env
+
+
+@contextlib.asynccontextmanager
+async def run_service(
+    database_url: str, log_dir: Path, name: str = "service", **extra_env: str
+) -> AsyncIterator[ServiceProcess]:
+    """``tests.bench.server`` (create_app on a real port) in a child process."""
+    port = free_port()
+    env = service_env(database_url, PORT=str(port), **extra_env)
+    if profile_dir := os.environ.get("BENCH_PROFILE_DIR"):
+        env["BENCH_PROFILE"] = str(Path(profile_dir) / f"{name}.prof")
+    log_path = log_dir / f"{name}.log"
+    with log_path.open("wb") as log_file:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "tests.bench.server",
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+    service = ServiceProcess(proc, f"http://127.0.0.1:{port}", log_path)
+    try:
+        await wait_ready(service.url + "/readyz", proc)
+        yield service
+    finally:
+        await stop_process(proc)
+
+
+async def wait_ready(
+    url: str, proc: asyncio.subprocess.Process, timeout: float = 60.0, *, any_status: bool = False
+) -> None:
+    """Until `url` answers 200 (or anything, with `any_status`)."""
+    deadline = time.monotonic() + timeout
+    async with aiohttp.ClientSession() as session:
+        while time.monotonic() < deadline:
+            if proc.returncode is not None:
+                raise RuntimeError(f"process exited ({proc.returncode}) before it was ready")
+            with contextlib.suppress(aiohttp.ClientError, OSError):
+                async with session.get(url) as response:
+                    if response.status == 200 or any_status:
+                        return
+            await asyncio.sleep(0.1)
+    raise RuntimeError(f"{url} not ready after {timeout} s")
+
+
+async def stop_process(proc: asyncio.subprocess.Process, timeout: float = 15.0) -> None:
+    if proc.returncode is None:
+        proc.terminate()
+        try:
+            await asyncio.wait_for(proc.wait(), timeout)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+
+
+def json_line(data: Any) -> bytes:
+    return json.dumps(data, separators=(",", ":")).encode() + b"\n"
+
+
+@contextlib.asynccontextmanager
+async def run_emulator(log_dir: Path) -> AsyncIterator[str]:
+    """``tests.bench.emulator_server`` in a child process; yields its base URL."""
+    port = free_port()
+    with (log_dir / "emulator.log").open("wb") as log_file:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "tests.bench.emulator_server",
+            str(port),
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        await wait_ready(url + "/v1/payment_intents", proc, any_status=True)
+        yield url
+    finally:
+        await stop_process(proc)
+
+
+_GC_LINE = re.compile(rb"bench gc: generation (\d) took ([0-9.]+) ms")
+
+
+def gc_pauses(log_path: Path) -> dict[str, Any]:
+    """The service's cyclic-GC passes over 1 ms, from its log, per generation."""
+    by_gen: dict[int, list[float]] = {0: [], 1: [], 2: []}
+    for match in _GC_LINE.finditer(log_path.read_bytes()):
+        by_gen[int(match[1])].append(float(match[2]))
+    return {
+        f"gen{g}": {
+            "count": len(p),
+            "max_ms": round(max(p), 1) if p else 0.0,
+            "total_ms": round(sum(p), 1),
+        }
+        for g, p in by_gen.items()
+    }

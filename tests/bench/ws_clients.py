@@ -1,0 +1,134 @@
+"""WebSocket clients in their own process: ``python -m tests.bench.ws_clients URL SUBS``.
+
+SUBS is a JSON file: a list of ``[payment_id, status_token]``, one socket each. The
+process opens every socket, subscribes, waits for every snapshot, then prints one JSON
+line ``{"ready": n, "failed": k}`` on stdout. After that it only records, per update,
+``[sub_index, version, monotonic receive time]`` (CLOCK_MONOTONIC is system-wide, so
+the parent can compare it with its own send times); the raw text is parsed after the
+fact so a receive costs as little as possible here. Commands on stdin, one per line:
+``report`` prints ``{"received": [...], "closed": n}`` and clears the record; ``exit``
+(or end of input) closes everything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import sys
+import time
+from typing import Any
+
+import aiohttp
+
+from tests.bench.common import json_line, raise_fd_limit
+
+
+class Clients:
+    def __init__(self, url: str, subs: list[list[str]], connect_concurrency: int) -> None:
+        self.url = url
+        self.subs = subs
+        self.gate = asyncio.Semaphore(connect_concurrency)
+        self.raw: list[tuple[int, float, str]] = []
+        self.closed = 0
+        self.failed = 0
+        self.early_updates = 0  # subscriptions whose first message was an update
+        self.sockets: list[aiohttp.ClientWebSocketResponse] = []
+        self.tasks: list[asyncio.Task[None]] = []
+
+    async def open_one(
+        self, session: aiohttp.ClientSession, index: int, ready: asyncio.Event
+    ) -> None:
+        payment_id, token = self.subs[index]
+        try:
+            async with self.gate:
+                ws = await session.ws_connect(self.url, autoping=True, compress=0)
+                await ws.send_str(
+                    json.dumps({"type": "subscribe", "payment_id": payment_id, "token": token})
+                )
+                # Subscribed once the payment's state arrives: the snapshot, or an update
+                # the hub's catch-up offered while the snapshot was being read (seen at
+                # 10,000 subscriptions; legal, as both carry the full state).
+                first = await ws.receive(timeout=60)
+                if first.type != aiohttp.WSMsgType.TEXT or not (
+                    '"snapshot"' in first.data or '"update"' in first.data
+                ):
+                    raise RuntimeError(f"no snapshot: {first.type} {str(first.data)[:200]}")
+                if '"update"' in first.data:
+                    self.early_updates += 1
+        except Exception as exc:
+            self.failed += 1
+            print(f"ws client {index}: {exc!r}", file=sys.stderr)
+            ready.set()
+            return
+        self.sockets.append(ws)
+        ready.set()
+        record = self.raw.append
+        clock = time.monotonic
+        async for msg in ws:
+            if msg.type == aiohttp.WSMsgType.TEXT:
+                record((index, clock(), msg.data))
+        self.closed += 1
+
+    def report(self) -> dict[str, Any]:
+        received = []
+        for index, at, text in self.raw:
+            data = json.loads(text)
+            if data.get("type") == "update":
+                received.append([index, int(data["version"]), at])
+        self.raw.clear()
+        return {"received": received, "closed": self.closed}
+
+
+async def main_async(args: argparse.Namespace, subs: list[list[str]]) -> None:
+    clients = Clients(args.url, subs, args.connect_concurrency)
+    connector = aiohttp.TCPConnector(limit=0, force_close=False)
+    headers = {"Authorization": f"Bearer {args.api_key}"} if args.api_key else None
+    async with aiohttp.ClientSession(connector=connector, headers=headers) as session:
+        readies = [asyncio.Event() for _ in subs]
+        clients.tasks = [
+            asyncio.create_task(clients.open_one(session, i, readies[i])) for i in range(len(subs))
+        ]
+        for event in readies:
+            await event.wait()
+        out = sys.stdout.buffer
+        ready = {
+            "ready": len(clients.sockets),
+            "failed": clients.failed,
+            "early_updates": clients.early_updates,
+        }
+        out.write(json_line(ready))
+        out.flush()
+        loop = asyncio.get_running_loop()
+        reader = asyncio.StreamReader()
+        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+        while line := (await reader.readline()).strip():
+            if line == b"report":
+                out.write(json_line(clients.report()))
+                out.flush()
+            elif line == b"exit":
+                break
+        for ws in clients.sockets:
+            with contextlib.suppress(Exception):
+                await ws.close()
+        for task in clients.tasks:
+            task.cancel()
+        await asyncio.gather(*clients.tasks, return_exceptions=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("url")
+    parser.add_argument("subs")
+    parser.add_argument("--connect-concurrency", type=int, default=32)
+    parser.add_argument("--api-key", default=None)
+    args = parser.parse_args()
+    raise_fd_limit()
+    with open(args.subs) as handle:
+        subs: list[list[str]] = json.load(handle)
+    asyncio.run(main_async(args, subs))
+
+
+if __name__ == "__main__":
+    main()
