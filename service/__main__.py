@@ -129,9 +129,11 @@ def _serve(settings: Settings, host: str, port: int, *, reuse_port: bool = False
     from service.app import create_app
     from service.http.request_id import JsonAccessLogger
 
+    app = create_app(settings)
+    app.on_startup.append(_tune_gc)  # after the cleanup_ctx resources are up
     log.info("serving on http://%s:%d/", host, port)
     web.run_app(
-        create_app(settings),
+        app,
         host=host,
         port=port,
         access_log_class=JsonAccessLogger,
@@ -139,6 +141,12 @@ def _serve(settings: Settings, host: str, port: int, *, reuse_port: bool = False
         shutdown_timeout=settings.shutdown_timeout_seconds,
         print=None,
     )
+
+
+async def _tune_gc(app: web.Application) -> None:
+    from service.gc_tuning import tune_for_serving
+
+    tune_for_serving()
 
 
 def _run_workers(settings: Settings, host: str, port: int, workers: int) -> int:

@@ -24,3 +24,5 @@ HUB = web.AppKey("hub", Hub)
 LISTENER = web.AppKey("listener", PgListener)
 
 REQUEST_ID = web.RequestKey("request_id", str)
+# What a handler wants on its request's access-log line (one line per request, not two).
+LOG_FIELDS = web.RequestKey[dict[str, object]]("log_fields")

@@ -41,3 +41,6 @@ def configure_logging(level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # stripe-python writes two INFO lines per API call; our own line per request says
+    # what happened, so its lines are kept for DEBUG.
+    logging.getLogger("stripe").setLevel(logging.DEBUG if level == "DEBUG" else logging.WARNING)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -13,20 +14,27 @@ InboxState = Literal["new", "pending", "processed"]
 class InboxQueries:
     conn: asyncpg.Connection
 
-    async def inbox_claim(self, event: dict[str, Any]) -> InboxState:
+    async def inbox_claim(self, event: dict[str, Any], raw: str | None = None) -> InboxState:
         """Insert the event, or lock its existing row; say whether it still needs applying.
 
-        A concurrent delivery of the same event waits on the row lock (or the uncommitted
-        insert) until the first transaction ends, then sees it processed.
+        A new row is inserted already marked processed: it is in the caller's transaction,
+        which commits only once the event is applied (a failure rolls the row back, and
+        ``inbox_record_failure`` keeps it unprocessed), so "new" needs no second UPDATE.
+        A "pending" row (an earlier attempt failed) is marked with
+        ``inbox_mark_processed``. A concurrent delivery of the same event waits on the row
+        lock (or the uncommitted insert) until the first transaction ends, then sees it
+        processed. `raw`: the event's JSON text as received, stored as is rather than
+        serialized again.
         """
         inserted = await self.conn.fetchval(
-            """INSERT INTO stripe_events (id, type, created, livemode, payload)
-               VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING RETURNING true""",
+            """INSERT INTO stripe_events (id, type, created, livemode, payload, processed_at)
+               VALUES ($1, $2, $3, $4, $5::text::jsonb, now())
+               ON CONFLICT (id) DO NOTHING RETURNING true""",
             event["id"],
             event["type"],
             datetime.fromtimestamp(int(event["created"]), UTC),
             bool(event.get("livemode", False)),
-            event,
+            raw if raw is not None else json.dumps(event),
         )
         if inserted:
             return "new"

@@ -15,6 +15,14 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         )
 
 
+async def _no_session_reset(conn: asyncpg.Connection) -> None:
+    """What a released connection needs: nothing beyond what asyncpg always does (roll
+    back an open transaction, drop listeners). The default also sends RESET ALL, CLOSE
+    ALL, UNLISTEN * and pg_advisory_unlock_all(), one round trip per release, for session
+    state this service never sets on pooled connections (LISTEN has its own connection;
+    locks are transaction-level; migrations use their own connection)."""
+
+
 Pool: TypeAlias = asyncpg.Pool
 
 
@@ -25,6 +33,7 @@ async def create_pool(dsn: str, *, min_size: int, max_size: int) -> Pool:
         min_size=min_size,
         max_size=max_size,
         init=_init_connection,
+        reset=_no_session_reset,
         command_timeout=30,
         max_inactive_connection_lifetime=300,
     )

@@ -1,4 +1,5 @@
-"""``PgStore``: one transaction per use-case step, handed out as a ``PaymentsRepo``."""
+"""``PgStore``: one transaction per use-case step (or a bare connection for reads),
+handed out as a ``PaymentsRepo``."""
 
 from __future__ import annotations
 
@@ -16,4 +17,11 @@ class PgStore:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[PaymentsRepo]:
         async with self.pool.acquire() as conn, conn.transaction():
+            yield PaymentsRepo(conn)
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[PaymentsRepo]:
+        """Reads outside a transaction: each statement sees its own snapshot, and the
+        caller must not assume two statements agree. Saves BEGIN and COMMIT."""
+        async with self.pool.acquire() as conn:
             yield PaymentsRepo(conn)

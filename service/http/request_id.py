@@ -9,7 +9,7 @@ from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 from aiohttp.typedefs import Handler
 
-from service.keys import REQUEST_ID
+from service.keys import LOG_FIELDS, REQUEST_ID
 from service.logs import request_id_var
 
 _SANE = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
@@ -35,15 +35,12 @@ async def request_id_middleware(request: web.Request, handler: Handler) -> web.S
 
 class JsonAccessLogger(AbstractAccessLogger):
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
-        self.logger.info(
-            "%s %s %d",
-            request.method,
-            request.path,
-            response.status,
-            extra={
-                "request_id": request.get(REQUEST_ID),
-                "status": response.status,
-                "duration_ms": round(time * 1000, 2),
-                "remote": request.remote,
-            },
-        )
+        extra: dict[str, object] = {
+            "request_id": request.get(REQUEST_ID),
+            "status": response.status,
+            "duration_ms": round(time * 1000, 2),
+            "remote": request.remote,
+        }
+        if fields := request.get(LOG_FIELDS):
+            extra.update(fields)
+        self.logger.info("%s %s %d", request.method, request.path, response.status, extra=extra)

@@ -9,7 +9,7 @@ import time
 from aiohttp import web
 
 from service.http.errors import error_response
-from service.keys import METRICS, SETTINGS, STORE, WEBHOOK_STATS
+from service.keys import LOG_FIELDS, METRICS, SETTINGS, STORE, WEBHOOK_STATS
 from service.payments.ingest_event import InvalidEvent, check_event_shape, ingest_event
 from service.stripe_gateway import verify_webhook_signature
 
@@ -64,14 +64,15 @@ async def stripe_webhook(request: web.Request) -> web.Response:
         log.warning("webhook refused: missing, bad or stale signature")
         return error_response(400, "signature_invalid", "The Stripe-Signature is not valid.")
     try:
-        event = check_event_shape(json.loads(body))
+        text = body.decode()
+        event = check_event_shape(json.loads(text))
     except (ValueError, InvalidEvent) as exc:
         stats.outcomes["invalid"] += 1
         return error_response(400, "invalid_event", f"Not a Stripe event: {exc}")
     stats.received_by_type[event["type"]] += 1
     started = time.perf_counter()
     try:
-        result = await ingest_event(event, store=request.app[STORE])
+        result = await ingest_event(event, store=request.app[STORE], raw=text)
     except Exception:
         stats.outcomes["failed"] += 1
         log.exception("webhook %s failed", event["id"])
@@ -79,4 +80,11 @@ async def stripe_webhook(request: web.Request) -> web.Response:
     finally:
         request.app[METRICS].observe_webhook(time.perf_counter() - started)
     stats.outcomes[result.outcome] += 1
+    request[LOG_FIELDS] = {
+        "event_id": event["id"],
+        "event_type": event["type"],
+        "outcome": result.outcome,
+        "payment_id": str(result.payment_id) if result.payment_id else None,
+        "version": result.version,
+    }
     return web.json_response({"received": True, "outcome": result.outcome})

@@ -1,6 +1,7 @@
 """The webhook inbox pipeline (DESIGN §4, steps 2 and 3), after the signature has been checked.
 
-One transaction: claim the inbox row (duplicates stop here), apply, mark processed. If
+One transaction: claim the inbox row (duplicates stop here), apply, mark processed (a new
+row is inserted marked, which the commit makes true). If
 anything fails the transaction rolls back whole, the failure is noted on the inbox row in
 a second transaction, and the error propagates so Stripe gets a 500 and retries.
 """
@@ -45,13 +46,18 @@ def check_event_shape(event: object) -> dict[str, Any]:
     return event
 
 
-async def ingest_event(event: dict[str, Any], *, store: PaymentStore) -> EventResult:
+async def ingest_event(
+    event: dict[str, Any], *, store: PaymentStore, raw: str | None = None
+) -> EventResult:
+    """`raw`: the event's JSON text as received, if at hand (kept in the inbox as is)."""
     try:
         async with store.transaction() as tx:
-            if await tx.inbox_claim(event) == "processed":
+            claim = await tx.inbox_claim(event, raw)
+            if claim == "processed":
                 return EventResult("duplicate")
             result = await apply_event(tx, event)
-            await tx.inbox_mark_processed(event["id"])
+            if claim == "pending":  # a new row went in marked processed, on commit
+                await tx.inbox_mark_processed(event["id"])
     except Exception as exc:
         log.warning(
             "webhook event failed; left unprocessed for Stripe's retry",
@@ -63,7 +69,8 @@ async def ingest_event(event: dict[str, Any], *, store: PaymentStore) -> EventRe
         except Exception as record_exc:  # the database itself is gone: Stripe will retry
             log.warning("could not note the failure: %r", record_exc)
         raise
-    log.info(
+    # DEBUG: the webhook's access-log line carries the same fields at INFO.
+    log.debug(
         "webhook event %s",
         result.outcome,
         extra={

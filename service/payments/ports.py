@@ -235,7 +235,7 @@ class PaymentsTx(Protocol):
         reason: str | None,
     ) -> Refund: ...
     async def inbox_claim(
-        self, event: dict[str, Any]
+        self, event: dict[str, Any], raw: str | None = None
     ) -> Literal["new", "pending", "processed"]: ...
     async def inbox_mark_processed(self, event_id: str) -> None: ...
     async def inbox_record_failure(self, event: dict[str, Any], error: str) -> None: ...
@@ -248,3 +248,10 @@ class PaymentsTx(Protocol):
 
 class PaymentStore(Protocol):
     def transaction(self) -> AbstractAsyncContextManager[PaymentsTx]: ...
+
+
+class ReadingStore(PaymentStore, Protocol):
+    """Also hands out a connection without a transaction, for reads that tolerate each
+    statement seeing its own snapshot (the push path)."""
+
+    def connection(self) -> AbstractAsyncContextManager[PaymentsTx]: ...

@@ -1,7 +1,7 @@
 """The hub: who watches which payment here, and fan-out of each committed change.
 
 Notifications (payment id, version) arrive from the Postgres listener in batches. The hub
-reads the new states once per batch (two queries, whatever the number of clients) and
+reads the new states once per batch (two statements, whatever the number of clients) and
 offers them to every subscriber without awaiting any of them.
 """
 
@@ -13,7 +13,8 @@ from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from uuid import UUID
 
-from service.payments.ports import PaymentStore
+from service.payments.models import TimelineEntry
+from service.payments.ports import ReadingStore
 from service.realtime.protocol import entries_json, payment_state
 from service.realtime.stats import RealtimeStats
 from service.realtime.subscriber import Close, Send, Subscriber
@@ -28,8 +29,16 @@ class Notification:
     committed_at: float | None = None
 
 
+def _up_to(entries: list[TimelineEntry], version: int) -> list[TimelineEntry]:
+    """The entries a state of `version` covers. States and entries are read in two
+    statements without a transaction (no BEGIN/COMMIT on the push path), so entries
+    committed in between may be newer than the state: those go out with their state on
+    its own notification."""
+    return [e for e in entries if e.version <= version]
+
+
 class Hub:
-    def __init__(self, store: PaymentStore, stats: RealtimeStats) -> None:
+    def __init__(self, store: ReadingStore, stats: RealtimeStats) -> None:
         self.store = store
         self.stats = stats
         self.clients: set[Subscriber] = set()
@@ -68,12 +77,13 @@ class Hub:
             self._watchers.setdefault(payment_id, set()).add(client)
             self.stats.subscriptions += 1
         client.versions[payment_id] = since_version
-        async with self.store.transaction() as tx:
-            payment = await tx.get_payment(payment_id)
-            entries = await tx.timeline(payment_id, since_version) if payment else []
+        async with self.store.connection() as db:
+            payment = await db.get_payment(payment_id)
+            entries = await db.timeline(payment_id, since_version) if payment else []
         if payment is None:
             self.unsubscribe(client, payment_id)
             return False
+        entries = _up_to(entries, payment.version)
         # _known is not advanced here: it records what fan-out has offered to every
         # watcher, and the other watchers may not have this version yet.
         client.offer(payment_id, "snapshot", payment_state(payment), entries_json(entries))
@@ -111,8 +121,8 @@ class Hub:
         if not newest:
             return 0
         since = {pid: self._oldest_delivered(pid) for pid in newest}
-        async with self.store.transaction() as tx:
-            payments, entries = await tx.states_since(since)
+        async with self.store.connection() as db:
+            payments, entries = await db.states_since(since)
         for payment in payments:
             watchers = self._watchers.get(payment.id)
             if not watchers:
@@ -121,7 +131,7 @@ class Hub:
             # older state (listener and catch-up racing) is harmless.
             self._known[payment.id] = max(self._known.get(payment.id, 0), payment.version)
             state = payment_state(payment)
-            timeline = entries_json(entries.get(payment.id, []))
+            timeline = entries_json(_up_to(entries.get(payment.id, []), payment.version))
             committed_at = newest[payment.id].committed_at
             for client in watchers:
                 client.offer(payment.id, "update", state, timeline, committed_at)
@@ -136,8 +146,8 @@ class Hub:
         watched = self.watched()
         if not watched:
             return 0
-        async with self.store.transaction() as tx:
-            versions = await tx.current_versions(watched)
+        async with self.store.connection() as db:
+            versions = await db.current_versions(watched)
         behind = [
             Notification(pid, version)
             for pid, version in versions.items()

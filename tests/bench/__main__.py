@@ -21,7 +21,7 @@ Sizes (environment; defaults fit the whole run in a few minutes on 2 cores):
   BENCH_CREATE_REQUESTS      requests per level and side (400)
   BENCH_LOG_LEVEL            the service's LOG_LEVEL (INFO, as in production)
   BENCH_DB_POOL_MAX_SIZE     the service's pool size, also the reference's (10)
-  BENCH_WHATIF_GC            1: push and sockets again with the GC tuning (1)
+  BENCH_WHATIF_GC            1: push and sockets again with CPython's GC defaults (0)
   BENCH_GC_LOG               1: the service prints every GC pause over 5 ms to its log
   BENCH_PROFILE_DIR          write a cProfile of each service process there
   BENCH_OUTPUT               where to write the JSON (bench-results.json)
@@ -60,10 +60,9 @@ from tests.support.postgres import TestPostgres
 
 ALL = ("ingest", "push", "sockets", "create")
 
-# The what-if runs: the service with the GC tuning this benchmark recommends for
-# ``python -m service serve`` (see tests/bench/server.py): start-up objects frozen, and
-# young collections every 100,000 allocations instead of 700.
-GC_TUNED = {"BENCH_GC_FREEZE": "1", "BENCH_GC_THRESHOLD": "100000,50,100"}
+# The what-if runs: the service with CPython's default GC thresholds instead of the
+# tuning ``python -m service serve`` applies (service/gc_tuning.py).
+GC_DEFAULT = {"BENCH_GC_THRESHOLD": "default"}
 
 
 async def _pg_version(url: str) -> str:
@@ -112,8 +111,8 @@ async def run_all(pg: TestPostgres, only: list[str], work_dir: Path) -> dict[str
         pg.drop_database(url)
 
     variants: list[tuple[str, dict[str, str]]] = [("", {})]
-    if os.environ.get("BENCH_WHATIF_GC", "1") != "0":
-        variants.append(("_gc_tuned", GC_TUNED))
+    if os.environ.get("BENCH_WHATIF_GC", "0") != "0":
+        variants.append(("_gc_default", GC_DEFAULT))
     for suffix, extra in variants:
         if "push" in only:
             url = pg.create_database("bench_push")
@@ -200,7 +199,7 @@ def table(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                     "",
                 ),
             ]
-    for suffix, label in (("", ""), ("_gc_tuned", " (gc tuned)")):
+    for suffix, label in (("", ""), ("_gc_default", " (gc defaults)")):
         if push := results.get("push" + suffix):
             for run in push["runs"]:
                 name = f"push {push['sockets']} ws @{run['rate_per_s']:.0f}/s{label}"

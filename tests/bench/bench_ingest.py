@@ -30,23 +30,36 @@ from tests.bench.common import (
 )
 from tests.bench.setup import BenchPayment
 
+# The statements the service runs for such an event (service/db/*_repo.py), in the order
+# it runs them: claim the inbox row (inserted marked processed, true on commit), lock the
+# payment, record the attempt, then the change, its timeline row and NOTIFY in one.
 _REFERENCE_SQL = {
-    "claim": """INSERT INTO stripe_events (id, type, created, livemode, payload)
-                VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING RETURNING true""",
+    "claim": """INSERT INTO stripe_events (id, type, created, livemode, payload, processed_at)
+                VALUES ($1, $2, $3, $4, $5::text::jsonb, now())
+                ON CONFLICT (id) DO NOTHING RETURNING true""",
     "lock": """SELECT id, version, status FROM payments
                WHERE stripe_payment_intent_id = $1 FOR UPDATE""",
-    "update": """UPDATE payments SET version = version + 1, updated_at = now()
-                 WHERE id = $1 RETURNING version, status""",
     "attempt": """INSERT INTO payment_attempts (payment_id, outcome, stripe_event_id,
                       stripe_charge_id, error_type, error_code, decline_code, error_message,
                       last_payment_error, occurred_at)
                   VALUES ($1, 'failed', $2, $3, $4, $5, $6, $7, $8, $9)
                   ON CONFLICT (stripe_event_id) DO NOTHING""",
-    "timeline": """INSERT INTO payment_events (payment_id, version, kind, status, cause_type,
-                       cause_id, data)
-                   VALUES ($1, $2, $3, $4, 'stripe_event', $5, $6)""",
-    "notify": "SELECT pg_notify($1, $2)",
-    "done": "UPDATE stripe_events SET processed_at = now(), last_error = NULL WHERE id = $1",
+    "change": """WITH changed AS (
+                     UPDATE payments SET version = version + 1, updated_at = now()
+                     WHERE id = $6 AND version = $7 RETURNING id, version, status
+                 ),
+                 entry AS (
+                     INSERT INTO payment_events (payment_id, version, kind, status,
+                                                 cause_type, cause_id, data)
+                     SELECT id, version, $1::text, status, $2::text, $3::text, $4::jsonb
+                     FROM changed
+                 ),
+                 note AS (
+                     SELECT pg_notify('paylive_payments', json_build_object(
+                         'payment_id', id, 'version', version, 'ts', $5::float8)::text)
+                     FROM changed
+                 )
+                 SELECT changed.* FROM changed CROSS JOIN note""",
 }
 
 
@@ -146,19 +159,19 @@ async def run_service_level(
 
 
 async def _reference_tx(conn: asyncpg.Connection, body: bytes) -> bool:
-    event = json.loads(body)
+    text = body.decode()
+    event = json.loads(text)
     obj = event["data"]["object"]
     error = obj["last_payment_error"]
     created = datetime.fromtimestamp(event["created"], UTC)
     async with conn.transaction():
         if not await conn.fetchval(
-            _REFERENCE_SQL["claim"], event["id"], event["type"], created, False, event
+            _REFERENCE_SQL["claim"], event["id"], event["type"], created, False, text
         ):
             return False
         row = await conn.fetchrow(_REFERENCE_SQL["lock"], obj["id"])
         if row is None:
             return False
-        updated = await conn.fetchrow(_REFERENCE_SQL["update"], row["id"])
         await conn.execute(
             _REFERENCE_SQL["attempt"],
             row["id"],
@@ -171,21 +184,17 @@ async def _reference_tx(conn: asyncpg.Connection, body: bytes) -> bool:
             error,
             created,
         )
-        await conn.execute(
-            _REFERENCE_SQL["timeline"],
-            row["id"],
-            updated["version"],
+        changed = await conn.fetchrow(
+            _REFERENCE_SQL["change"],
             event["type"],
-            updated["status"],
+            "stripe_event",
             event["id"],
             {"stripe_status": obj["status"]},
+            time.time(),
+            row["id"],
+            row["version"],
         )
-        note = json.dumps(
-            {"payment_id": str(row["id"]), "version": updated["version"], "ts": time.time()}
-        )
-        await conn.execute(_REFERENCE_SQL["notify"], "paylive_payments", note)
-        await conn.execute(_REFERENCE_SQL["done"], event["id"])
-    return True
+    return changed is not None
 
 
 async def run_reference_level(

@@ -20,6 +20,7 @@ from aiohttp import web
 
 from service.app import create_app
 from service.config import SettingsError, load_settings
+from service.gc_tuning import tune_for_serving
 from service.http.request_id import JsonAccessLogger
 from service.logs import configure_logging
 from tests.bench.common import raise_fd_limit
@@ -49,9 +50,6 @@ def main() -> int:
     raise_fd_limit()
     if os.environ.get("BENCH_GC_LOG"):
         _log_gc_pauses()
-    if thresholds := os.environ.get("BENCH_GC_THRESHOLD"):
-        # What-if for the report: the GC tuning recommended for ``python -m service serve``.
-        gc.set_threshold(*(int(t) for t in thresholds.split(",")))
     try:
         settings = load_settings()
     except SettingsError as exc:
@@ -65,14 +63,25 @@ def main() -> int:
         raise web.GracefulExit
 
     signal.signal(signal.SIGTERM, stop)
-    if os.environ.get("BENCH_GC_FREEZE"):
-        gc.collect()
-        gc.freeze()  # everything built at start-up: never scanned again
     if profiler is not None:
         profiler.enable()
+    app = create_app(settings)
+    # As ``python -m service serve`` does; BENCH_GC_THRESHOLD=default keeps CPython's
+    # defaults (the what-if), or a, b, c sets other thresholds.
+    thresholds = os.environ.get("BENCH_GC_THRESHOLD", "")
+    if thresholds != "default":
+
+        async def tune_gc(app: web.Application) -> None:
+            if thresholds:
+                a, b, c = (int(t) for t in thresholds.split(","))
+                tune_for_serving((a, b, c))
+            else:
+                tune_for_serving()
+
+        app.on_startup.append(tune_gc)
     try:
         web.run_app(
-            create_app(settings),
+            app,
             host=settings.host,
             port=settings.port,
             access_log_class=JsonAccessLogger,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+import logging
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -15,10 +16,11 @@ import aiohttp
 import asyncpg
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, TestServer
 from pytest_aiohttp import AiohttpClient
 
 from service.app import create_app
+from service.http.request_id import JsonAccessLogger
 from service.keys import WEBHOOK_STATS
 from tests.conftest import TEST_API_KEY, make_settings
 from tests.support.emulator import RunningEmulator, running_app, running_emulator
@@ -993,3 +995,33 @@ async def test_duplicated_and_reordered_deliveries(
             assert stats.outcomes["duplicate"] >= 1
             assert stats.outcomes["failed"] == 0
             await assert_consistent(db, pid)
+
+
+async def test_one_access_log_line_says_what_the_webhook_did(
+    database_url: str, emulator: RunningEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    server = TestServer(create_app(_settings(database_url, emulator)))
+    await server.start_server(access_log_class=JsonAccessLogger)
+    async with TestClient(server) as api:
+        payment = await create(api)
+        pi_id = payment["payment_intent_id"]
+        await confirm(emulator, pi_id, "pm_card_visa")
+        events = events_of(emulator, pi_id)
+        event = next(e for e in events if e["type"] == "payment_intent.succeeded")
+        caplog.clear()
+        assert await deliver(api, [event]) == ["applied"]
+        for _ in range(100):  # the access log is written once the answer has gone out
+            lines = [r for r in caplog.records if r.getMessage().startswith("POST /webhooks")]
+            if lines:
+                break
+            await asyncio.sleep(0.01)
+    assert len(lines) == 1
+    fields = lines[0].__dict__
+    assert fields["event_id"] == event["id"]
+    assert fields["event_type"] == "payment_intent.succeeded"
+    assert fields["outcome"] == "applied"
+    assert fields["payment_id"] == payment["payment_id"]
+    assert fields["status"] == 200
+    # and nothing else at INFO for it: one line per webhook
+    assert not [r for r in caplog.records if r.name.startswith("service.") and r.levelno >= 20]
