@@ -141,8 +141,8 @@ async def create_payment(
     except GatewayError as exc:
         # Unavailable: keep the row; a retry repeats the call with the same idempotency key.
         raise_for_gateway_error(exc)
-    async with store.transaction() as tx:
-        payment = await tx.attach_stripe_ids(payment.id, **fields)
+    async with store.connection() as db:  # one UPDATE
+        payment = await db.attach_stripe_ids(payment.id, **fields)
     log.info(
         "payment created",
         extra={"payment_id": str(payment.id), "order_id": payment.order_id, "flow": payment.flow},
@@ -159,8 +159,8 @@ async def _ensure_customer(
     """Our customer row, and its Stripe customer created once per external_id."""
     if info is None:
         return None, None
-    async with store.transaction() as tx:
-        customer = await tx.get_or_add_customer(new_id(), info.external_id, info.email, info.name)
+    async with store.connection() as db:
+        customer = await db.get_or_add_customer(new_id(), info.external_id, info.email, info.name)
     if customer.stripe_customer_id:
         return customer.id, customer.stripe_customer_id
     try:
@@ -172,8 +172,8 @@ async def _ensure_customer(
         )
     except GatewayError as exc:
         raise_for_gateway_error(exc)
-    async with store.transaction() as tx:
-        await tx.set_stripe_customer(customer.id, stripe_id)
+    async with store.connection() as db:  # one UPDATE
+        await db.set_stripe_customer(customer.id, stripe_id)
     return customer.id, stripe_id
 
 

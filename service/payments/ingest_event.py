@@ -13,7 +13,7 @@ from typing import Any
 
 from service.payments.apply_event import apply_event
 from service.payments.event_common import EventResult
-from service.payments.ports import PaymentStore
+from service.payments.ports import TransactionalStore
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ def check_event_shape(event: object) -> dict[str, Any]:
 
 
 async def ingest_event(
-    event: dict[str, Any], *, store: PaymentStore, raw: str | None = None
+    event: dict[str, Any], *, store: TransactionalStore, raw: str | None = None
 ) -> EventResult:
     """`raw`: the event's JSON text as received, if at hand (kept in the inbox as is)."""
     try:

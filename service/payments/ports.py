@@ -246,12 +246,12 @@ class PaymentsTx(Protocol):
     ) -> int: ...
 
 
-class PaymentStore(Protocol):
+class TransactionalStore(Protocol):
     def transaction(self) -> AbstractAsyncContextManager[PaymentsTx]: ...
 
 
-class ReadingStore(PaymentStore, Protocol):
-    """Also hands out a connection without a transaction, for reads that tolerate each
-    statement seeing its own snapshot (the push path)."""
-
-    def connection(self) -> AbstractAsyncContextManager[PaymentsTx]: ...
+class PaymentStore(TransactionalStore, Protocol):
+    def connection(self) -> AbstractAsyncContextManager[PaymentsTx]:
+        """No BEGIN/COMMIT: for single statements (atomic on their own) and for reads
+        that tolerate each statement seeing its own snapshot."""
+        ...

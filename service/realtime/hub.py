@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from service.payments.models import TimelineEntry
-from service.payments.ports import ReadingStore
+from service.payments.ports import PaymentStore
 from service.realtime.protocol import entries_json, payment_state
 from service.realtime.stats import RealtimeStats
 from service.realtime.subscriber import Close, Send, Subscriber
@@ -38,7 +38,7 @@ def _up_to(entries: list[TimelineEntry], version: int) -> list[TimelineEntry]:
 
 
 class Hub:
-    def __init__(self, store: ReadingStore, stats: RealtimeStats) -> None:
+    def __init__(self, store: PaymentStore, stats: RealtimeStats) -> None:
         self.store = store
         self.stats = stats
         self.clients: set[Subscriber] = set()

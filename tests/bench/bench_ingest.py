@@ -1,10 +1,11 @@
 """Benchmark 1: webhook ingestion end to end vs the raw SQL transaction (DESIGN §10).
 
 Signed, unique ``payment_intent.payment_failed`` events for existing payments are POSTed
-to the service (its own process) at fixed concurrency levels; each records an attempt,
+to the service (its own process) at fixed concurrency levels, one keep-alive connection
+per worker, by the lean client of ``http_load.py``; each records an attempt,
 bumps the version, adds a timeline row and NOTIFYs. The reference drives the same SQL
 transaction straight through asyncpg from this process, at the same concurrency and with
-the same pool size as the service. Bodies are built before timing starts.
+the same pool size as the service. Requests are built and signed before timing starts.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import aiohttp
 import asyncpg
 
 from service.db.pool import create_pool
@@ -28,6 +28,7 @@ from tests.bench.common import (
     percentile,
     webhook_headers,
 )
+from tests.bench.http_load import HttpConnection, build_post
 from tests.bench.setup import BenchPayment
 
 # The statements the service runs for such an event (service/db/*_repo.py), in the order
@@ -105,47 +106,55 @@ def _bodies(payments: list[BenchPayment], count: int) -> list[bytes]:
 
 
 async def _drive(count: int, concurrency: int, call: Any) -> tuple[float, list[float], int]:
-    """Run `call(i)` for i in range(count) with `concurrency` workers; wall time, latencies."""
+    """Run `call(i, worker)` for i in range(count) with `concurrency` workers; wall time,
+    latencies."""
     latencies: list[float] = [0.0] * count
     errors = 0
     next_index = 0
 
-    async def worker() -> None:
+    async def worker(w: int) -> None:
         nonlocal next_index, errors
         while next_index < count:
             i = next_index
             next_index += 1
             started = time.perf_counter()
-            if not await call(i):
+            if not await call(i, w):
                 errors += 1
             latencies[i] = time.perf_counter() - started
 
     started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    await asyncio.gather(*(worker(w) for w in range(concurrency)))
     return time.perf_counter() - started, latencies, errors
 
 
 async def run_service_level(
     service: ServiceProcess, payments: list[BenchPayment], concurrency: int, count: int
 ) -> LevelResult:
-    bodies = _bodies(payments, count)
     url = service.url + "/webhooks/stripe"
-    connector = aiohttp.TCPConnector(limit=concurrency)
-    async with aiohttp.ClientSession(connector=connector) as session:
+    requests = [build_post(url, b, webhook_headers(b)) for b in _bodies(payments, count)]
+    warm = [build_post(url, b, webhook_headers(b)) for b in _bodies(payments, concurrency * 2)]
+    conns = [await HttpConnection.open(url) for _ in range(concurrency)]
+    try:
 
-        async def send(body: bytes) -> bool:
-            async with session.post(url, data=body, headers=webhook_headers(body)) as response:
-                answer = await response.read()
-                return response.status == 200 and b'"applied"' in answer
+        async def post(i: int, request: bytes) -> bool:
+            status, answer = await conns[i % concurrency].send(request)
+            return status == 200 and b'"applied"' in answer
 
-        async def post(i: int) -> bool:
-            return await send(bodies[i])
+        # Warm the connections (and the service's code paths) outside the timing; each
+        # worker keeps to its own connection, one request at a time.
+        async def warm_up(w: int) -> None:
+            for request in warm[w::concurrency]:
+                await post(w, request)
 
-        # Warm the connections (and the service's code paths) outside the timing.
-        await asyncio.gather(*(send(b) for b in _bodies(payments, concurrency * 2)))
+        await asyncio.gather(*(warm_up(w) for w in range(concurrency)))
         user0, sys0 = cpu_times(service.pid)
-        seconds, latencies, errors = await _drive(count, concurrency, post)
+        seconds, latencies, errors = await _drive(
+            count, concurrency, lambda i, w: post(w, requests[i])
+        )
         user1, sys1 = cpu_times(service.pid)
+    finally:
+        for conn in conns:
+            await conn.close()
     return LevelResult(
         concurrency,
         count,
@@ -209,7 +218,7 @@ async def run_reference_level(
     pool = await create_pool(database_url, min_size=size, max_size=size)
     try:
 
-        async def one(i: int) -> bool:
+        async def one(i: int, worker: int = 0) -> bool:
             async with pool.acquire() as conn:
                 return await _reference_tx(conn, bodies[i])
 
