@@ -55,7 +55,7 @@ def create_app(settings: Settings) -> web.Application:
         realtime=lambda: app[HUB].stats if HUB in app else None,
     )
     app = web.Application(
-        middlewares=[metrics.middleware, request_id_middleware, error_middleware],
+        middlewares=[metrics.middleware, request_id_middleware(), error_middleware],
         client_max_size=settings.max_body_bytes,
     )
     install_idempotency(app)

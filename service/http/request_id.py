@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 import re
-import uuid
+import secrets
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
-from aiohttp.typedefs import Handler
+from aiohttp.typedefs import Handler, Middleware
 
 from service.keys import LOG_FIELDS, REQUEST_ID
 from service.logs import request_id_var
@@ -15,22 +16,30 @@ from service.logs import request_id_var
 _SANE = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
 
-@web.middleware
-async def request_id_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    given = request.headers.get("X-Request-ID", "")
-    request_id = given if _SANE.match(given) else uuid.uuid4().hex
-    request[REQUEST_ID] = request_id
-    token = request_id_var.set(request_id)
-    try:
-        response = await handler(request)
-    except web.HTTPException as exc:
-        exc.headers["X-Request-ID"] = request_id
-        raise
-    finally:
-        request_id_var.reset(token)
-    if not response.prepared:
-        response.headers["X-Request-ID"] = request_id
-    return response
+def request_id_middleware() -> Middleware:
+    """Made once per app. Ids it makes are a random prefix and a counter: unique across
+    processes without a call to os.urandom per request (uuid4 was 1% of a webhook)."""
+    prefix = secrets.token_hex(8)
+    counter = itertools.count(1)
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        given = request.headers.get("X-Request-ID", "")
+        request_id = given if _SANE.match(given) else f"{prefix}{next(counter):016x}"
+        request[REQUEST_ID] = request_id
+        token = request_id_var.set(request_id)
+        try:
+            response = await handler(request)
+        except web.HTTPException as exc:
+            exc.headers["X-Request-ID"] = request_id
+            raise
+        finally:
+            request_id_var.reset(token)
+        if not response.prepared:
+            response.headers["X-Request-ID"] = request_id
+        return response
+
+    return middleware
 
 
 class JsonAccessLogger(AbstractAccessLogger):

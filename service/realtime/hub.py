@@ -99,6 +99,9 @@ class Hub:
                 self._known.pop(payment_id, None)
         client.forget(payment_id)
 
+    def watching_any(self) -> bool:
+        return bool(self._watchers)
+
     def watched(self) -> list[UUID]:
         return list(self._watchers)
 

@@ -70,6 +70,8 @@ class PgListener:
                 await self._conn.close(timeout=2)
 
     def _on_notify(self, conn: Any, pid: int, channel: str, payload: str) -> None:
+        if not self.hub.watching_any():
+            return  # nobody here to tell; a later subscriber reads the state itself
         try:
             body = json.loads(payload)
             note = Notification(UUID(body["payment_id"]), int(body["version"]), body.get("ts"))

@@ -259,7 +259,7 @@ def context_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
             rows.append(
                 (
                     name,
-                    "service gen2 GC: count, max ms; load avg",
+                    "gen2 GCs incl. start and stop: n, max ms; load",
                     f"{gc['gen2']['count']}, {gc['gen2']['max_ms']}; {load[0]} -> {load[1]}",
                     "",
                 )
