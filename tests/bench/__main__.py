@@ -194,8 +194,16 @@ def table(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                 ),
                 (
                     f"ingest c={c}",
-                    "service CPU us/event",
-                    _fmt(svc.get("service_cpu_us_per_event")),
+                    "CPU us/event: service; its PostgreSQL",
+                    f"{_fmt(svc.get('service_cpu_us_per_event'))}; "
+                    f"{_fmt(svc.get('postgres_cpu_us_per_event'))}",
+                    "",
+                ),
+                (
+                    f"ingest c={c}",
+                    "CPU us/event: SQL driver; its PostgreSQL",
+                    f"{_fmt(ref.get('driver_cpu_us_per_event'))}; "
+                    f"{_fmt(ref.get('postgres_cpu_us_per_event'))}",
                     "",
                 ),
             ]

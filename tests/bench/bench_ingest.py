@@ -26,6 +26,7 @@ from tests.bench.common import (
     failed_intent_event,
     ms,
     percentile,
+    postgres_cpu_seconds,
     webhook_headers,
 )
 from tests.bench.http_load import HttpConnection, build_post
@@ -74,6 +75,7 @@ class LevelResult:
     cpu_seconds: float | None = None
     cpu_of: str = "service"  # whose CPU: the service process, or this driver process
     sys_seconds: float | None = None  # the kernel's share of cpu_seconds
+    postgres_seconds: float | None = None  # PostgreSQL's CPU meanwhile
 
     @property
     def rate(self) -> float:
@@ -89,6 +91,8 @@ class LevelResult:
             "p50_ms": ms(percentile(self.latencies, 50)),
             "p99_ms": ms(percentile(self.latencies, 99)),
         }
+        if self.postgres_seconds is not None and self.events:
+            out["postgres_cpu_us_per_event"] = round(self.postgres_seconds / self.events * 1e6, 1)
         if self.cpu_seconds is not None and self.events:
             out[f"{self.cpu_of}_cpu_us_per_event"] = round(self.cpu_seconds / self.events * 1e6, 1)
             if self.sys_seconds is not None:
@@ -148,10 +152,12 @@ async def run_service_level(
 
         await asyncio.gather(*(warm_up(w) for w in range(concurrency)))
         user0, sys0 = cpu_times(service.pid)
+        pg0 = postgres_cpu_seconds()
         seconds, latencies, errors = await _drive(
             count, concurrency, lambda i, w: post(w, requests[i])
         )
         user1, sys1 = cpu_times(service.pid)
+        pg1 = postgres_cpu_seconds()
     finally:
         for conn in conns:
             await conn.close()
@@ -164,6 +170,7 @@ async def run_service_level(
         user1 - user0 + sys1 - sys0,
         "service",
         sys1 - sys0,
+        pg1 - pg0,
     )
 
 
@@ -224,16 +231,21 @@ async def run_reference_level(
 
         await asyncio.gather(*(one(count + i) for i in range(concurrency * 2)))  # warm
         cpu_before = time.process_time()
+        pg0 = postgres_cpu_seconds()
         seconds, latencies, errors = await _drive(count, concurrency, one)
         cpu = time.process_time() - cpu_before
+        pg1 = postgres_cpu_seconds()
     finally:
         await pool.close()
-    return LevelResult(concurrency, count, seconds, latencies, errors, cpu, "driver")
+    return LevelResult(
+        concurrency, count, seconds, latencies, errors, cpu, "driver", None, pg1 - pg0
+    )
 
 
 def _merge(parts: list[LevelResult]) -> LevelResult:
     cpu = [p.cpu_seconds for p in parts if p.cpu_seconds is not None]
     kernel = [p.sys_seconds for p in parts if p.sys_seconds is not None]
+    pg = [p.postgres_seconds for p in parts if p.postgres_seconds is not None]
     return LevelResult(
         parts[0].concurrency,
         sum(p.events for p in parts),
@@ -243,6 +255,7 @@ def _merge(parts: list[LevelResult]) -> LevelResult:
         sum(cpu) if cpu else None,
         parts[0].cpu_of,
         sum(kernel) if kernel else None,
+        sum(pg) if pg else None,
     )
 
 

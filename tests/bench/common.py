@@ -75,6 +75,21 @@ def cpu_times(pid: int) -> tuple[float, float]:
     return int(fields[11]) / ticks, int(fields[12]) / ticks
 
 
+def postgres_cpu_seconds() -> float:
+    """User + system CPU time of every process named ``postgres`` on the machine so far
+    (the bench cluster's server and backends; exited backends are not counted)."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if (entry / "comm").read_text().strip() == "postgres":
+                total += sum(cpu_times(int(entry.name)))
+        except (OSError, IndexError, ValueError):
+            continue  # gone meanwhile
+    return total
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time a process has used so far."""
     return sum(cpu_times(pid))
