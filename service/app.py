@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 
@@ -120,7 +121,11 @@ async def _realtime(app: web.Application) -> AsyncIterator[None]:
     app[HUB] = hub
     app[LISTENER] = listener
     await listener.start()
+    watchdog = asyncio.create_task(hub.close_stuck_clients(settings.ws_slow_after_seconds / 2))
     yield
+    watchdog.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await watchdog
     await listener.stop()
 
 

@@ -7,8 +7,10 @@ offers them to every subscriber without awaiting any of them.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from uuid import UUID
@@ -107,6 +109,18 @@ class Hub:
 
     def known_version(self, payment_id: UUID) -> int:
         return self._known.get(payment_id, 0)
+
+    # slow clients --------------------------------------------------------------------------
+
+    async def close_stuck_clients(self, every: float) -> None:
+        """Every `every` seconds, close the clients whose send has not finished within
+        their ``slow_after``: one timer for all of them instead of one per message."""
+        while True:
+            await asyncio.sleep(every)
+            now = time.monotonic()
+            closed = sum(client.close_if_stuck(now) for client in list(self.clients))
+            if closed:
+                log.info("closed %d client(s) that stopped reading", closed)
 
     # fan-out -----------------------------------------------------------------------------
 

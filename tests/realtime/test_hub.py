@@ -76,3 +76,50 @@ async def test_catch_up_finds_what_no_notification_announced(store: PgStore) -> 
     update = a.messages[-1]
     assert (update["type"], update["version"]) == ("update", 3)
     assert [e["version"] for e in update["timeline"]] == [2, 3]  # type: ignore[attr-defined]
+
+
+class Stuck(Recorder):
+    """A client that stopped reading: its socket is full, every send waits for ever."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.closed_with: int | None = None
+
+    async def send(self, kind: Kind, version: int | None, text: str) -> None:
+        await asyncio.Event().wait()
+
+    async def close(self, code: int, reason: str) -> None:
+        self.closed_with = code
+
+    def close_code(self) -> int | None:
+        return self.closed_with
+
+
+async def test_a_client_whose_send_never_finishes_is_closed_and_others_go_on(
+    store: PgStore,
+) -> None:
+    hub = Hub(store, RealtimeStats())
+    payment = await add_payment(store)
+    stuck, reader = Stuck(), Recorder()
+    watchdog = asyncio.create_task(hub.close_stuck_clients(0.05))
+    try:
+        async with (
+            hub.connected(stuck.send, stuck.close, slow_after=0.2, ping_every=60) as slow,
+            hub.connected(reader.send, reader.close, slow_after=0.2, ping_every=60) as fine,
+        ):
+            await hub.subscribe(slow, payment.id, 0)
+            await hub.subscribe(fine, payment.id, 0)
+            await asyncio.sleep(0.1)
+            assert stuck.close_code() is None  # not before slow_after
+            payment = await change(store, payment, "processing")
+            await hub.publish([Notification(payment.id, 2)])
+            for _ in range(50):
+                if stuck.close_code() is not None:
+                    break
+                await asyncio.sleep(0.02)
+            await _drain(fine)
+    finally:
+        watchdog.cancel()
+    assert stuck.close_code() == 4008
+    assert hub.stats.slow_closes == 1
+    assert [(m["type"], m["version"]) for m in reader.messages] == [("snapshot", 1), ("update", 2)]
