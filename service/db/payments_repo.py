@@ -52,6 +52,9 @@ _PAYMENT_COLUMNS = """id, order_id, customer_id, flow, amount, currency, status,
     updated_at"""
 
 
+_PAYMENT_COLUMNS_OF_P = ", ".join(f"p.{c.strip()}" for c in _PAYMENT_COLUMNS.split(","))
+
+
 def _payment(row: asyncpg.Record) -> Payment:
     return Payment(**dict(row))
 
@@ -275,24 +278,22 @@ class PaymentsRepo(InboxQueries, RefundQueries):
     async def states_since(
         self, since: dict[UUID, int]
     ) -> tuple[list[Payment], dict[UUID, list[TimelineEntry]]]:
-        """Several payments and their timeline entries after a version each, in two queries."""
+        """Several payments and their timeline entries after a version each, in one
+        statement (one snapshot, one round trip per batch on the push path)."""
         ids = list(since)
         rows = await self.conn.fetch(
-            f"SELECT {_PAYMENT_COLUMNS} FROM payments WHERE id = ANY($1::uuid[])", ids
-        )
-        entry_rows = await self.conn.fetch(
-            """SELECT e.payment_id, e.version, e.kind, e.status, e.cause_type, e.cause_id,
-                      e.data, e.created_at
-               FROM unnest($1::uuid[], $2::bigint[]) AS w (payment_id, after)
-               JOIN payment_events e ON e.payment_id = w.payment_id AND e.version > w.after
-               ORDER BY e.payment_id, e.version""",
+            f"""SELECT {_PAYMENT_COLUMNS_OF_P},
+                       array(SELECT e FROM payment_events e
+                             WHERE e.payment_id = p.id AND e.version > w.after
+                             ORDER BY e.version) AS entries
+                FROM unnest($1::uuid[], $2::bigint[]) AS w (payment_id, after)
+                JOIN payments p ON p.id = w.payment_id""",
             ids,
             [since[i] for i in ids],
         )
-        entries: dict[UUID, list[TimelineEntry]] = {}
-        for row in entry_rows:
-            entries.setdefault(row["payment_id"], []).append(_entry(row))
-        return [_payment(row) for row in rows], entries
+        payments = [Payment(**{k: v for k, v in row.items() if k != "entries"}) for row in rows]
+        entries = {row["id"]: [_entry(e) for e in row["entries"]] for row in rows}
+        return payments, entries
 
     # attempts --------------------------------------------------------------------------
 

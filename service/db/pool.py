@@ -7,12 +7,37 @@ from typing import TypeAlias, cast
 
 import asyncpg
 
+# jsonb's binary form is a version byte (1) and the JSON text. Binary rather than text
+# codecs, so rows holding jsonb can also be read whole (asyncpg decodes composite values
+# only in binary): the push path reads states and their timeline rows in one statement.
+_JSONB_VERSION = b"\x01"
+
+
+def _encode_jsonb(value: object) -> bytes:
+    return _JSONB_VERSION + json.dumps(value).encode()
+
+
+def _decode_jsonb(data: bytes) -> object:
+    if data[:1] != _JSONB_VERSION:
+        raise ValueError(f"unknown jsonb binary format version {data[:1]!r}")
+    return json.loads(data[1:])
+
+
+def _encode_json(value: object) -> bytes:
+    return json.dumps(value).encode()
+
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
-    for type_name in ("json", "jsonb"):
-        await conn.set_type_codec(
-            type_name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
-        )
+    await conn.set_type_codec(
+        "jsonb",
+        encoder=_encode_jsonb,
+        decoder=_decode_jsonb,
+        schema="pg_catalog",
+        format="binary",
+    )
+    await conn.set_type_codec(
+        "json", encoder=_encode_json, decoder=json.loads, schema="pg_catalog", format="binary"
+    )
 
 
 async def _no_session_reset(conn: asyncpg.Connection) -> None:
