@@ -169,12 +169,21 @@ class PaymentsRepo(InboxQueries, RefundQueries):
         for_update: bool = False,
     ) -> Payment | None:
         lock = " FOR UPDATE" if for_update else ""
+        # One condition per id given: an OR with a NULL side still costs a second index
+        # scan on every webhook (a prepared statement's plan cannot know it is NULL).
+        args: list[str]
+        match (payment_intent, checkout_session):
+            case (None, None):
+                return None
+            case (str() as intent, None):
+                where, args = "stripe_payment_intent_id = $1", [intent]
+            case (None, str() as session):
+                where, args = "stripe_checkout_session_id = $1", [session]
+            case (str() as intent, str() as session):
+                where = "stripe_payment_intent_id = $1 OR stripe_checkout_session_id = $2"
+                args = [intent, session]
         row = await self.conn.fetchrow(
-            f"""SELECT {_PAYMENT_COLUMNS} FROM payments
-                WHERE stripe_payment_intent_id = $1 OR stripe_checkout_session_id = $2
-                LIMIT 1{lock}""",
-            payment_intent,
-            checkout_session,
+            f"SELECT {_PAYMENT_COLUMNS} FROM payments WHERE {where} LIMIT 1{lock}", *args
         )
         return _payment(row) if row else None
 

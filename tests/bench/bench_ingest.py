@@ -4,7 +4,8 @@ Signed, unique ``payment_intent.payment_failed`` events for existing payments ar
 to the service (its own process) at fixed concurrency levels, one keep-alive connection
 per worker, by the lean client of ``http_load.py``; each records an attempt,
 bumps the version, adds a timeline row and NOTIFYs. The reference drives the same SQL
-transaction straight through asyncpg from this process, at the same concurrency and with
+transaction (the service's repository calls, with what the domain rules decide worked out
+beforehand) straight through asyncpg from this process, at the same concurrency and with
 the same pool size as the service. Requests are built and signed before timing starts.
 """
 
@@ -19,7 +20,11 @@ from typing import Any
 
 import asyncpg
 
+from service.db.payments_repo import PaymentsRepo
 from service.db.pool import create_pool
+from service.payments.attempts import attempt_from_event
+from service.payments.models import Change
+from service.payments.states import event_rank
 from tests.bench.common import (
     ServiceProcess,
     cpu_times,
@@ -31,38 +36,6 @@ from tests.bench.common import (
 )
 from tests.bench.http_load import HttpConnection, build_post
 from tests.bench.setup import BenchPayment
-
-# The statements the service runs for such an event (service/db/*_repo.py), in the order
-# it runs them: claim the inbox row (inserted marked processed, true on commit), lock the
-# payment, record the attempt, then the change, its timeline row and NOTIFY in one.
-_REFERENCE_SQL = {
-    "claim": """INSERT INTO stripe_events (id, type, created, livemode, payload, processed_at)
-                VALUES ($1, $2, $3, $4, $5::text::jsonb, now())
-                ON CONFLICT (id) DO NOTHING RETURNING true""",
-    "lock": """SELECT id, version, status FROM payments
-               WHERE stripe_payment_intent_id = $1 FOR UPDATE""",
-    "attempt": """INSERT INTO payment_attempts (payment_id, outcome, stripe_event_id,
-                      stripe_charge_id, error_type, error_code, decline_code, error_message,
-                      last_payment_error, occurred_at)
-                  VALUES ($1, 'failed', $2, $3, $4, $5, $6, $7, $8, $9)
-                  ON CONFLICT (stripe_event_id) DO NOTHING""",
-    "change": """WITH changed AS (
-                     UPDATE payments SET version = version + 1, updated_at = now()
-                     WHERE id = $6 AND version = $7 RETURNING id, version, status
-                 ),
-                 entry AS (
-                     INSERT INTO payment_events (payment_id, version, kind, status,
-                                                 cause_type, cause_id, data)
-                     SELECT id, version, $1::text, status, $2::text, $3::text, $4::jsonb
-                     FROM changed
-                 ),
-                 note AS (
-                     SELECT pg_notify('paylive_payments', json_build_object(
-                         'payment_id', id, 'version', version, 'ts', $5::float8)::text)
-                     FROM changed
-                 )
-                 SELECT changed.* FROM changed CROSS JOIN note""",
-}
 
 
 @dataclass
@@ -174,43 +147,56 @@ async def run_service_level(
     )
 
 
-async def _reference_tx(conn: asyncpg.Connection, body: bytes) -> bool:
+@dataclass(frozen=True)
+class _Prepared:
+    """One event, with what the domain rules would decide worked out before timing."""
+
+    text: str
+    event: dict[str, Any]
+    attempt: dict[str, Any]
+    change: Change
+
+
+def _prepare(body: bytes) -> _Prepared:
     text = body.decode()
     event = json.loads(text)
-    obj = event["data"]["object"]
-    error = obj["last_payment_error"]
-    created = datetime.fromtimestamp(event["created"], UTC)
+    intent = event["data"]["object"]
+    attempt = attempt_from_event(event)
+    assert attempt is not None
+    status = "requires_payment_method"
+    change = Change(
+        kind=event["type"],
+        cause_type="stripe_event",
+        cause_id=event["id"],
+        status=status,
+        fields={"amount_capturable": intent["amount_capturable"]},
+        data={
+            "stripe_status": intent["status"],
+            "attempt": {
+                k: attempt[k]
+                for k in ("outcome", "error_code", "decline_code", "card_brand", "card_last4")
+            },
+        },
+        stripe_state_at=datetime.fromtimestamp(event["created"], UTC),
+        stripe_state_rank=event_rank(event["type"], status),
+    )
+    return _Prepared(text, event, attempt, change)
+
+
+async def _reference_tx(conn: asyncpg.Connection, item: _Prepared) -> bool:
+    """The service's own repository calls (same statements, same parameters) in one
+    transaction; no HTTP, signature, parsing or domain rules."""
+    repo = PaymentsRepo(conn)
     async with conn.transaction():
-        if not await conn.fetchval(
-            _REFERENCE_SQL["claim"], event["id"], event["type"], created, False, text
-        ):
+        if await repo.inbox_claim(item.event, item.text) != "new":
             return False
-        row = await conn.fetchrow(_REFERENCE_SQL["lock"], obj["id"])
-        if row is None:
+        intent_id = item.event["data"]["object"]["id"]
+        payment = await repo.get_payment_by_stripe_id(payment_intent=intent_id, for_update=True)
+        if payment is None:
             return False
-        await conn.execute(
-            _REFERENCE_SQL["attempt"],
-            row["id"],
-            event["id"],
-            error["charge"],
-            error["type"],
-            error["code"],
-            error["decline_code"],
-            error["message"],
-            error,
-            created,
-        )
-        changed = await conn.fetchrow(
-            _REFERENCE_SQL["change"],
-            event["type"],
-            "stripe_event",
-            event["id"],
-            {"stripe_status": obj["status"]},
-            time.time(),
-            row["id"],
-            row["version"],
-        )
-    return changed is not None
+        await repo.add_attempt(payment.id, item.attempt)
+        await repo.apply_change(payment, item.change)
+    return True
 
 
 async def run_reference_level(
@@ -220,14 +206,14 @@ async def run_reference_level(
     count: int,
     pool_max: int,
 ) -> LevelResult:
-    bodies = _bodies(payments, count + concurrency * 2)
+    prepared = [_prepare(body) for body in _bodies(payments, count + concurrency * 2)]
     size = min(concurrency, pool_max)
     pool = await create_pool(database_url, min_size=size, max_size=size)
     try:
 
         async def one(i: int, worker: int = 0) -> bool:
             async with pool.acquire() as conn:
-                return await _reference_tx(conn, bodies[i])
+                return await _reference_tx(conn, prepared[i])
 
         await asyncio.gather(*(one(count + i) for i in range(concurrency * 2)))  # warm
         cpu_before = time.process_time()
