@@ -1,5 +1,5 @@
-"""``PgStore``: one transaction per use-case step (or a bare connection for reads),
-handed out as a ``PaymentsRepo``."""
+"""``PgStore``: one transaction per use-case step (or a bare connection for single
+statements), handed out as a ``PaymentsRepo``."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ class PgStore:
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[PaymentsRepo]:
-        """Reads outside a transaction: each statement sees its own snapshot, and the
+        """No transaction: each statement is atomic and sees its own snapshot, and the
         caller must not assume two statements agree. Saves BEGIN and COMMIT."""
         async with self.pool.acquire() as conn:
             yield PaymentsRepo(conn)

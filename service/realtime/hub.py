@@ -1,7 +1,7 @@
 """The hub: who watches which payment here, and fan-out of each committed change.
 
 Notifications (payment id, version) arrive from the Postgres listener in batches. The hub
-reads the new states once per batch (two statements, whatever the number of clients) and
+reads the new states once per batch (one statement, whatever the number of clients) and
 offers them to every subscriber without awaiting any of them.
 """
 
@@ -32,8 +32,8 @@ class Notification:
 
 
 def _up_to(entries: list[TimelineEntry], version: int) -> list[TimelineEntry]:
-    """The entries a state of `version` covers. States and entries are read in two
-    statements without a transaction (no BEGIN/COMMIT on the push path), so entries
+    """The entries a state of `version` covers. A subscription reads the state and the
+    entries in two statements without a transaction (no BEGIN/COMMIT), so entries
     committed in between may be newer than the state: those go out with their state on
     its own notification."""
     return [e for e in entries if e.version <= version]
