@@ -111,7 +111,12 @@ async def _stripe(app: web.Application) -> AsyncIterator[None]:
 async def _realtime(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     assert settings.database_url is not None
-    hub = Hub(app[STORE], RealtimeStats())
+    hub = Hub(
+        app[STORE],
+        RealtimeStats(),
+        slow_after=settings.ws_slow_after_seconds,
+        ping_every=settings.ws_ping_seconds,
+    )
     listener = PgListener(
         settings.database_url,
         hub,
@@ -121,7 +126,7 @@ async def _realtime(app: web.Application) -> AsyncIterator[None]:
     app[HUB] = hub
     app[LISTENER] = listener
     await listener.start()
-    watchdog = asyncio.create_task(hub.close_stuck_clients(settings.ws_slow_after_seconds / 2))
+    watchdog = asyncio.create_task(hub.close_stuck_clients())
     yield
     watchdog.cancel()
     with contextlib.suppress(asyncio.CancelledError):

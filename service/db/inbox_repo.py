@@ -11,6 +11,18 @@ import asyncpg
 InboxState = Literal["new", "pending", "processed"]
 
 
+def _row(event: dict[str, Any], raw: str | None) -> tuple[str, str, datetime, bool, str]:
+    """An inbox row's id, type, created, livemode and payload (the JSON text as received
+    when at hand, rather than serialized again)."""
+    return (
+        event["id"],
+        event["type"],
+        datetime.fromtimestamp(int(event["created"]), UTC),
+        bool(event.get("livemode", False)),
+        raw if raw is not None else json.dumps(event),
+    )
+
+
 class InboxQueries:
     conn: asyncpg.Connection
 
@@ -23,18 +35,13 @@ class InboxQueries:
         A "pending" row (an earlier attempt failed) is marked with
         ``inbox_mark_processed``. A concurrent delivery of the same event waits on the row
         lock (or the uncommitted insert) until the first transaction ends, then sees it
-        processed. `raw`: the event's JSON text as received, stored as is rather than
-        serialized again.
+        processed.
         """
         inserted = await self.conn.fetchval(
             """INSERT INTO stripe_events (id, type, created, livemode, payload, processed_at)
                VALUES ($1, $2, $3, $4, $5::text::jsonb, now())
                ON CONFLICT (id) DO NOTHING RETURNING true""",
-            event["id"],
-            event["type"],
-            datetime.fromtimestamp(int(event["created"]), UTC),
-            bool(event.get("livemode", False)),
-            raw if raw is not None else json.dumps(event),
+            *_row(event, raw),
         )
         if inserted:
             return "new"
@@ -49,20 +56,18 @@ class InboxQueries:
             event_id,
         )
 
-    async def inbox_record_failure(self, event: dict[str, Any], error: str) -> None:
+    async def inbox_record_failure(
+        self, event: dict[str, Any], error: str, raw: str | None = None
+    ) -> None:
         """In its own transaction after a rollback: the event is kept, unprocessed, with why."""
         await self.conn.execute(
             """INSERT INTO stripe_events (id, type, created, livemode, payload, failures,
                                           last_error)
-               VALUES ($1, $2, $3, $4, $5, 1, $6)
+               VALUES ($1, $2, $3, $4, $5::text::jsonb, 1, $6)
                ON CONFLICT (id) DO UPDATE
                    SET failures = stripe_events.failures + 1, last_error = EXCLUDED.last_error
                    WHERE stripe_events.processed_at IS NULL""",
-            event["id"],
-            event["type"],
-            datetime.fromtimestamp(int(event["created"]), UTC),
-            bool(event.get("livemode", False)),
-            event,
+            *_row(event, raw),
             error[:2000],
         )
 

@@ -117,6 +117,19 @@ def _error_fields(d: Decline) -> Obj:
     return {k: v for k, v in fields.items() if v is not None}
 
 
+def decline_error(d: Decline, charge_id: str, pm: Obj) -> Obj:
+    """The `last_payment_error` a decline leaves on its PaymentIntent."""
+    return {
+        "type": "card_error",
+        "code": d.code,
+        "message": d.message,
+        "charge": charge_id,
+        "doc_url": f"{DOC_URL}/{d.code.replace('_', '-')}",
+        "payment_method": copy.deepcopy(pm),
+        **_error_fields(d),
+    }
+
+
 def decline(
     emulator: Emulator, pi: Obj, pm: Obj, d: Decline, charge_id: str | None = None
 ) -> StripeError:
@@ -125,15 +138,7 @@ def decline(
         ch["id"] = charge_id
     emulator.store.put(ch)
     emulator.emit("charge.failed", ch)
-    error: Obj = {
-        "type": "card_error",
-        "code": d.code,
-        "message": d.message,
-        "charge": ch["id"],
-        "doc_url": f"{DOC_URL}/{d.code.replace('_', '-')}",
-        "payment_method": copy.deepcopy(pm),
-        **_error_fields(d),
-    }
+    error = decline_error(d, ch["id"], pm)
     fail(emulator, pi, error, latest_charge=ch["id"])
     extra = {k: v for k, v in error.items() if k not in {"type", "code", "message", "doc_url"}}
     extra["payment_intent"] = copy.deepcopy(pi)

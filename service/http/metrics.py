@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Final
 
 from aiohttp import web
@@ -156,24 +156,28 @@ def _gauge(name: str, doc: str, value: float) -> GaugeMetricFamily:
     return GaugeMetricFamily(name, doc, value=value)
 
 
+def _counts(name: str, doc: str, label: str, counts: Mapping[str, int]) -> CounterMetricFamily:
+    """A counter per value of one label, from a tally."""
+    family = CounterMetricFamily(name, doc, labels=[label])
+    for value, count in sorted(counts.items()):
+        family.add_metric([value], count)
+    return family
+
+
 def _webhook_metrics(stats: WebhookStats) -> Iterator[Metric]:
-    received = CounterMetricFamily(
+    yield _counts(
         "paylive_webhook_events_received",
         "Verified Stripe webhook events, by event type.",
-        labels=["type"],
+        "type",
+        stats.received_by_type,
     )
-    for event_type, count in sorted(stats.received_by_type.items()):
-        received.add_metric([event_type], count)
-    outcomes = CounterMetricFamily(
+    yield _counts(
         "paylive_webhook_outcomes",
         "Webhook deliveries by outcome (applied, duplicate, no_change, not_ours, ignored, "
         "failed, bad_signature, invalid, too_large).",
-        labels=["outcome"],
+        "outcome",
+        stats.outcomes,
     )
-    for outcome, count in sorted(stats.outcomes.items()):
-        outcomes.add_metric([outcome], count)
-    yield received
-    yield outcomes
 
 
 def _realtime_metrics(stats: RealtimeStats) -> Iterator[Metric]:
@@ -229,14 +233,12 @@ def _reconcile_metrics(stats: ReconcileStats) -> Iterator[Metric]:
         "Stale unfinished payments fetched from Stripe.",
         stats.checked,
     )
-    corrections = CounterMetricFamily(
+    yield _counts(
         "paylive_reconcile_corrections",
         "Payments whose status reconciliation corrected, by the status set.",
-        labels=["status"],
+        "status",
+        stats.corrected_to,
     )
-    for status, count in sorted(stats.corrected_to.items()):
-        corrections.add_metric([status], count)
-    yield corrections
     yield _counter(
         "paylive_reconcile_events_backfilled",
         "Events from Stripe's events list that the webhooks had not delivered.",

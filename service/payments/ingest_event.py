@@ -65,7 +65,7 @@ async def ingest_event(
         )
         try:
             async with store.transaction() as tx:
-                await tx.inbox_record_failure(event, f"{type(exc).__name__}: {exc}")
+                await tx.inbox_record_failure(event, f"{type(exc).__name__}: {exc}", raw)
         except Exception as record_exc:  # the database itself is gone: Stripe will retry
             log.warning("could not note the failure: %r", record_exc)
         raise

@@ -9,7 +9,7 @@ result in any order. Final statuses (succeeded, canceled) stop everything.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Final, Literal, get_args
 
 Status = Literal[
     "requires_payment_method",
@@ -20,23 +20,15 @@ Status = Literal[
     "canceled",
     "succeeded",
 ]
-STATUSES: Final[tuple[Status, ...]] = (
-    "requires_payment_method",
-    "requires_confirmation",
-    "requires_action",
-    "processing",
-    "requires_capture",
-    "canceled",
-    "succeeded",
-)
+STATUSES: Final[tuple[Status, ...]] = get_args(Status)
 FINAL_STATUSES: Final[frozenset[str]] = frozenset({"succeeded", "canceled"})
 
 # Order of forward progress within one confirmation. `created` has one-second
 # resolution, so several events of one confirmation often share a second; ranking
-# breaks the tie in favour of the status further along. A failure that resets to
-# requires_payment_method in the same second as requires_action loses the tie; the
-# next event or reconciliation (§8) corrects it, which beats ever regressing a
-# successful path. Both final statuses share the top rank: neither can follow the other.
+# breaks the tie in favour of the status further along. A failure resets to
+# requires_payment_method (rank 0) yet follows requires_action or processing of the same
+# second: ``event_rank`` ranks events, not only statuses, for that. Both final statuses
+# share the top rank: neither can follow the other.
 RANK: Final[dict[str, int]] = {
     "requires_payment_method": 0,
     "requires_confirmation": 1,

@@ -40,9 +40,20 @@ def _up_to(entries: list[TimelineEntry], version: int) -> list[TimelineEntry]:
 
 
 class Hub:
-    def __init__(self, store: PaymentStore, stats: RealtimeStats) -> None:
+    def __init__(
+        self,
+        store: PaymentStore,
+        stats: RealtimeStats,
+        *,
+        slow_after: float = 5.0,
+        ping_every: float = 25.0,
+    ) -> None:
+        """`slow_after`: how long a client may leave an update or a send unfinished
+        before it is closed (4008); `ping_every`: how quiet a client's line may get."""
         self.store = store
         self.stats = stats
+        self.slow_after = slow_after
+        self.ping_every = ping_every
         self.clients: set[Subscriber] = set()
         self._watchers: dict[UUID, set[Subscriber]] = {}
         self._known: dict[UUID, int] = {}  # highest version fanned out here, per payment
@@ -54,11 +65,11 @@ class Hub:
         self.stats.connections = len(self.clients)
 
     @contextlib.asynccontextmanager
-    async def connected(
-        self, send: Send, close: Close, *, slow_after: float, ping_every: float
-    ) -> AsyncIterator[Subscriber]:
+    async def connected(self, send: Send, close: Close) -> AsyncIterator[Subscriber]:
         """A live client for as long as the block runs: writer started, then torn down."""
-        client = Subscriber(send, close, self.stats, slow_after=slow_after, ping_every=ping_every)
+        client = Subscriber(
+            send, close, self.stats, slow_after=self.slow_after, ping_every=self.ping_every
+        )
         self.add(client)
         client.start()
         try:
@@ -112,11 +123,11 @@ class Hub:
 
     # slow clients --------------------------------------------------------------------------
 
-    async def close_stuck_clients(self, every: float) -> None:
-        """Every `every` seconds, close the clients whose send has not finished within
-        their ``slow_after``: one timer for all of them instead of one per message."""
+    async def close_stuck_clients(self) -> None:
+        """Every ``slow_after / 2`` seconds, close the clients whose send has not finished
+        within ``slow_after``: one timer for all of them instead of one per message."""
         while True:
-            await asyncio.sleep(every)
+            await asyncio.sleep(self.slow_after / 2)
             now = time.monotonic()
             closed = sum(client.close_if_stuck(now) for client in list(self.clients))
             if closed:

@@ -59,12 +59,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
         if request.transport is not None:
             request.transport.close()
 
-    async with hub.connected(
-        send,
-        close,
-        slow_after=settings.ws_slow_after_seconds,
-        ping_every=settings.ws_ping_seconds,
-    ) as client:
+    async with hub.connected(send, close) as client:
         if await hub.subscribe(client, payment_id, since):
             await client.closed.wait()
     return response

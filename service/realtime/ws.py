@@ -50,12 +50,7 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     async def close(code: int, reason: str) -> None:
         await ws.close(code=code, message=reason.encode())
 
-    async with hub.connected(
-        send,
-        close,
-        slow_after=settings.ws_slow_after_seconds,
-        ping_every=settings.ws_ping_seconds,
-    ) as client:
+    async with hub.connected(send, close) as client:
         await _read_loop(request, ws, client)
     return ws
 

@@ -23,6 +23,11 @@ from typing import Any
 
 import aiohttp
 
+from service.emulator import objects
+from service.emulator.cards import GENERIC
+from service.emulator.config import API_VERSION
+from service.emulator.payments import decline_error
+
 WEBHOOK_SECRET = "whsec_paylive_bench_0123456789abcdef"
 API_KEY = "bench-api-key-0123456789abcdef"
 STATUS_SECRET = "bench-status-token-secret-0123456789abcdef"
@@ -126,95 +131,25 @@ def webhook_headers(body: bytes) -> dict[str, str]:
 
 
 def failed_intent_event(intent_id: str, payment_id: str, created: int) -> bytes:
-    """A ``payment_intent.payment_failed`` event the way Stripe sends it (pretty JSON).
+    """A ``payment_intent.payment_failed`` event the way Stripe sends it (pretty JSON),
+    built from the emulator's own objects: a generic decline of a fresh card.
 
     Each has a fresh event id, so each records an attempt and bumps the payment's version.
     """
-    pm_id = f"pm_{secrets.token_hex(12)}"
     charge_id = f"ch_{secrets.token_hex(12)}"
-    card = {
-        "brand": "visa",
-        "checks": {"address_line1_check": None, "cvc_check": "pass"},
-        "country": "US",
-        "exp_month": 12,
-        "exp_year": 2030,
-        "fingerprint": secrets.token_hex(8),
-        "funding": "credit",
-        "last4": "0002",
-        "networks": {"available": ["visa"], "preferred": None},
-    }
-    error = {
-        "type": "card_error",
-        "code": "card_declined",
-        "decline_code": "generic_decline",
-        "doc_url": "https://stripe.com/docs/error-codes/card-declined",
-        "message": "Your card was declined.",
-        "charge": charge_id,
-        "payment_method": {
-            "id": pm_id,
-            "object": "payment_method",
-            "billing_details": {"address": None, "email": None, "name": None, "phone": None},
-            "card": card,
-            "created": created,
-            "customer": None,
-            "livemode": False,
-            "metadata": {},
-            "type": "card",
-        },
-    }
-    intent = {
-        "id": intent_id,
-        "object": "payment_intent",
-        "amount": 2500,
-        "amount_capturable": 0,
-        "amount_details": {"tip": {}},
-        "amount_received": 0,
-        "application": None,
-        "application_fee_amount": None,
-        "automatic_payment_methods": {"allow_redirects": "always", "enabled": True},
-        "canceled_at": None,
-        "cancellation_reason": None,
-        "capture_method": "automatic",
-        "client_secret": f"{intent_id}_secret_{secrets.token_hex(12)}",
-        "confirmation_method": "automatic",
-        "created": created - 5,
-        "currency": "usd",
-        "customer": None,
-        "description": None,
-        "last_payment_error": error,
-        "latest_charge": charge_id,
-        "livemode": False,
-        "metadata": {"paylive_payment_id": payment_id},
-        "next_action": None,
-        "on_behalf_of": None,
-        "payment_method": None,
-        "payment_method_options": {
-            "card": {"installments": None, "network": None, "request_three_d_secure": "automatic"}
-        },
-        "payment_method_types": ["card"],
-        "processing": None,
-        "receipt_email": None,
-        "review": None,
-        "setup_future_usage": None,
-        "shipping": None,
-        "source": None,
-        "statement_descriptor": None,
-        "statement_descriptor_suffix": None,
-        "status": "requires_payment_method",
-        "transfer_data": None,
-        "transfer_group": None,
-    }
-    event = {
-        "id": f"evt_{secrets.token_hex(12)}",
-        "object": "event",
-        "api_version": "2026-10-28.endive",
-        "created": created,
-        "data": {"object": intent},
-        "livemode": False,
-        "pending_webhooks": 1,
-        "request": {"id": None, "idempotency_key": None},
-        "type": "payment_intent.payment_failed",
-    }
+    card = objects.card("4000000000000002", 12, 2030)
+    pm = objects.payment_method(card, objects.billing_details(None), {})
+    intent = objects.payment_intent(2500, "usd", "automatic", None)
+    intent.update(
+        id=intent_id,
+        created=created - 5,
+        metadata={"paylive_payment_id": payment_id},
+        latest_charge=charge_id,
+        last_payment_error=decline_error(GENERIC, charge_id, pm),
+    )
+    request = {"id": None, "idempotency_key": None}
+    event = objects.event("payment_intent.payment_failed", intent, API_VERSION, request, None)
+    event["created"] = created
     return json.dumps(event, indent=2).encode()
 
 

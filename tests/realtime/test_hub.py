@@ -47,8 +47,8 @@ async def test_late_subscriber_does_not_hide_a_change_from_earlier_ones(store: P
     payment = await add_payment(store)
     a, b = Recorder(), Recorder()
     async with (
-        hub.connected(a.send, a.close, slow_after=5, ping_every=60) as client_a,
-        hub.connected(b.send, b.close, slow_after=5, ping_every=60) as client_b,
+        hub.connected(a.send, a.close) as client_a,
+        hub.connected(b.send, b.close) as client_b,
     ):
         await hub.subscribe(client_a, payment.id, 0)
         await _drain(client_a)
@@ -66,7 +66,7 @@ async def test_catch_up_finds_what_no_notification_announced(store: PgStore) -> 
     hub = Hub(store, RealtimeStats())
     payment = await add_payment(store)
     a = Recorder()
-    async with hub.connected(a.send, a.close, slow_after=5, ping_every=60) as client:
+    async with hub.connected(a.send, a.close) as client:
         await hub.subscribe(client, payment.id, 0)
         for status in ("requires_action", "processing"):
             payment = await change(store, payment, status)
@@ -98,14 +98,14 @@ class Stuck(Recorder):
 async def test_a_client_whose_send_never_finishes_is_closed_and_others_go_on(
     store: PgStore,
 ) -> None:
-    hub = Hub(store, RealtimeStats())
+    hub = Hub(store, RealtimeStats(), slow_after=0.2)
     payment = await add_payment(store)
     stuck, reader = Stuck(), Recorder()
-    watchdog = asyncio.create_task(hub.close_stuck_clients(0.05))
+    watchdog = asyncio.create_task(hub.close_stuck_clients())
     try:
         async with (
-            hub.connected(stuck.send, stuck.close, slow_after=0.2, ping_every=60) as slow,
-            hub.connected(reader.send, reader.close, slow_after=0.2, ping_every=60) as fine,
+            hub.connected(stuck.send, stuck.close) as slow,
+            hub.connected(reader.send, reader.close) as fine,
         ):
             await hub.subscribe(slow, payment.id, 0)
             await hub.subscribe(fine, payment.id, 0)
