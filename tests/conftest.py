@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from aiohttp import web
@@ -12,6 +12,7 @@ from pytest_aiohttp import AiohttpClient
 
 from service.app import create_app
 from service.config import Settings
+from tests.support.emulator import RunningEmulator, running_emulator
 from tests.support.postgres import TestPostgres
 
 TEST_API_KEY = "test-api-key-0123456789abcdef"
@@ -52,6 +53,13 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
     }
     values.update(overrides)
     return Settings.model_validate(values)
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[RunningEmulator]:
+    """The Stripe emulator with its defaults; modules that need other knobs override it."""
+    async with running_emulator() as running:
+        yield running
 
 
 @pytest.fixture

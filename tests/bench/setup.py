@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from service.db.pool import create_pool
 from service.db.store import PgStore
-from service.payments.models import NewPayment
+from tests.support.payments import add_payment
 
 
 @dataclass(frozen=True)
@@ -25,28 +25,8 @@ async def make_payments(database_url: str, count: int, workers: int = 8) -> list
     made: list[BenchPayment] = []
 
     async def one() -> None:
-        payment_id = uuid.uuid4()
-        intent_id = f"pi_bench_{payment_id.hex}"
-        async with store.transaction() as tx:
-            payment = await tx.add_payment(
-                NewPayment(
-                    id=payment_id,
-                    order_id=f"order-{payment_id.hex}",
-                    customer_id=None,
-                    flow="payment_intent",
-                    amount=2500,
-                    currency="usd",
-                    capture_method="automatic",
-                    description=None,
-                    metadata={},
-                )
-            )
-            assert payment is not None
-            payment = await tx.attach_stripe_ids(
-                payment.id,
-                stripe_payment_intent_id=intent_id,
-                client_secret=f"{intent_id}_secret_bench",
-            )
+        intent_id = f"pi_bench_{uuid.uuid4().hex}"
+        payment = await add_payment(store, intent_id=intent_id)
         made.append(BenchPayment(payment.id, intent_id, payment.version))
 
     async def worker(share: int) -> None:

@@ -6,17 +6,15 @@ import uuid
 
 import pytest
 from aiohttp import hdrs, web
-from aiohttp.test_utils import TestClient
 from multidict import CIMultiDictProxy
 from pytest_aiohttp import AiohttpClient
 
 from service.app import create_app
-from tests.conftest import TEST_API_KEY, make_settings
+from tests.conftest import make_settings
+from tests.support.api import API, Client
 
-Client = TestClient[web.Request, web.Application]
 SHOP = "https://shop.example"
 OTHER = "https://evil.example"
-API = {"Authorization": f"Bearer {TEST_API_KEY}"}
 ALLOW_ORIGIN = hdrs.ACCESS_CONTROL_ALLOW_ORIGIN
 
 

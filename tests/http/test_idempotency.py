@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 from aiohttp import ClientResponse, web
-from aiohttp.test_utils import TestClient
 from pytest_aiohttp import AiohttpClient
 
 from service import errors
@@ -28,8 +27,7 @@ from service.http.idempotency import (
     principal_of,
 )
 from service.keys import DB_POOL
-
-Client = TestClient[web.Request, web.Application]
+from tests.support.api import Client
 
 
 @dataclass

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from pytest_aiohttp import AiohttpClient
@@ -23,8 +22,9 @@ from service.http.webhook_stats import WebhookStats
 from service.keys import AUTH, DB_POOL, GATEWAY, HUB, STORE, WEBHOOK_STATS
 from service.payments.reconcile import ReconcileStats
 from service.reconciler import ReconcileConfig, Reconciler
-from tests.conftest import TEST_API_KEY, make_settings
-from tests.support.emulator import RunningEmulator, running_emulator
+from tests.conftest import make_settings
+from tests.support.api import API, Client
+from tests.support.emulator import RunningEmulator
 from tests.support.payments import add_payment, change
 from tests.support.webhooks import (
     WEBHOOK_SECRET,
@@ -34,8 +34,6 @@ from tests.support.webhooks import (
     post_event,
 )
 
-API = {"Authorization": f"Bearer {TEST_API_KEY}"}
-Client = TestClient[web.Request, web.Application]
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 
@@ -238,12 +236,6 @@ async def test_live_status_metrics(client: Client) -> None:
 
 
 # reconciliation --------------------------------------------------------------------------
-
-
-@pytest.fixture
-async def emulator() -> AsyncIterator[RunningEmulator]:
-    async with running_emulator() as running:
-        yield running
 
 
 async def test_reconciliation_metrics(

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient
 from openapi_schema_validator import OAS31Validator, oas31_format_checker
 from openapi_spec_validator import OpenAPIV31SpecValidator, validate
 from pytest_aiohttp import AiohttpClient
@@ -18,11 +16,10 @@ from referencing.jsonschema import DRAFT202012
 from service.app import create_app
 from service.http import openapi
 from service.http.openapi import OPENAPI_DOCUMENT, OPENAPI_PATH, build_openapi
-from tests.conftest import TEST_API_KEY, make_settings
-from tests.support.emulator import RunningEmulator, running_emulator
+from tests.conftest import make_settings
+from tests.support.api import API, Client
+from tests.support.emulator import RunningEmulator
 
-API = {"Authorization": f"Bearer {TEST_API_KEY}"}
-Client = TestClient[web.Request, web.Application]
 DOC_URI = "urn:paylive:openapi"
 SKIPPED_METHODS = {"HEAD", "OPTIONS"}
 
@@ -91,12 +88,6 @@ def test_webhook_documents_its_signature_header() -> None:
 
 
 # --- Served, and real answers match the documented schemas ---------------------------------
-
-
-@pytest.fixture
-async def emulator() -> AsyncIterator[RunningEmulator]:
-    async with running_emulator() as running:
-        yield running
 
 
 @pytest.fixture

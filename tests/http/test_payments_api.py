@@ -4,29 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestClient
 from pytest_aiohttp import AiohttpClient
 
 from service.app import create_app
 from service.tokens import issue_order_token
-from tests.conftest import TEST_API_KEY, make_settings
-from tests.support.emulator import RunningEmulator, running_emulator
+from tests.conftest import make_settings
+from tests.support.api import API, Client
+from tests.support.emulator import RunningEmulator
 
-API = {"Authorization": f"Bearer {TEST_API_KEY}"}
 ORDER_SECRET = "order-token-secret-0123456789abcdef0123"
-Client = TestClient[web.Request, web.Application]
-
-
-@pytest.fixture
-async def emulator() -> AsyncIterator[RunningEmulator]:
-    async with running_emulator() as running:
-        yield running
 
 
 @pytest.fixture

@@ -15,14 +15,14 @@ from urllib.parse import urlsplit, urlunsplit
 import aiohttp
 import asyncpg
 import pytest
-from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from pytest_aiohttp import AiohttpClient
 
 from service.app import create_app
 from service.http.request_id import JsonAccessLogger
 from service.keys import WEBHOOK_STATS
-from tests.conftest import TEST_API_KEY, make_settings
+from tests.conftest import make_settings
+from tests.support.api import API, Client, confirm_intent, create_payment_intent
 from tests.support.emulator import RunningEmulator, running_app, running_emulator
 from tests.support.tcp_proxy import TcpProxy
 from tests.support.webhooks import (
@@ -35,8 +35,6 @@ from tests.support.webhooks import (
     signed_headers,
 )
 
-API = {"Authorization": f"Bearer {TEST_API_KEY}"}
-Client = TestClient[web.Request, web.Application]
 SHOP = "https://shop.example"
 
 
@@ -73,14 +71,6 @@ async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
 # helpers -------------------------------------------------------------------------------
 
 
-async def create(api: Client, amount: int = 2500) -> dict[str, Any]:
-    body = {"order_id": f"order-{uuid.uuid4()}", "amount": amount, "currency": "usd"}
-    response = await api.post("/api/payment-intents", json=body, headers=API)
-    data: dict[str, Any] = await response.json()
-    assert response.status == 201, data
-    return data
-
-
 async def create_checkout(api: Client) -> dict[str, Any]:
     body = {
         "order_id": f"order-{uuid.uuid4()}",
@@ -92,17 +82,6 @@ async def create_checkout(api: Client) -> dict[str, Any]:
     response = await api.post("/api/checkout-sessions", json=body, headers=API)
     data: dict[str, Any] = await response.json()
     assert response.status == 201, data
-    return data
-
-
-async def confirm(emulator: RunningEmulator, pi_id: str, pm: str) -> dict[str, Any]:
-    _, data = await emulator_call(
-        emulator.url,
-        emulator.secret_key,
-        "POST",
-        f"payment_intents/{pi_id}/confirm",
-        {"payment_method": pm},
-    )
     return data
 
 
@@ -152,11 +131,11 @@ async def assert_consistent(db: asyncpg.Connection, payment_id: str) -> None:
 async def test_decline_then_success_from_emulator_events(
     api: Client, emulator: RunningEmulator, db: asyncpg.Connection
 ) -> None:
-    made = await create(api)
+    made = await create_payment_intent(api)
     pi_id = made["payment_intent_id"]
-    declined = await confirm(emulator, pi_id, "pm_card_chargeDeclinedInsufficientFunds")
+    declined = await confirm_intent(emulator, pi_id, "pm_card_chargeDeclinedInsufficientFunds")
     assert declined["error"]["decline_code"] == "insufficient_funds"
-    assert (await confirm(emulator, pi_id, "pm_card_visa"))["status"] == "succeeded"
+    assert (await confirm_intent(emulator, pi_id, "pm_card_visa"))["status"] == "succeeded"
     events = events_of(emulator, pi_id)
     types = [e["type"] for e in events]
     assert "payment_intent.payment_failed" in types
@@ -212,8 +191,8 @@ async def test_decline_then_success_from_emulator_events(
 async def test_fraud_declines_are_shown_as_a_generic_decline(
     api: Client, emulator: RunningEmulator, pm: str, decline_code: str
 ) -> None:
-    made = await create(api)
-    await confirm(emulator, made["payment_intent_id"], pm)
+    made = await create_payment_intent(api)
+    await confirm_intent(emulator, made["payment_intent_id"], pm)
     await deliver(api, events_of(emulator, made["payment_intent_id"]))
     payment = await read(api, made["payment_id"])
     assert payment["status"] == "requires_payment_method"
@@ -256,13 +235,13 @@ async def _three_ds(emulator: RunningEmulator, made: dict[str, Any], outcome: st
 async def test_three_d_secure_failed_then_completed(
     api: Client, emulator: RunningEmulator, db: asyncpg.Connection
 ) -> None:
-    made = await create(api)
+    made = await create_payment_intent(api)
     pi_id = made["payment_intent_id"]
-    assert (await confirm(emulator, pi_id, "pm_card_authenticationRequired"))[
+    assert (await confirm_intent(emulator, pi_id, "pm_card_authenticationRequired"))[
         "status"
     ] == "requires_action"
     await _three_ds(emulator, made, "fail")
-    assert (await confirm(emulator, pi_id, "pm_card_authenticationRequired"))[
+    assert (await confirm_intent(emulator, pi_id, "pm_card_authenticationRequired"))[
         "status"
     ] == "requires_action"
     await _three_ds(emulator, made, "complete")
@@ -287,8 +266,8 @@ async def test_three_d_secure_failed_then_completed(
 
 
 async def test_incorrect_cvc_asks_to_fix_details(api: Client, emulator: RunningEmulator) -> None:
-    made = await create(api)
-    await confirm(emulator, made["payment_intent_id"], "pm_card_chargeDeclinedIncorrectCvc")
+    made = await create_payment_intent(api)
+    await confirm_intent(emulator, made["payment_intent_id"], "pm_card_chargeDeclinedIncorrectCvc")
     await deliver(api, events_of(emulator, made["payment_intent_id"]))
     [attempt] = await read(api, made["payment_id"], "/attempts")
     assert attempt["error"]["code"] == "incorrect_cvc"
@@ -405,8 +384,8 @@ async def test_not_json_or_not_an_event_is_400(api: Client) -> None:
 async def test_same_event_twice_is_applied_once(
     api: Client, emulator: RunningEmulator, db: asyncpg.Connection
 ) -> None:
-    made = await create(api)
-    await confirm(emulator, made["payment_intent_id"], "pm_card_chargeDeclined")
+    made = await create_payment_intent(api)
+    await confirm_intent(emulator, made["payment_intent_id"], "pm_card_chargeDeclined")
     [failed] = [
         e
         for e in events_of(emulator, made["payment_intent_id"])
@@ -427,8 +406,8 @@ async def test_same_event_twice_is_applied_once(
 async def test_same_event_concurrently_is_applied_once(
     api: Client, emulator: RunningEmulator, db: asyncpg.Connection
 ) -> None:
-    made = await create(api)
-    await confirm(emulator, made["payment_intent_id"], "pm_card_visa")
+    made = await create_payment_intent(api)
+    await confirm_intent(emulator, made["payment_intent_id"], "pm_card_visa")
     [succeeded] = [
         e
         for e in events_of(emulator, made["payment_intent_id"])
@@ -447,9 +426,9 @@ async def test_same_event_concurrently_is_applied_once(
 async def test_all_events_of_a_payment_at_once(
     api: Client, emulator: RunningEmulator, db: asyncpg.Connection
 ) -> None:
-    made = await create(api)
-    await confirm(emulator, made["payment_intent_id"], "pm_card_chargeDeclined")
-    await confirm(emulator, made["payment_intent_id"], "pm_card_visa")
+    made = await create_payment_intent(api)
+    await confirm_intent(emulator, made["payment_intent_id"], "pm_card_chargeDeclined")
+    await confirm_intent(emulator, made["payment_intent_id"], "pm_card_visa")
     events = events_of(emulator, made["payment_intent_id"])
     results = await asyncio.gather(*(post_event(api, e) for e in events + events))
     assert {status for status, _ in results} == {200}
@@ -466,8 +445,8 @@ async def test_all_events_of_a_payment_at_once(
 async def test_handler_error_leaves_the_event_for_redelivery(
     api: Client, emulator: RunningEmulator, db: asyncpg.Connection
 ) -> None:
-    made = await create(api)
-    await confirm(emulator, made["payment_intent_id"], "pm_card_visa")
+    made = await create_payment_intent(api)
+    await confirm_intent(emulator, made["payment_intent_id"], "pm_card_visa")
     [succeeded] = [
         e
         for e in events_of(emulator, made["payment_intent_id"])
@@ -525,8 +504,8 @@ async def test_database_gone_mid_request(
         client = await aiohttp_client(
             create_app(_settings(proxied, emulator, listener_probe_seconds=60))
         )
-        made = await create(client)
-        await confirm(emulator, made["payment_intent_id"], "pm_card_visa")
+        made = await create_payment_intent(client)
+        await confirm_intent(emulator, made["payment_intent_id"], "pm_card_visa")
         events = events_of(emulator, made["payment_intent_id"])
         before = await inbox_count(db)
 
@@ -577,8 +556,8 @@ async def test_database_cut_inside_the_transaction(
     proxied = urlunsplit(parts._replace(netloc=f"{parts.username}@127.0.0.1:{port}"))
     try:
         client = await aiohttp_client(create_app(_settings(proxied, emulator)))
-        made = await create(client)
-        await confirm(emulator, made["payment_intent_id"], "pm_card_visa")
+        made = await create_payment_intent(client)
+        await confirm_intent(emulator, made["payment_intent_id"], "pm_card_visa")
         [succeeded] = [
             e
             for e in events_of(emulator, made["payment_intent_id"])
@@ -676,7 +655,7 @@ async def test_foreign_and_unknown_events(api: Client, db: asyncpg.Connection) -
 async def test_metadata_copied_to_another_intent_is_not_applied(
     api: Client, db: asyncpg.Connection
 ) -> None:
-    made = await create(api)
+    made = await create_payment_intent(api)
     other = intent(
         f"pi_{uuid.uuid4().hex}", "succeeded", metadata={"paylive_payment_id": made["payment_id"]}
     )
@@ -819,8 +798,8 @@ async def test_checkout_expired_in_emission_order(api: Client, emulator: Running
 
 
 async def _succeeded(api: Client, emulator: RunningEmulator) -> dict[str, Any]:
-    made = await create(api)
-    await confirm(emulator, made["payment_intent_id"], "pm_card_visa")
+    made = await create_payment_intent(api)
+    await confirm_intent(emulator, made["payment_intent_id"], "pm_card_visa")
     await deliver(api, events_of(emulator, made["payment_intent_id"]))
     assert (await read(api, made["payment_id"]))["status"] == "succeeded"
     return made
@@ -924,8 +903,10 @@ async def test_decline_then_success_delivered_by_the_emulator(
             async with http.post("/api/payment-intents", json=body, headers=API) as response:
                 made = await response.json()
                 assert response.status == 201, made
-            await confirm(emulator, made["payment_intent_id"], "pm_card_chargeDeclinedExpiredCard")
-            await confirm(emulator, made["payment_intent_id"], "pm_card_visa")
+            await confirm_intent(
+                emulator, made["payment_intent_id"], "pm_card_chargeDeclinedExpiredCard"
+            )
+            await confirm_intent(emulator, made["payment_intent_id"], "pm_card_visa")
             await emulator.handle.wait_idle()
             assert all(d.ok for d in emulator.handle.deliveries)
             pid = made["payment_id"]
@@ -980,8 +961,8 @@ async def test_duplicated_and_reordered_deliveries(
             body = {"order_id": f"order-{uuid.uuid4()}", "amount": 2500, "currency": "usd"}
             async with http.post("/api/payment-intents", json=body, headers=API) as response:
                 made = await response.json()
-            await confirm(emulator, made["payment_intent_id"], "pm_card_chargeDeclined")
-            await confirm(emulator, made["payment_intent_id"], "pm_card_emulatorProcessing")
+            await confirm_intent(emulator, made["payment_intent_id"], "pm_card_chargeDeclined")
+            await confirm_intent(emulator, made["payment_intent_id"], "pm_card_emulatorProcessing")
             await emulator.handle.wait_idle()
             assert all(d.ok for d in emulator.handle.deliveries)
             pid = made["payment_id"]
@@ -1004,9 +985,9 @@ async def test_one_access_log_line_says_what_the_webhook_did(
     server = TestServer(create_app(_settings(database_url, emulator)))
     await server.start_server(access_log_class=JsonAccessLogger)
     async with TestClient(server) as api:
-        payment = await create(api)
+        payment = await create_payment_intent(api)
         pi_id = payment["payment_intent_id"]
-        await confirm(emulator, pi_id, "pm_card_visa")
+        await confirm_intent(emulator, pi_id, "pm_card_visa")
         events = events_of(emulator, pi_id)
         event = next(e for e in events if e["type"] == "payment_intent.succeeded")
         caplog.clear()

@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 from service.db.pool import create_pool
 from service.db.store import PgStore
 from service.payments.ingest_event import ingest_event
-from service.payments.models import NewPayment, Payment
+from service.payments.models import Payment
+from tests.support.payments import add_payment
 from tests.support.webhooks import card_error, intent, make_event
 
 T0 = 1_780_000_000
@@ -47,24 +48,7 @@ def run(database_url: str, body: Callable[[PgStore], Awaitable[None]]) -> None:
 async def new_payment(store: PgStore, *, attach: bool = True) -> tuple[Payment, str]:
     """A payment as create_payment leaves it: version 1, the PaymentIntent id attached."""
     pi_id = f"pi_{uuid.uuid4().hex[:24]}"
-    async with store.transaction() as tx:
-        payment = await tx.add_payment(
-            NewPayment(
-                id=uuid.uuid4(),
-                order_id=f"order-{uuid.uuid4()}",
-                customer_id=None,
-                flow="payment_intent",
-                amount=2500,
-                currency="usd",
-                capture_method="automatic",
-                description=None,
-                metadata={},
-            )
-        )
-        assert payment is not None
-        if attach:
-            payment = await tx.attach_stripe_ids(payment.id, stripe_payment_intent_id=pi_id)
-    return payment, pi_id
+    return await add_payment(store, intent_id=pi_id if attach else None), pi_id
 
 
 async def state(store: PgStore, payment: Payment) -> dict[str, Any]:

@@ -37,15 +37,13 @@ from service.reconciler import (
     reconcile_command,
     reconcile_in_background,
 )
-from tests.conftest import TEST_API_KEY, make_settings
+from tests.conftest import make_settings
+from tests.support.api import API, Client, confirm_intent, create_payment_intent
 from tests.support.emulator import RunningEmulator, running_emulator
 from tests.support.payments import add_payment
 from tests.support.postgres import TestPostgres
 from tests.support.tcp_proxy import TcpProxy
 from tests.support.webhooks import emulator_call
-
-API = {"Authorization": f"Bearer {TEST_API_KEY}"}
-Client = TestClient[web.Request, web.Application]
 
 
 @pytest.fixture
@@ -87,25 +85,6 @@ async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
 # helpers -------------------------------------------------------------------------------
 
 
-async def create(api: Client) -> dict[str, Any]:
-    body = {"order_id": f"order-{uuid.uuid4()}", "amount": 2500, "currency": "usd"}
-    response = await api.post("/api/payment-intents", json=body, headers=API)
-    data: dict[str, Any] = await response.json()
-    assert response.status == 201, data
-    return data
-
-
-async def confirm(emulator: RunningEmulator, pi_id: str, pm: str) -> dict[str, Any]:
-    _, data = await emulator_call(
-        emulator.url,
-        emulator.secret_key,
-        "POST",
-        f"payment_intents/{pi_id}/confirm",
-        {"payment_method": pm},
-    )
-    return data
-
-
 async def get(api: Client, path: str) -> Any:
     response = await api.get(path, headers=API)
     assert response.status == 200, await response.text()
@@ -133,9 +112,9 @@ async def watermark(db: asyncpg.Connection) -> dict[str, Any] | None:
 async def test_lost_webhooks_payment_brought_to_succeeded(
     api: Client, store: ReconcileStore, emulator: RunningEmulator
 ) -> None:
-    created = await create(api)
+    created = await create_payment_intent(api)
     pid, pi_id = created["payment_id"], created["payment_intent_id"]
-    intent = await confirm(emulator, pi_id, "pm_card_visa")
+    intent = await confirm_intent(emulator, pi_id, "pm_card_visa")
     assert intent["status"] == "succeeded"
     assert (await get(api, f"/api/payments/{pid}"))["status"] == "requires_payment_method"
 
@@ -166,8 +145,8 @@ async def test_lost_webhooks_payment_brought_to_succeeded(
 async def test_recent_and_final_payments_are_not_asked_about(
     api: Client, store: ReconcileStore, emulator: RunningEmulator
 ) -> None:
-    created = await create(api)
-    await confirm(emulator, created["payment_intent_id"], "pm_card_visa")
+    created = await create_payment_intent(api)
+    await confirm_intent(emulator, created["payment_intent_id"], "pm_card_visa")
     report = await reconcile_once(
         store, api.app[GATEWAY], older_than_seconds=60, now=datetime.now(UTC)
     )
@@ -183,9 +162,9 @@ async def test_recent_and_final_payments_are_not_asked_about(
 async def test_correction_reaches_live_subscribers(
     api: Client, store: ReconcileStore, emulator: RunningEmulator
 ) -> None:
-    created = await create(api)
+    created = await create_payment_intent(api)
     pid = created["payment_id"]
-    await confirm(emulator, created["payment_intent_id"], "pm_card_visa")
+    await confirm_intent(emulator, created["payment_intent_id"], "pm_card_visa")
     token = api.app[AUTH].issue_status_token(uuid.UUID(pid))
     async with api.ws_connect("/ws") as ws:
         await ws.send_json(
@@ -206,8 +185,8 @@ async def test_a_stripe_error_on_one_payment_does_not_stop_the_others(
     unknown = await add_payment(api.app[STORE])
     async with api.app[STORE].transaction() as tx:
         await tx.attach_stripe_ids(unknown.id, stripe_payment_intent_id="pi_not_at_stripe")
-    created = await create(api)
-    await confirm(emulator, created["payment_intent_id"], "pm_card_visa")
+    created = await create_payment_intent(api)
+    await confirm_intent(emulator, created["payment_intent_id"], "pm_card_visa")
 
     report = await reconcile(api, store)
     assert (report.checked, report.corrected, report.errors) == (2, 1, 1)
@@ -218,9 +197,9 @@ async def test_a_stripe_error_on_one_payment_does_not_stop_the_others(
 async def test_each_round_follows_stripe(
     api: Client, store: ReconcileStore, emulator: RunningEmulator
 ) -> None:
-    created = await create(api)
+    created = await create_payment_intent(api)
     pid, pi_id = created["payment_id"], created["payment_intent_id"]
-    intent = await confirm(emulator, pi_id, "pm_card_threeDSecureRequired")
+    intent = await confirm_intent(emulator, pi_id, "pm_card_threeDSecureRequired")
     assert intent["status"] == "requires_action"
     first = await reconcile(api, store)
     assert first.corrected_to == {"requires_action": 1}
@@ -249,9 +228,9 @@ async def test_each_round_follows_stripe(
 async def test_backfill_records_failed_attempts_with_advice(
     api: Client, store: ReconcileStore, emulator: RunningEmulator, db: asyncpg.Connection
 ) -> None:
-    created = await create(api)
+    created = await create_payment_intent(api)
     pid, pi_id = created["payment_id"], created["payment_intent_id"]
-    declined = await confirm(emulator, pi_id, "pm_card_chargeDeclinedInsufficientFunds")
+    declined = await confirm_intent(emulator, pi_id, "pm_card_chargeDeclinedInsufficientFunds")
     assert declined["error"]["decline_code"] == "insufficient_funds"
     stripe_events = emulator.handle.events()
 
@@ -287,8 +266,8 @@ async def test_backfill_records_failed_attempts_with_advice(
     assert (await get(api, f"/api/payments/{pid}"))["version"] == version
 
     # New events: only they are read, and the watermark moves past them.
-    second = await create(api)
-    await confirm(emulator, second["payment_intent_id"], "pm_card_visa")
+    second = await create_payment_intent(api)
+    await confirm_intent(emulator, second["payment_intent_id"], "pm_card_visa")
     newer = emulator.handle.events()[len(stripe_events) :]
     third = await reconcile(api, store)
     assert third.events_seen == len(newer)
@@ -298,9 +277,9 @@ async def test_backfill_records_failed_attempts_with_advice(
 async def test_replaying_from_scratch_changes_nothing(
     api: Client, store: ReconcileStore, emulator: RunningEmulator, db: asyncpg.Connection
 ) -> None:
-    created = await create(api)
-    await confirm(emulator, created["payment_intent_id"], "pm_card_chargeDeclined")
-    await confirm(emulator, created["payment_intent_id"], "pm_card_visa")
+    created = await create_payment_intent(api)
+    await confirm_intent(emulator, created["payment_intent_id"], "pm_card_chargeDeclined")
+    await confirm_intent(emulator, created["payment_intent_id"], "pm_card_visa")
     first = await reconcile(api, store)
     assert first.events_backfilled == len(emulator.handle.events())
     before = await db.fetch("SELECT * FROM payment_events ORDER BY payment_id, version")
@@ -318,8 +297,8 @@ async def test_replaying_from_scratch_changes_nothing(
 async def test_watermark_stops_before_a_failing_event(
     api: Client, store: ReconcileStore, emulator: RunningEmulator, db: asyncpg.Connection
 ) -> None:
-    created = await create(api)
-    await confirm(emulator, created["payment_intent_id"], "pm_card_chargeDeclined")
+    created = await create_payment_intent(api)
+    await confirm_intent(emulator, created["payment_intent_id"], "pm_card_chargeDeclined")
     events = emulator.handle.events()
     failed_event = next(e for e in events if e["type"] == "payment_intent.payment_failed")
     position = events.index(failed_event)
@@ -367,8 +346,8 @@ async def test_watermark_stops_before_a_failing_event(
 async def test_watermark_event_gone_falls_back_to_its_time(
     api: Client, store: ReconcileStore, emulator: RunningEmulator, db: asyncpg.Connection
 ) -> None:
-    created = await create(api)
-    await confirm(emulator, created["payment_intent_id"], "pm_card_visa")
+    created = await create_payment_intent(api)
+    await confirm_intent(emulator, created["payment_intent_id"], "pm_card_visa")
     newest = emulator.handle.events()[-1]
     await db.execute(
         "INSERT INTO service_state (key, value) VALUES ($1, $2)",
@@ -400,8 +379,8 @@ async def test_background_loop_survives_a_database_outage(
     app.cleanup_ctx.append(reconcile_in_background(config, stats))
     try:
         async with _served(app) as client:
-            created = await create(client)
-            await confirm(emulator, created["payment_intent_id"], "pm_card_visa")
+            created = await create_payment_intent(client)
+            await confirm_intent(emulator, created["payment_intent_id"], "pm_card_visa")
             await _until(lambda: stats.rounds >= 2)
             proxy.cut()
             await _until(lambda: stats.failed_rounds >= 2)

@@ -7,16 +7,12 @@ import json
 from typing import Any
 
 import aiohttp
-from aiohttp import web
-from aiohttp.test_utils import TestClient
 from pytest_aiohttp import AiohttpClient
 
 from service.app import create_app
 from service.keys import AUTH, STORE
 from tests.conftest import make_settings
 from tests.support.payments import add_payment, change
-
-Client = TestClient[web.Request, web.Application]
 
 
 async def next_event(response: aiohttp.ClientResponse) -> dict[str, Any]:

@@ -14,11 +14,10 @@ import pytest
 from service.db.pool import create_pool
 from service.db.store import PgStore
 from tests.conftest import TEST_API_KEY
+from tests.support.api import API
 from tests.support.payments import add_payment
 from tests.support.processes import free_port, spawn_service, wait_ready
 from tests.support.webhooks import WEBHOOK_SECRET, event_body, intent, make_event, signed_headers
-
-API = {"Authorization": f"Bearer {TEST_API_KEY}"}
 
 
 @pytest.fixture

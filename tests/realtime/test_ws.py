@@ -8,18 +8,17 @@ from typing import Any
 
 import asyncpg
 import pytest
-from aiohttp import ClientWebSocketResponse, WSMsgType, web
-from aiohttp.test_utils import TestClient
+from aiohttp import ClientWebSocketResponse, WSMsgType
 from pytest_aiohttp import AiohttpClient
 
 from service.app import create_app
 from service.config import Settings
 from service.keys import AUTH, HUB, LISTENER, STORE
 from tests.conftest import TEST_API_KEY, make_settings
+from tests.support.api import Client
 from tests.support.payments import add_payment, change
 from tests.support.raw_ws import RawWebSocket
 
-Client = TestClient[web.Request, web.Application]
 FAST = {"catch_up_seconds": 0.5, "listener_probe_seconds": 0.2}
 
 

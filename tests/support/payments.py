@@ -9,7 +9,11 @@ from service.db.store import PgStore
 from service.payments.models import Change, NewPayment, Payment
 
 
-async def add_payment(store: PgStore, metadata: dict[str, str] | None = None) -> Payment:
+async def add_payment(
+    store: PgStore, metadata: dict[str, str] | None = None, *, intent_id: str | None = None
+) -> Payment:
+    """An open 25.00 USD payment (version 1); with `intent_id`, that PaymentIntent attached
+    as ``create_payment`` leaves it."""
     async with store.transaction() as tx:
         payment = await tx.add_payment(
             NewPayment(
@@ -24,7 +28,9 @@ async def add_payment(store: PgStore, metadata: dict[str, str] | None = None) ->
                 metadata=metadata or {},
             )
         )
-    assert payment is not None
+        assert payment is not None
+        if intent_id is not None:
+            payment = await tx.attach_stripe_ids(payment.id, stripe_payment_intent_id=intent_id)
     return payment
 
 
