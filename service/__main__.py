@@ -16,7 +16,6 @@ from pathlib import Path
 from types import FrameType
 
 import asyncpg
-from aiohttp import web
 
 from service.config import Settings, SettingsError, load_settings
 from service.db.embedded import EmbeddedPostgres, EmbeddedPostgresError
@@ -102,16 +101,19 @@ def _serve_command(settings: Settings, args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     if args.workers > 1:
         return _run_workers(settings, host, port, args.workers)
-    _serve(settings, host, port, reuse_port=args.reuse_port)
+    from service.serving import serve  # here, so `migrate` never loads the web stack
+
+    serve(settings, host, port, reuse_port=args.reuse_port)
     return 0
 
 
 def _demo(settings: Settings, args: argparse.Namespace) -> int:
     from service.demo import TEST_CARDS, demo_settings
+    from service.serving import serve
 
     with demo_settings(settings, args.host, args.port, args.emulator_port) as demo:
         print(f"\n  paylive demo: http://{args.host}:{args.port}/\n\n{TEST_CARDS}\n", flush=True)
-        _serve(demo, args.host, args.port)
+        serve(demo, args.host, args.port)
     return 0
 
 
@@ -122,31 +124,6 @@ def _reconcile(settings: Settings) -> int:
         log.error("STRIPE_SECRET_KEY is not set")
         return EXIT_CONFIG
     return reconcile_cli(settings, ReconcileConfig.from_settings(settings))
-
-
-def _serve(settings: Settings, host: str, port: int, *, reuse_port: bool = False) -> None:
-    # Imported here so `migrate` never pays for the web stack.
-    from service.app import create_app
-    from service.http.request_id import JsonAccessLogger
-
-    app = create_app(settings)
-    app.on_startup.append(_tune_gc)  # after the cleanup_ctx resources are up
-    log.info("serving on http://%s:%d/", host, port)
-    web.run_app(
-        app,
-        host=host,
-        port=port,
-        access_log_class=JsonAccessLogger,
-        reuse_port=reuse_port,
-        shutdown_timeout=settings.shutdown_timeout_seconds,
-        print=None,
-    )
-
-
-async def _tune_gc(app: web.Application) -> None:
-    from service.gc_tuning import tune_for_serving
-
-    tune_for_serving()
 
 
 def _run_workers(settings: Settings, host: str, port: int, workers: int) -> int:

@@ -38,6 +38,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,7 @@ from service.config import PROJECT_ROOT
 from service.gc_tuning import tune_for_serving
 from tests.bench import bench_create, bench_ingest, bench_push, bench_sockets
 from tests.bench.common import (
+    ServiceProcess,
     env_float,
     env_int,
     env_ints,
@@ -56,7 +58,7 @@ from tests.bench.common import (
     run_emulator,
 )
 from tests.bench.common import run_service as service_process
-from tests.bench.setup import make_payments
+from tests.bench.setup import BenchPayment, make_payments
 from tests.support.postgres import TestPostgres
 
 ALL = ("ingest", "push", "sockets", "create")
@@ -98,57 +100,68 @@ async def run_all(pg: TestPostgres, only: list[str], work_dir: Path) -> dict[str
     results: dict[str, Any] = {}
     pool_max = env_int("BENCH_DB_POOL_MAX_SIZE", 10)
 
-    if "ingest" in only:
-        url = pg.create_database("bench_ingest")
-        payments = await make_payments(url, env_int("BENCH_INGEST_PAYMENTS", 1000))
+    async def measured(
+        name: str,
+        payment_count: int,
+        run: Callable[[ServiceProcess, str, list[BenchPayment]], Awaitable[dict[str, Any]]],
+        **service_env: str,
+    ) -> None:
+        """One benchmark: its own database with `payment_count` payments, the service in
+        its own process, then what else went on (GC pauses, load) beside the results."""
+        url = pg.create_database(f"bench_{name.removesuffix('_gc_default')}")
+        payments = await make_payments(url, payment_count)
         load = os.getloadavg()[0]
-        async with service_process(url, work_dir, "ingest") as service:
-            results["ingest"] = await bench_ingest.run(
+        async with service_process(url, work_dir, name, **service_env) as service:
+            results[name] = await run(service, url, payments)
+        _context(results[name], service.log_path, load)
+        pg.drop_database(url)
+
+    if "ingest" in only:
+        await measured(
+            "ingest",
+            env_int("BENCH_INGEST_PAYMENTS", 1000),
+            lambda service, url, payments: bench_ingest.run(
                 service,
                 url,
                 payments,
                 env_ints("BENCH_INGEST_LEVELS", (1, 8, 32)),
                 env_int("BENCH_INGEST_EVENTS", 3000),
                 pool_max,
-            )
-        _context(results["ingest"], service.log_path, load)
-        pg.drop_database(url)
+            ),
+        )
 
     variants: list[tuple[str, dict[str, str]]] = [("", {})]
     if os.environ.get("BENCH_WHATIF_GC", "0") != "0":
         variants.append(("_gc_default", GC_DEFAULT))
     for suffix, extra in variants:
         if "push" in only:
-            url = pg.create_database("bench_push")
-            payments = await make_payments(url, env_int("BENCH_PUSH_SOCKETS", 1000))
-            load = os.getloadavg()[0]
-            async with service_process(url, work_dir, "push" + suffix, **extra) as service:
-                results["push" + suffix] = await bench_push.run(
+            await measured(
+                "push" + suffix,
+                env_int("BENCH_PUSH_SOCKETS", 1000),
+                lambda service, url, payments: bench_push.run(
                     service,
                     payments,
                     work_dir,
                     rates=[float(r) for r in env_ints("BENCH_PUSH_RATES", (500, 200))],
                     seconds=env_float("BENCH_PUSH_SECONDS", 10),
                     client_processes=env_int("BENCH_PUSH_CLIENT_PROCS", 1),
-                )
-            _context(results["push" + suffix], service.log_path, load)
-            pg.drop_database(url)
-
+                ),
+                **extra,
+            )
         if "sockets" in only:
-            url = pg.create_database("bench_sockets")
-            payments = await make_payments(url, env_int("BENCH_SOCKETS_PAYMENTS", 1))
-            load = os.getloadavg()[0]
-            async with service_process(url, work_dir, "sockets" + suffix, **extra) as service:
-                results["sockets" + suffix] = await bench_sockets.run(
+            await measured(
+                "sockets" + suffix,
+                env_int("BENCH_SOCKETS_PAYMENTS", 1),
+                lambda service, url, payments: bench_sockets.run(
                     service,
                     payments,
                     work_dir,
                     sockets=env_int("BENCH_SOCKETS", 10_000),
                     client_processes=env_int("BENCH_SOCKETS_CLIENT_PROCS", 4),
                     pushes=env_int("BENCH_SOCKETS_PUSHES", 3),
-                )
-            _context(results["sockets" + suffix], service.log_path, load)
-            pg.drop_database(url)
+                ),
+                **extra,
+            )
 
     if "create" in only:
         url = pg.create_database("bench_create")

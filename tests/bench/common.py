@@ -178,6 +178,7 @@ def service_env(database_url: str, **extra: str) -> dict[str, str]:
         "STATUS_TOKEN_SECRET": STATUS_SECRET,
         "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "INFO"),
         "DB_POOL_MIN_SIZE": "4",
+        "SHUTDOWN_TIMEOUT_SECONDS": "2",
         "DB_POOL_MAX_SIZE": os.environ.get("BENCH_DB_POOL_MAX_SIZE", "10"),
         "BENCH_GC_LOG": os.environ.get("BENCH_GC_LOG", "1"),
     }

@@ -1,7 +1,8 @@
 """The service for a benchmark, in its own process: ``python -m tests.bench.server``.
 
-The same app and access log as ``python -m service serve``, with the file-descriptor
-limit raised (10,000 sockets) and no migration step (the bench database is migrated).
+``python -m service serve``'s own ``serve`` (same app, access log and GC tuning), with
+the file-descriptor limit raised (10,000 sockets) and no migration step (the bench
+database is migrated).
 Settings come from the environment as usual; ``PORT`` is the port to bind.
 ``BENCH_PROFILE=<path>`` runs the whole process under cProfile and writes the stats there.
 """
@@ -11,18 +12,13 @@ from __future__ import annotations
 import cProfile
 import gc
 import os
-import signal
 import sys
 import time
-from types import FrameType
 
-from aiohttp import web
-
-from service.app import create_app
 from service.config import SettingsError, load_settings
-from service.gc_tuning import tune_for_serving
-from service.http.request_id import JsonAccessLogger
+from service.gc_tuning import SERVING_THRESHOLDS
 from service.logs import configure_logging
+from service.serving import serve
 from tests.bench.common import raise_fd_limit
 
 
@@ -56,41 +52,19 @@ def main() -> int:
         print(f"bench server: {exc}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level)
+    # BENCH_GC_THRESHOLD: "default" keeps CPython's (the what-if), "a,b,c" sets others.
+    thresholds: tuple[int, int, int] | None = SERVING_THRESHOLDS
+    if (given := os.environ.get("BENCH_GC_THRESHOLD", "")) == "default":
+        thresholds = None
+    elif given:
+        a, b, c = (int(t) for t in given.split(","))
+        thresholds = (a, b, c)
     profile_path = os.environ.get("BENCH_PROFILE")
     profiler = cProfile.Profile() if profile_path else None
-
-    def stop(signum: int, frame: FrameType | None) -> None:
-        raise web.GracefulExit
-
-    signal.signal(signal.SIGTERM, stop)
     if profiler is not None:
         profiler.enable()
-    app = create_app(settings)
-    # As ``python -m service serve`` does; BENCH_GC_THRESHOLD=default keeps CPython's
-    # defaults (the what-if), or a, b, c sets other thresholds.
-    thresholds = os.environ.get("BENCH_GC_THRESHOLD", "")
-    if thresholds != "default":
-
-        async def tune_gc(app: web.Application) -> None:
-            if thresholds:
-                a, b, c = (int(t) for t in thresholds.split(","))
-                tune_for_serving((a, b, c))
-            else:
-                tune_for_serving()
-
-        app.on_startup.append(tune_gc)
     try:
-        web.run_app(
-            app,
-            host=settings.host,
-            port=settings.port,
-            access_log_class=JsonAccessLogger,
-            shutdown_timeout=2,
-            print=None,
-            handle_signals=False,
-        )
-    except web.GracefulExit:
-        pass
+        serve(settings, settings.host, settings.port, gc_thresholds=thresholds)
     finally:
         if profiler is not None and profile_path:
             profiler.disable()
