@@ -8,6 +8,7 @@ import socket
 import time
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -15,6 +16,7 @@ import aiohttp
 import pytest
 import stripe
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from service.payments.ports import (
     GatewayAuthError,
@@ -53,6 +55,24 @@ def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     # stripe-python backs off 0.5 s, 1 s, ... between retries; the count is what matters here.
     monkeypatch.setattr(stripe.HTTPClient, "INITIAL_DELAY", 0.01)
     monkeypatch.setattr(stripe.HTTPClient, "MAX_DELAY", 0.02)
+
+
+def answering(handle: Handler) -> web.Application:
+    """A Stripe stand-in where `handle` answers every request."""
+    app = web.Application()
+    app.router.add_route("*", "/{path:.*}", handle)
+    return app
+
+
+@asynccontextmanager
+async def gateway_at(app: web.Application, **options: Any) -> AsyncIterator[StripeGateway]:
+    """A gateway whose Stripe is `app`, closed after the block."""
+    async with running_app(app) as url:
+        gateway = StripeGateway(SECRET, api_base=url, **options)
+        try:
+            yield gateway
+        finally:
+            await gateway.close()
 
 
 async def create_intent(gateway: StripeGateway, **overrides: Any) -> GatewayPaymentIntent:
@@ -474,20 +494,16 @@ def free_port() -> int:
 
 async def test_payment_intent_parameters_on_the_wire() -> None:
     recorder = Recorder((200, PI_BODY))
-    async with running_app(recorder.app()) as url:
-        gateway = StripeGateway(SECRET, api_base=url)
-        try:
-            await create_intent(gateway, metadata={"payment_id": "p"}, idempotency_key="k-auto")
-            await create_intent(
-                gateway,
-                customer="cus_1",
-                description="d",
-                capture_method="manual",
-                payment_method_types=["card", "link"],
-                idempotency_key="k-types",
-            )
-        finally:
-            await gateway.close()
+    async with gateway_at(recorder.app()) as gateway:
+        await create_intent(gateway, metadata={"payment_id": "p"}, idempotency_key="k-auto")
+        await create_intent(
+            gateway,
+            customer="cus_1",
+            description="d",
+            capture_method="manual",
+            payment_method_types=["card", "link"],
+            idempotency_key="k-types",
+        )
     automatic, explicit = (dict(body) for body in recorder.bodies)
     assert automatic == {
         "amount": "1099",
@@ -519,23 +535,19 @@ async def test_checkout_parameters_on_the_wire() -> None:
         "payment_status": "unpaid",
     }
     recorder = Recorder((200, session_body))
-    async with running_app(recorder.app()) as url:
-        gateway = StripeGateway(SECRET, api_base=url)
-        try:
-            session = await gateway.create_checkout_session(
-                currency="usd",
-                line_items=[LineItem(name="Ticket", unit_amount=900, quantity=2)],
-                success_url="https://shop.example/ok",
-                cancel_url="https://shop.example/cancel",
-                expires_at=1700003600,
-                customer=None,
-                customer_email="ada@example.com",
-                client_reference_id="o-1",
-                metadata={"payment_id": "p-1"},
-                idempotency_key="k-cs",
-            )
-        finally:
-            await gateway.close()
+    async with gateway_at(recorder.app()) as gateway:
+        session = await gateway.create_checkout_session(
+            currency="usd",
+            line_items=[LineItem(name="Ticket", unit_amount=900, quantity=2)],
+            success_url="https://shop.example/ok",
+            cancel_url="https://shop.example/cancel",
+            expires_at=1700003600,
+            customer=None,
+            customer_email="ada@example.com",
+            client_reference_id="o-1",
+            metadata={"payment_id": "p-1"},
+            idempotency_key="k-cs",
+        )
     assert session.payment_intent is None  # what real Stripe answers before payment
     sent = dict(recorder.bodies[0])
     assert sent == {
@@ -570,13 +582,9 @@ async def test_server_errors_are_retried_with_the_same_idempotency_key(
     fast_retries: None,
 ) -> None:
     recorder = Recorder((500, api_error("api_error", "Something went wrong on Stripe's end.")))
-    async with running_app(recorder.app()) as url:
-        gateway = StripeGateway(SECRET, api_base=url, max_network_retries=2)
-        try:
-            with pytest.raises(GatewayUnavailable) as caught:
-                await create_intent(gateway, idempotency_key="idem-500")
-        finally:
-            await gateway.close()
+    async with gateway_at(recorder.app(), max_network_retries=2) as gateway:
+        with pytest.raises(GatewayUnavailable) as caught:
+            await create_intent(gateway, idempotency_key="idem-500")
     assert recorder.idempotency_keys == ["idem-500"] * 3
     error = caught.value
     assert error.http_status == 500
@@ -587,12 +595,8 @@ async def test_server_errors_are_retried_with_the_same_idempotency_key(
 async def test_a_retry_that_succeeds_returns_the_result(fast_retries: None) -> None:
     failing = (503, api_error("api_error", "busy"))
     recorder = Recorder(failing, failing, (200, PI_BODY))
-    async with running_app(recorder.app()) as url:
-        gateway = StripeGateway(SECRET, api_base=url, max_network_retries=2)
-        try:
-            intent = await create_intent(gateway, idempotency_key="idem-retry")
-        finally:
-            await gateway.close()
+    async with gateway_at(recorder.app(), max_network_retries=2) as gateway:
+        intent = await create_intent(gateway, idempotency_key="idem-retry")
     assert intent.id == "pi_tiny"
     assert recorder.idempotency_keys == ["idem-retry"] * 3
 
@@ -609,13 +613,9 @@ async def test_a_retry_that_succeeds_returns_the_result(fast_retries: None) -> N
 )
 async def test_status_mapping(fast_retries: None, status: int, expected: type[Exception]) -> None:
     recorder = Recorder((status, api_error("invalid_request_error", "Nope.", code="x")))
-    async with running_app(recorder.app()) as url:
-        gateway = StripeGateway(SECRET, api_base=url, max_network_retries=0)
-        try:
-            with pytest.raises(expected) as caught:
-                await gateway.retrieve_payment_intent("pi_1")
-        finally:
-            await gateway.close()
+    async with gateway_at(recorder.app(), max_network_retries=0) as gateway:
+        with pytest.raises(expected) as caught:
+            await gateway.retrieve_payment_intent("pi_1")
     assert type(caught.value) is expected
     assert len(recorder.requests) == 1
     assert recorder.requests[0]["Authorization"] == f"Bearer {SECRET}"
@@ -625,15 +625,11 @@ async def test_bad_key_is_an_auth_error_and_not_retried(fast_retries: None) -> N
     recorder = Recorder(
         (401, api_error("invalid_request_error", "Invalid API Key provided: sk_test_***"))
     )
-    async with running_app(recorder.app()) as url:
-        gateway = StripeGateway(SECRET, api_base=url, max_network_retries=2)
-        try:
-            with pytest.raises(GatewayAuthError) as caught:
-                await gateway.create_customer(
-                    external_id="u", email=None, name=None, idempotency_key=key()
-                )
-        finally:
-            await gateway.close()
+    async with gateway_at(recorder.app(), max_network_retries=2) as gateway:
+        with pytest.raises(GatewayAuthError) as caught:
+            await gateway.create_customer(
+                external_id="u", email=None, name=None, idempotency_key=key()
+            )
     assert len(recorder.requests) == 1
     assert caught.value.http_status == 401
     assert caught.value.request_id == "req_tiny1"
@@ -648,13 +644,9 @@ async def test_card_error_keeps_stripe_codes() -> None:
         param="payment_method",
     )
     recorder = Recorder((402, body))
-    async with running_app(recorder.app()) as url:
-        gateway = StripeGateway(SECRET, api_base=url)
-        try:
-            with pytest.raises(GatewayCardError) as caught:
-                await create_intent(gateway)
-        finally:
-            await gateway.close()
+    async with gateway_at(recorder.app()) as gateway:
+        with pytest.raises(GatewayCardError) as caught:
+            await create_intent(gateway)
     error = caught.value
     assert (error.code, error.decline_code, error.param) == (
         "card_declined",
@@ -669,15 +661,9 @@ async def test_non_json_answer_is_unavailable() -> None:
     async def handle(request: web.Request) -> web.Response:
         return web.Response(status=502, text="<html>Bad gateway</html>")
 
-    app = web.Application()
-    app.router.add_route("*", "/{path:.*}", handle)
-    async with running_app(app) as url:
-        gateway = StripeGateway(SECRET, api_base=url, max_network_retries=0)
-        try:
-            with pytest.raises(GatewayUnavailable) as caught:
-                await gateway.retrieve_payment_intent("pi_1")
-        finally:
-            await gateway.close()
+    async with gateway_at(answering(handle), max_network_retries=0) as gateway:
+        with pytest.raises(GatewayUnavailable) as caught:
+            await gateway.retrieve_payment_intent("pi_1")
     assert caught.value.http_status == 502
 
 
@@ -688,16 +674,12 @@ async def test_slow_answer_times_out_as_unavailable() -> None:
         await release.wait()
         return web.json_response(PI_BODY)
 
-    app = web.Application()
-    app.router.add_route("*", "/{path:.*}", handle)
-    async with running_app(app) as url:
-        gateway = StripeGateway(SECRET, api_base=url, timeout_seconds=0.2, max_network_retries=0)
+    async with gateway_at(answering(handle), timeout_seconds=0.2, max_network_retries=0) as gateway:
         try:
             with pytest.raises(GatewayUnavailable):
                 await gateway.retrieve_payment_intent("pi_1")
         finally:
             release.set()
-            await gateway.close()
 
 
 async def test_body_that_stalls_times_out_as_unavailable() -> None:
@@ -712,16 +694,12 @@ async def test_body_that_stalls_times_out_as_unavailable() -> None:
         await release.wait()
         return response
 
-    app = web.Application()
-    app.router.add_route("*", "/{path:.*}", handle)
-    async with running_app(app) as url:
-        gateway = StripeGateway(SECRET, api_base=url, timeout_seconds=0.3, max_network_retries=0)
+    async with gateway_at(answering(handle), timeout_seconds=0.3, max_network_retries=0) as gateway:
         try:
             with pytest.raises(GatewayUnavailable):
                 await gateway.retrieve_payment_intent("pi_1")
         finally:
             release.set()
-            await gateway.close()
 
 
 async def test_body_that_stalls_is_retried_with_the_same_key(fast_retries: None) -> None:
@@ -739,15 +717,11 @@ async def test_body_that_stalls_is_retried_with_the_same_key(fast_retries: None)
         await release.wait()
         return response
 
-    app = web.Application()
-    app.router.add_route("*", "/{path:.*}", handle)
-    async with running_app(app) as url:
-        gateway = StripeGateway(SECRET, api_base=url, timeout_seconds=0.3, max_network_retries=1)
+    async with gateway_at(answering(handle), timeout_seconds=0.3, max_network_retries=1) as gateway:
         try:
             intent = await create_intent(gateway, idempotency_key="k-stall")
         finally:
             release.set()
-            await gateway.close()
     assert intent.id == "pi_tiny"
     assert keys == ["k-stall", "k-stall"]
 

@@ -67,11 +67,7 @@ class HttpConnections:
         self._all: list[HttpConnection] = []
 
     async def send(self, request: bytes) -> tuple[int, bytes]:
-        if self._idle:
-            conn = self._idle.pop()
-        else:
-            conn = await HttpConnection.open(self.url)
-            self._all.append(conn)
+        conn = self._idle.pop() if self._idle else await self._open()
         result = await conn.send(request)
         self._idle.append(conn)
         return result
@@ -79,9 +75,12 @@ class HttpConnections:
     async def warm(self, count: int) -> None:
         """Open `count` connections before timing starts."""
         for _ in range(count - len(self._all)):
-            conn = await HttpConnection.open(self.url)
-            self._all.append(conn)
-            self._idle.append(conn)
+            self._idle.append(await self._open())
+
+    async def _open(self) -> HttpConnection:
+        conn = await HttpConnection.open(self.url)
+        self._all.append(conn)
+        return conn
 
     async def close(self) -> None:
         for conn in self._all:

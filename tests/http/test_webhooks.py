@@ -95,6 +95,21 @@ def events_of(emulator: RunningEmulator, pi_id: str) -> list[dict[str, Any]]:
     return found
 
 
+async def paid_by_card(
+    api: Client, emulator: RunningEmulator
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A payment created and paid with a good card: the API's answer, and the emulator's
+    ``payment_intent.succeeded`` event for it (not delivered yet)."""
+    made = await create_payment_intent(api)
+    await confirm_intent(emulator, made["payment_intent_id"], "pm_card_visa")
+    [succeeded] = [
+        e
+        for e in events_of(emulator, made["payment_intent_id"])
+        if e["type"] == "payment_intent.succeeded"
+    ]
+    return made, succeeded
+
+
 async def deliver(api: Client, events: list[dict[str, Any]]) -> list[str]:
     outcomes = []
     for event in events:
@@ -406,13 +421,7 @@ async def test_same_event_twice_is_applied_once(
 async def test_same_event_concurrently_is_applied_once(
     api: Client, emulator: RunningEmulator, db: asyncpg.Connection
 ) -> None:
-    made = await create_payment_intent(api)
-    await confirm_intent(emulator, made["payment_intent_id"], "pm_card_visa")
-    [succeeded] = [
-        e
-        for e in events_of(emulator, made["payment_intent_id"])
-        if e["type"] == "payment_intent.succeeded"
-    ]
+    made, succeeded = await paid_by_card(api, emulator)
     results = await asyncio.gather(*(post_event(api, succeeded) for _ in range(8)))
     assert [status for status, _ in results] == [200] * 8
     outcomes = sorted(body["outcome"] for _, body in results)
@@ -445,13 +454,7 @@ async def test_all_events_of_a_payment_at_once(
 async def test_handler_error_leaves_the_event_for_redelivery(
     api: Client, emulator: RunningEmulator, db: asyncpg.Connection
 ) -> None:
-    made = await create_payment_intent(api)
-    await confirm_intent(emulator, made["payment_intent_id"], "pm_card_visa")
-    [succeeded] = [
-        e
-        for e in events_of(emulator, made["payment_intent_id"])
-        if e["type"] == "payment_intent.succeeded"
-    ]
+    made, succeeded = await paid_by_card(api, emulator)
     await db.execute(
         """ALTER TABLE payment_events ADD CONSTRAINT test_reject_succeeded
            CHECK (kind <> 'payment_intent.succeeded') NOT VALID"""
@@ -556,13 +559,7 @@ async def test_database_cut_inside_the_transaction(
     proxied = urlunsplit(parts._replace(netloc=f"{parts.username}@127.0.0.1:{port}"))
     try:
         client = await aiohttp_client(create_app(_settings(proxied, emulator)))
-        made = await create_payment_intent(client)
-        await confirm_intent(emulator, made["payment_intent_id"], "pm_card_visa")
-        [succeeded] = [
-            e
-            for e in events_of(emulator, made["payment_intent_id"])
-            if e["type"] == "payment_intent.succeeded"
-        ]
+        made, succeeded = await paid_by_card(client, emulator)
         await db.execute(
             """CREATE FUNCTION test_slow_timeline() RETURNS trigger LANGUAGE plpgsql AS
                $$ BEGIN PERFORM pg_sleep(0.6); RETURN NEW; END $$;
@@ -985,11 +982,7 @@ async def test_one_access_log_line_says_what_the_webhook_did(
     server = TestServer(create_app(_settings(database_url, emulator)))
     await server.start_server(access_log_class=JsonAccessLogger)
     async with TestClient(server) as api:
-        payment = await create_payment_intent(api)
-        pi_id = payment["payment_intent_id"]
-        await confirm_intent(emulator, pi_id, "pm_card_visa")
-        events = events_of(emulator, pi_id)
-        event = next(e for e in events if e["type"] == "payment_intent.succeeded")
+        payment, event = await paid_by_card(api, emulator)
         caplog.clear()
         assert await deliver(api, [event]) == ["applied"]
         for _ in range(100):  # the access log is written once the answer has gone out

@@ -45,6 +45,16 @@ def run(database_url: str, body: Callable[[PgStore], Awaitable[None]]) -> None:
     asyncio.run(main())
 
 
+def against_the_database(max_examples: int) -> settings:
+    """Hypothesis settings for examples that each run against PostgreSQL: no deadline
+    (the database's timing is not the property), the module's database reused."""
+    return settings(
+        max_examples=max_examples,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+
+
 async def new_payment(store: PgStore, *, attach: bool = True) -> tuple[Payment, str]:
     """A payment as create_payment leaves it: version 1, the PaymentIntent id attached."""
     pi_id = f"pi_{uuid.uuid4().hex[:24]}"
@@ -174,11 +184,7 @@ def scenarios(draw: st.DrawFn) -> tuple[str, list[int], list[int]]:
 EXPECTED_FINAL = {"succeeded": "succeeded", "canceled": "canceled"}
 
 
-@settings(
-    max_examples=40,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@against_the_database(max_examples=40)
 @given(scenarios())
 def test_every_order_ends_the_same(
     database_url: str, scenario: tuple[str, list[int], list[int]]
@@ -211,11 +217,7 @@ def test_every_order_ends_the_same(
     run(database_url, body)
 
 
-@settings(
-    max_examples=30,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@against_the_database(max_examples=30)
 @given(scenarios())
 def test_every_order_records_the_same_attempts(
     database_url: str, scenario: tuple[str, list[int], list[int]]
@@ -367,11 +369,7 @@ def refund_failure_sequence(pi_id: str) -> list[Event]:
     ]
 
 
-@settings(
-    max_examples=24,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@against_the_database(max_examples=24)
 @given(st.permutations(list(range(4))))
 def test_a_failed_refund_ends_failed_in_every_order(database_url: str, order: list[int]) -> None:
     async def body(store: PgStore) -> None:
@@ -474,11 +472,7 @@ def checkout_sequence(pi_id: str, session_id: str, paid: bool, gaps: list[int]) 
     return events
 
 
-@settings(
-    max_examples=30,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@against_the_database(max_examples=30)
 @given(
     st.booleans(),
     st.lists(st.integers(0, 1), min_size=2, max_size=2),
