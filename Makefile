@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 run: install
 	$(PY) -m service demo
 
-test: install
+test: lint
 	$(PY) -m pytest
 
 lint: install

@@ -15,10 +15,10 @@ from service.db.store import PgStore
 from service.http.auth import AuthConfig
 from service.http.cors import setup_cors
 from service.http.errors import error_middleware
-from service.http.idempotency import install_idempotency
+from service.http.idempotency import idempotency_middleware
 from service.http.metrics import Metrics
-from service.http.openapi import setup_openapi
-from service.http.request_id import request_id_middleware
+from service.http.openapi import build_document
+from service.http.request_id import echo_request_id, request_id_middleware
 from service.http.routes import setup_routes
 from service.http.webhook_stats import WebhookStats
 from service.keys import (
@@ -55,11 +55,15 @@ def create_app(settings: Settings) -> web.Application:
         reconcile=ReconcileStats(),
         realtime=lambda: app[HUB].stats if HUB in app else None,
     )
+    idempotency = idempotency_middleware(
+        lease_seconds=settings.idempotency_lease_seconds,
+        ttl_seconds=settings.idempotency_ttl_seconds,
+    )
     app = web.Application(
-        middlewares=[metrics.middleware, request_id_middleware(), error_middleware],
+        # idempotency innermost: what it stores is exactly what the caller saw
+        middlewares=[metrics.middleware, request_id_middleware(), error_middleware, idempotency],
         client_max_size=settings.max_body_bytes,
     )
-    install_idempotency(app)
     app[SETTINGS] = settings
     app[AUTH] = AuthConfig.from_settings(settings)
     app[METRICS] = metrics
@@ -72,9 +76,10 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(
         reconcile_in_background(ReconcileConfig.from_settings(settings), metrics.reconcile)
     )
+    app.on_response_prepare.append(echo_request_id)
     app.on_shutdown.append(_close_clients)
     setup_routes(app)
-    setup_openapi(app)  # the document is built once, here
+    build_document(app)
     setup_cors(app, settings.cors_origins)  # last: aiohttp-cors wraps the routes that exist
     return app
 

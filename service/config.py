@@ -62,6 +62,8 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
     max_webhook_bytes: int = Field(default=1024 * 1024, ge=1024, le=16 * 1024 * 1024)
+    idempotency_ttl_seconds: float = Field(default=24 * 3600.0, gt=0, le=30 * 24 * 3600)
+    idempotency_lease_seconds: float = Field(default=60.0, gt=0, le=3600)
     ws_max_connections: int = Field(default=20_000, ge=1, le=1_000_000)
     ws_max_subscriptions: int = Field(default=20, ge=1, le=1000)
     ws_max_message_bytes: int = Field(default=4096, ge=256, le=1024 * 1024)

@@ -23,6 +23,8 @@ WEBHOOK_STATS = web.AppKey("webhook_stats", WebhookStats)
 HUB = web.AppKey("hub", Hub)
 LISTENER = web.AppKey("listener", PgListener)
 
+OPENAPI_DOCUMENT = web.AppKey("openapi_document", bytes)  # built once, served as is
+
 REQUEST_ID = web.RequestKey("request_id", str)
 # What a handler wants on its request's access-log line (one line per request, not two).
 LOG_FIELDS = web.RequestKey[dict[str, object]]("log_fields")

@@ -1,4 +1,4 @@
-"""The demo single-page app's routes (only with DEMO_PAGE / `python -m service demo`)."""
+"""The demo single-page app's handlers (routed only with DEMO_PAGE / `python -m service demo`)."""
 
 from __future__ import annotations
 
@@ -29,10 +29,3 @@ async def config(request: web.Request) -> web.Response:
             "stripe_js_url": settings.stripe_js_url,
         }
     )
-
-
-def setup_demo_routes(app: web.Application) -> None:
-    app.router.add_get("/", index)
-    app.router.add_get("/checkout/return", checkout_return)
-    app.router.add_get("/demo/config.json", config)
-    app.router.add_static("/static/", WEB_DIR, append_version=True)

@@ -5,8 +5,8 @@ key and the same request replays that answer (``Idempotent-Replayed: true``) wit
 running the handler; the same key with another request is 422; a retry while the first
 is still running is 409. Keys are scoped per caller and kept for ``ttl_seconds``.
 
-It must be innermost (last in the middleware list; ``install_idempotency`` puts it there):
-it converts the handler's exceptions with ``error_middleware`` itself, so what it stores is
+It must be innermost (last in the middleware list; ``create_app`` puts it there): it
+converts the handler's exceptions with ``error_middleware`` itself, so what it stores is
 exactly what the caller saw.
 """
 
@@ -17,7 +17,6 @@ import json
 import logging
 import re
 import time
-import weakref
 from datetime import datetime
 from typing import Any
 
@@ -38,23 +37,6 @@ _VALID_KEY = re.compile(r"[\x20-\x7e]{1,255}")
 # Answers that say "try again" (auth fixed, conflict resolved, rate limit passed, outage
 # over) are not stored, so the same key can be retried; 5xx are dropped for the same reason.
 _RETRYABLE_4XX = frozenset({401, 403, 409, 429})
-
-# Middlewares built here, so a later install replaces an earlier one instead of nesting:
-# two nested copies would each claim the key and the inner one would answer 409.
-_BUILT: weakref.WeakSet[Middleware] = weakref.WeakSet()
-
-
-def install_idempotency(app: web.Application, middleware: Middleware | None = None) -> None:
-    """Add the middleware last (innermost), replacing one installed before.
-
-    Call before the app starts (aiohttp freezes the list then). Tests pass their own
-    ``idempotency_middleware(...)`` to shorten the lease or the TTL.
-    """
-    for index, installed in enumerate(app.middlewares):
-        if installed in _BUILT:
-            del app.middlewares[index]
-            break
-    app.middlewares.append(middleware or idempotency_middleware())
 
 
 def principal_of(request: web.Request) -> str:
@@ -205,7 +187,6 @@ def idempotency_middleware(
                 log.warning("idempotency: claim lost before completion (lease too short?)")
         return response
 
-    _BUILT.add(idempotency)
     return idempotency
 
 

@@ -3,7 +3,7 @@
 ``OPERATIONS`` is the one declarative table of what each route takes, returns and needs;
 the JSON Schemas come from ``service/http/schemas.py`` so they cannot drift from what the
 handlers validate and serialize. The document is built and encoded once, by
-``setup_openapi``; requests only send the stored bytes.
+``build_document``; requests only send the stored bytes.
 """
 
 from __future__ import annotations
@@ -36,10 +36,9 @@ from service.http.schemas import (
     RefundIn,
     TimelineEntryOut,
 )
-from service.keys import SETTINGS
+from service.keys import OPENAPI_DOCUMENT, SETTINGS
 
 OPENAPI_PATH = "/api/openapi.json"
-OPENAPI_DOCUMENT = web.AppKey("openapi_document", bytes)
 
 REF = "#/components/schemas/{model}"
 JSON = "application/json"
@@ -552,11 +551,10 @@ async def openapi_json(request: web.Request) -> web.Response:
     return web.Response(body=request.app[OPENAPI_DOCUMENT], content_type=JSON)
 
 
-def setup_openapi(app: web.Application) -> None:
-    """Build the document now (once) and add ``GET /api/openapi.json``."""
+def build_document(app: web.Application) -> None:
+    """Build the document once, for ``GET /api/openapi.json`` to send as is."""
     settings = app.get(SETTINGS)
     document = build_openapi(
         allow_anonymous_create=settings.allow_anonymous_create if settings else False
     )
     app[OPENAPI_DOCUMENT] = json.dumps(document, separators=(",", ":")).encode()
-    app.router.add_get(OPENAPI_PATH, openapi_json)

@@ -29,17 +29,19 @@ def request_id_middleware() -> Middleware:
         request[REQUEST_ID] = request_id
         token = request_id_var.set(request_id)
         try:
-            response = await handler(request)
-        except web.HTTPException as exc:
-            exc.headers["X-Request-ID"] = request_id
-            raise
+            return await handler(request)
         finally:
             request_id_var.reset(token)
-        if not response.prepared:
-            response.headers["X-Request-ID"] = request_id
-        return response
 
     return middleware
+
+
+async def echo_request_id(request: web.Request, response: web.StreamResponse) -> None:
+    """``on_response_prepare``: every answer carries the id, streamed ones (SSE, the
+    WebSocket upgrade) and error pages included, whoever prepared them."""
+    request_id = request.get(REQUEST_ID)
+    if request_id is not None:
+        response.headers["X-Request-ID"] = request_id
 
 
 class JsonAccessLogger(AbstractAccessLogger):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from service.http import demo, health, payments, webhooks
+from service.http import demo, health, openapi, payments, webhooks
 from service.keys import METRICS, SETTINGS
 from service.realtime import sse, ws
 
@@ -13,6 +13,7 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/healthz", health.healthz)
     app.router.add_get("/readyz", health.readyz)
     app.router.add_get("/metrics", app[METRICS].handle)
+    app.router.add_get(openapi.OPENAPI_PATH, openapi.openapi_json)
     app.router.add_post("/api/payment-intents", payments.create_payment_intent)
     app.router.add_post("/api/checkout-sessions", payments.create_checkout_session)
     app.router.add_get("/api/payments", payments.list_payments)
@@ -25,4 +26,7 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post("/webhooks/stripe", webhooks.stripe_webhook)
     app.router.add_get("/ws", ws.websocket)
     if app[SETTINGS].demo_page:
-        demo.setup_demo_routes(app)
+        app.router.add_get("/", demo.index)
+        app.router.add_get("/checkout/return", demo.checkout_return)
+        app.router.add_get("/demo/config.json", demo.config)
+        app.router.add_static("/static/", demo.WEB_DIR, append_version=True)

@@ -19,7 +19,7 @@ from service.payments.models import TimelineEntry
 from service.payments.ports import PaymentStore
 from service.realtime.protocol import entries_json, payment_state
 from service.realtime.stats import RealtimeStats
-from service.realtime.subscriber import Close, Send, Subscriber
+from service.realtime.subscriber import Close, Send, Subscriber, UpdateTexts
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +54,7 @@ class Hub:
         self.stats = stats
         self.slow_after = slow_after
         self.ping_every = ping_every
+        self.texts = UpdateTexts()
         self.clients: set[Subscriber] = set()
         self._watchers: dict[UUID, set[Subscriber]] = {}
         self._known: dict[UUID, int] = {}  # highest version fanned out here, per payment
@@ -68,7 +69,12 @@ class Hub:
     async def connected(self, send: Send, close: Close) -> AsyncIterator[Subscriber]:
         """A live client for as long as the block runs: writer started, then torn down."""
         client = Subscriber(
-            send, close, self.stats, slow_after=self.slow_after, ping_every=self.ping_every
+            send,
+            close,
+            self.stats,
+            slow_after=self.slow_after,
+            ping_every=self.ping_every,
+            texts=self.texts,
         )
         self.add(client)
         client.start()

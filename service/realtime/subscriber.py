@@ -39,22 +39,28 @@ Close = Callable[[int, str], Awaitable[None]]
 
 MAX_CONTROL_MESSAGES = 32
 
-# Update texts shared between clients: (id(state), entry versions) -> (state, text). The
-# state is kept with its text so its id cannot be reused while the entry lives.
-_TEXTS: dict[tuple[int, tuple[int, ...]], tuple[dict[str, Any], str]] = {}
-_TEXTS_MAX = 512
 
+class UpdateTexts:
+    """Update texts shared between one hub's clients: a fan-out serializes each state
+    once per distinct set of entries, not once per client. Keyed by (id(state), entry
+    versions); the state is kept with its text so its id cannot be reused meanwhile."""
 
-def _update_text(state: dict[str, Any], entries: list[dict[str, Any]]) -> str:
-    key = (id(state), tuple(e["version"] for e in entries))
-    cached = _TEXTS.get(key)
-    if cached is not None and cached[0] is state:
-        return cached[1]
-    text = state_message("update", state, entries)
-    if len(_TEXTS) >= _TEXTS_MAX:
-        _TEXTS.clear()
-    _TEXTS[key] = (state, text)
-    return text
+    __slots__ = ("_texts",)
+    MAX = 512
+
+    def __init__(self) -> None:
+        self._texts: dict[tuple[int, tuple[int, ...]], tuple[dict[str, Any], str]] = {}
+
+    def text(self, state: dict[str, Any], entries: list[dict[str, Any]]) -> str:
+        key = (id(state), tuple(e["version"] for e in entries))
+        cached = self._texts.get(key)
+        if cached is not None and cached[0] is state:
+            return cached[1]
+        text = state_message("update", state, entries)
+        if len(self._texts) >= self.MAX:
+            self._texts.clear()
+        self._texts[key] = (state, text)
+        return text
 
 
 class Flag:
@@ -108,6 +114,7 @@ class Subscriber:
     stats: RealtimeStats
     slow_after: float = 5.0
     ping_every: float = 25.0
+    texts: UpdateTexts = field(default_factory=UpdateTexts)  # the hub's, shared
     # payment -> highest version delivered (since_version until the snapshot goes out)
     versions: dict[UUID, int] = field(default_factory=dict)
     closed: Flag = field(default_factory=Flag)
@@ -257,7 +264,7 @@ class Subscriber:
             return
         entries = [item.entries[v] for v in sorted(item.entries) if v > delivered]
         if item.kind == "update":
-            text = _update_text(item.state, entries)
+            text = self.texts.text(item.state, entries)
         else:
             text = state_message(item.kind, item.state, entries)
         await self._send(item.kind, version, text)

@@ -34,6 +34,23 @@ async def test_request_id_is_echoed_or_made(
     assert (await client.get("/missing")).headers["X-Request-ID"]
 
 
+async def test_streamed_answers_carry_the_request_id_too(
+    client: TestClient[web.Request, web.Application],
+) -> None:
+    upgrade = {
+        "Connection": "Upgrade",
+        "Upgrade": "websocket",
+        "Sec-WebSocket-Version": "13",
+        "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+        "X-Request-ID": "ws-upgrade-1",
+    }
+    async with client.get("/ws", headers=upgrade) as response:
+        assert response.status == 101
+        assert response.headers["X-Request-ID"] == "ws-upgrade-1"
+    refused = await client.get("/api/payments/not-a-uuid/stream", headers={"X-Request-ID": "s-1"})
+    assert refused.headers["X-Request-ID"] == "s-1"
+
+
 async def _echo(request: web.Request) -> web.Response:
     return web.json_response({"size": len(await request.read())})
 

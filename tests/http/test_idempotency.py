@@ -23,7 +23,6 @@ from service.http.errors import error_middleware
 from service.http.idempotency import (
     fingerprint,
     idempotency_middleware,
-    install_idempotency,
     principal_of,
 )
 from service.keys import DB_POOL
@@ -101,10 +100,8 @@ def _routes(app: web.Application, harness_ref: list[Harness]) -> None:
 
 @pytest.fixture
 def make_harness(aiohttp_client: AiohttpClient, settings: Settings) -> MakeHarness:
-    async def make(**middleware_options: Any) -> Harness:
-        app = create_app(settings)
-        # Replaces the one create_app installs (if it does yet), as the innermost middleware.
-        install_idempotency(app, idempotency_middleware(**middleware_options))
+    async def make(**idempotency_settings: Any) -> Harness:
+        app = create_app(settings.model_copy(update=idempotency_settings))
         ref: list[Harness] = []
         _routes(app, ref)
         harness = Harness(client=await aiohttp_client(app))
@@ -264,7 +261,7 @@ async def test_simultaneous_identical_requests_run_once(harness: Harness) -> Non
 
 
 async def test_stale_in_flight_key_is_taken_over(make_harness: MakeHarness) -> None:
-    harness = await make_harness(lease_seconds=0.3)
+    harness = await make_harness(idempotency_lease_seconds=0.3)
     key = _key()
     # The first request hangs past its lease, as a crashed or wedged process would.
     stuck = asyncio.create_task(_post(harness.client, "/api/slow", key, {"a": 1}))
@@ -335,7 +332,7 @@ async def test_non_json_answer_passes_through_unstored(harness: Harness) -> None
 
 
 async def test_expired_key_is_new_again(make_harness: MakeHarness) -> None:
-    harness = await make_harness(ttl_seconds=0.2)
+    harness = await make_harness(idempotency_ttl_seconds=0.2)
     key = _key()
     assert (await _post(harness.client, "/api/things", key, {"a": 1})).status == 201
     # After expiry the old row counts for nothing: not replayed, nor "reused" (422).
@@ -454,9 +451,7 @@ async def test_oversized_body_is_413_and_claims_nothing(harness: Harness) -> Non
     assert await harness.count_rows() == rows
 
 
-def test_install_replaces_instead_of_nesting() -> None:
-    app = web.Application(middlewares=[error_middleware])
-    install_idempotency(app)
-    custom = idempotency_middleware(lease_seconds=1.0)
-    install_idempotency(app, custom)
-    assert list(app.middlewares) == [error_middleware, custom]
+def test_create_app_puts_idempotency_innermost(settings: Settings) -> None:
+    names = [getattr(m, "__name__", None) for m in create_app(settings).middlewares]
+    assert names.count("idempotency") == 1
+    assert names[-1] == "idempotency"

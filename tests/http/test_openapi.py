@@ -15,7 +15,8 @@ from referencing.jsonschema import DRAFT202012
 
 from service.app import create_app
 from service.http import openapi
-from service.http.openapi import OPENAPI_DOCUMENT, OPENAPI_PATH, build_openapi
+from service.http.openapi import OPENAPI_PATH, build_openapi
+from service.keys import OPENAPI_DOCUMENT
 from tests.conftest import make_settings
 from tests.support.api import API, Client
 from tests.support.emulator import RunningEmulator

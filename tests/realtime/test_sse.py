@@ -38,9 +38,10 @@ async def test_stream_and_resume(aiohttp_client: AiohttpClient, database_url: st
     token = live.app[AUTH].issue_status_token(payment.id)
     url = f"/api/payments/{payment.id}/stream?token={token}"
 
-    response = await live.get(url)
+    response = await live.get(url, headers={"X-Request-ID": "sse-1"})
     assert response.status == 200
     assert response.headers["Content-Type"] == "text/event-stream"
+    assert response.headers["X-Request-ID"] == "sse-1"
     snapshot = await next_event(response)
     assert (snapshot["event"], snapshot["id"]) == ("snapshot", "1")
     assert snapshot["data"]["payment"]["status"] == "requires_payment_method"
