@@ -239,6 +239,12 @@ class StripeGateway:
         )
         return _checkout_session(session)
 
+    async def retrieve_checkout_session(self, session_id: str) -> GatewayCheckoutSession:
+        session = await self._request(
+            "checkout.sessions.retrieve", "get", f"/v1/checkout/sessions/{_path(session_id)}"
+        )
+        return _checkout_session(session)
+
     async def create_refund(
         self,
         *,

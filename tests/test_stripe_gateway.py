@@ -286,10 +286,19 @@ async def test_create_checkout_session(gateway: StripeGateway, emulator: Running
     assert session.raw["customer_email"] == "ada@example.com"
     assert session.raw["metadata"] == metadata
     assert session.raw["success_url"] == f"https://shop.example/ok?session={session.id}"
+    assert session.payment_intent is None  # Stripe makes it when the customer pays
+    form = {"card": "4242424242424242", "exp": "12/34", "cvc": "123"}
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(session.url, data=form, allow_redirects=False) as paid,
+    ):
+        assert paid.status == 303
+    session = await gateway.retrieve_checkout_session(session.id)
+    assert (session.status, session.payment_status) == ("complete", "paid")
     assert session.payment_intent is not None
     intent = await gateway.retrieve_payment_intent(session.payment_intent)
     assert intent.metadata == metadata
-    assert (intent.amount, intent.currency) == (6000, "eur")
+    assert (intent.amount, intent.currency, intent.status) == (6000, "eur", "succeeded")
     items = await emulator_get(emulator, f"/v1/checkout/sessions/{session.id}/line_items")
     assert [(i["description"], i["quantity"]) for i in items["data"]] == [
         ("Seat 12A", 2),

@@ -30,12 +30,15 @@ class ReconcileQueries:
     async def stale_payments(
         self, *, updated_before: datetime, updated_after: datetime | None, limit: int
     ) -> list[Payment]:
-        """Unfinished payments with a PaymentIntent, unchanged since ``updated_before``
-        (and changed after ``updated_after``), most recently changed first."""
+        """Unfinished payments known to Stripe (a PaymentIntent, or a Checkout Session
+        whose PaymentIntent Stripe makes only once the customer pays), unchanged since
+        ``updated_before`` (and changed after ``updated_after``), most recently changed
+        first."""
         rows = await self.conn.fetch(
             f"""SELECT {_PAYMENT_COLUMNS} FROM payments
                 WHERE status NOT IN ('succeeded', 'canceled')
-                  AND stripe_payment_intent_id IS NOT NULL
+                  AND (stripe_payment_intent_id IS NOT NULL
+                       OR stripe_checkout_session_id IS NOT NULL)
                   AND updated_at < $1
                   AND ($2::timestamptz IS NULL OR updated_at > $2)
                 ORDER BY updated_at DESC LIMIT $3""",

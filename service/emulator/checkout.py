@@ -202,21 +202,36 @@ async def create(request: web.Request) -> web.Response:
     check_minimum(int(session["amount_total"]), str(session["currency"]), "line_items")
     pi_data = p.get("payment_intent_data")
     pi_data = pi_data if isinstance(pi_data, dict) else {}
+    # As Stripe does (API 2022-08-01 on), the PaymentIntent is made when the customer
+    # pays (``payment_intent_for``); until then `payment_intent` is null.
+    emulator.store.session_pi_data[session["id"]] = {
+        "metadata": metadata(pi_data),
+        "description": text(pi_data, "description"),
+    }
+    session.update(url=f"{base_url(request)}/c/pay/{session['id']}")
+    emulator.store.put(session)
+    emulator.store.line_items[session["id"]] = items
+    return answer(request, session)
+
+
+def payment_intent_for(emulator: Emulator, session: Obj) -> Obj:
+    """The session's PaymentIntent, made on the customer's first payment attempt."""
+    if session["payment_intent"] is not None:
+        return emulator.store.get("payment_intent", str(session["payment_intent"]))
+    data = emulator.store.session_pi_data.get(session["id"], {})
     pi = objects.payment_intent(
         int(session["amount_total"]), str(session["currency"]), "automatic_async", ["card"]
     )
     pi.update(
         customer=session["customer"],
-        metadata=metadata(pi_data),
-        description=text(pi_data, "description"),
+        metadata=dict(data.get("metadata") or {}),
+        description=data.get("description"),
     )
-    session.update(payment_intent=pi["id"], url=f"{base_url(request)}/c/pay/{session['id']}")
+    session["payment_intent"] = pi["id"]
     emulator.store.put(pi)
-    emulator.store.put(session)
-    emulator.store.line_items[session["id"]] = items
     emulator.store.session_of_pi[pi["id"]] = session["id"]
     emulator.emit("payment_intent.created", pi)
-    return answer(request, session)
+    return pi
 
 
 @routes.get("/v1/checkout/sessions/{id}")
@@ -245,9 +260,10 @@ async def line_items(request: web.Request) -> web.Response:
 
 
 def expire(emulator: Emulator, session: Obj) -> None:
-    pi = emulator.store.get("payment_intent", str(session["payment_intent"]))
-    if pi["status"] in payments.CANCELABLE:
-        payments.cancel(emulator, pi, "abandoned")
+    if session["payment_intent"] is not None:  # someone tried to pay
+        pi = emulator.store.get("payment_intent", str(session["payment_intent"]))
+        if pi["status"] in payments.CANCELABLE:
+            payments.cancel(emulator, pi, "abandoned")
     session.update(status="expired", url=None)
     emulator.emit("checkout.session.expired", session)
 

@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from . import payment_methods, payments
+from . import checkout, payment_methods, payments
 from .api import base_url, emu
 from .errors import StripeError
 from .payment_intents import CONFIRMABLE
@@ -137,8 +137,10 @@ async def checkout_pay(request: web.Request) -> web.Response:
     # Everything below runs without awaiting, so a double-submitted form pays once.
     session = _session(request)
     emulator = emu(request)
-    pi = emulator.store.get("payment_intent", str(session["payment_intent"]))
-    if session["status"] != "open" or pi["status"] not in CONFIRMABLE:
+    paid = session["payment_intent"] and emulator.store.get(
+        "payment_intent", str(session["payment_intent"])
+    )
+    if session["status"] != "open" or (paid and paid["status"] not in CONFIRMABLE):
         return _checkout_page(request, session)
     number = str(form.get("number") or form.get("card") or "").replace(" ", "")
     month, _, year = str(form.get("exp") or "").partition("/")
@@ -157,6 +159,7 @@ async def checkout_pay(request: web.Request) -> web.Response:
     except StripeError as exc:
         return _checkout_page(request, session, exc.message)
     payment_methods.save(emulator, pm, full_number)
+    pi = checkout.payment_intent_for(emulator, session)
     session["customer_details"] = {
         "address": None,
         "email": details["email"],

@@ -47,6 +47,8 @@ class Store:
         self.card_numbers: dict[str, str] = {}  # payment method id -> card number
         self.return_urls: dict[str, str] = {}  # payment intent id -> confirm's return_url
         self.session_of_pi: dict[str, str] = {}  # payment intent id -> checkout session id
+        # checkout session id -> what its PaymentIntent gets once the customer pays
+        self.session_pi_data: dict[str, Obj] = {}
 
     def put(self, obj: Obj) -> Obj:
         self._objects.setdefault(str(obj["object"]), {})[str(obj["id"])] = obj

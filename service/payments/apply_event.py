@@ -7,6 +7,7 @@ service did not create are acknowledged and left alone.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -109,7 +110,7 @@ async def _payment_intent_event(
     data: dict[str, Any] = {"stripe_status": intent.get("status")}
     if recorded and attempt:
         data["attempt"] = _attempt_summary(attempt)
-    fields = ids | _intent_amounts(payment, intent, status)
+    fields = ids | intent_amounts(payment, intent, status)
     change = _status_change(payment, event, status, fields, data)
     if change is None and (recorded or ids):
         change = Change(
@@ -141,7 +142,10 @@ async def _save(
     return EventResult.of(await tx.apply_change(payment, change), changed=True)
 
 
-def _intent_amounts(payment: Payment, intent: dict[str, Any], status: str | None) -> dict[str, Any]:
+def intent_amounts(
+    payment: Payment, intent: Mapping[str, Any], status: str | None
+) -> dict[str, Any]:
+    """The payment's columns a PaymentIntent in `status` sets (webhooks and reconciliation)."""
     fields: dict[str, Any] = {}
     received = intent.get("amount_received")
     if status == "succeeded" and isinstance(received, int) and 0 < received <= payment.amount:

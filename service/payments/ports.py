@@ -156,6 +156,8 @@ class PaymentGateway(Protocol):
         self, session_id: str, *, idempotency_key: str
     ) -> GatewayCheckoutSession: ...
 
+    async def retrieve_checkout_session(self, session_id: str) -> GatewayCheckoutSession: ...
+
     async def create_refund(
         self,
         *,

@@ -30,9 +30,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 from uuid import UUID
 
+from service.payments.apply_event import intent_amounts
 from service.payments.ingest_event import InvalidEvent, check_event_shape, ingest_event
 from service.payments.models import Change, Payment
 from service.payments.ports import (
+    GatewayCheckoutSession,
     GatewayError,
     GatewayInvalidRequest,
     GatewayPaymentIntent,
@@ -152,31 +154,50 @@ async def _check_stale(
             updated_before=updated_before, updated_after=updated_after, limit=limit
         )
     for payment in stale:
-        assert payment.stripe_payment_intent_id is not None
         report.checked += 1
-        asked_at = int(clock())  # before the call: the answer is at least this fresh
+        asked_at = int(clock())  # before the calls: the answers are at least this fresh
         try:
-            intent = await gateway.retrieve_payment_intent(payment.stripe_payment_intent_id)
+            status = await _check_one(store, gateway, payment, asked_at)
         except GatewayError as exc:
             report.errors += 1
             log.warning(
-                "reconcile: cannot fetch the PaymentIntent",
+                "reconcile: cannot fetch the payment from Stripe",
                 extra={
                     "payment_id": str(payment.id),
                     "payment_intent": payment.stripe_payment_intent_id,
+                    "checkout_session": payment.stripe_checkout_session_id,
                     "error": f"{type(exc).__name__}: {exc.message}",
                 },
             )
             continue
-        try:
-            status = await _apply_intent(store, payment.id, intent, asked_at)
         except Exception:
             report.errors += 1
-            log.exception("reconcile: applying the PaymentIntent failed")
+            log.exception("reconcile: applying Stripe's state failed")
             continue
         if status is not None:
             report.corrected += 1
             report.corrected_to[status] = report.corrected_to.get(status, 0) + 1
+
+
+async def _check_one(
+    store: ReconcileStore, gateway: PaymentGateway, payment: Payment, asked_at: int
+) -> str | None:
+    """Bring one payment up to date with Stripe; the status set, or None.
+
+    A Checkout payment has no PaymentIntent until the customer pays (Stripe makes it
+    then): its session says whether one exists now, or whether it expired unpaid.
+    """
+    intent_id = payment.stripe_payment_intent_id
+    if intent_id is None:
+        assert payment.stripe_checkout_session_id is not None
+        session = await gateway.retrieve_checkout_session(payment.stripe_checkout_session_id)
+        if session.payment_intent is None:
+            if session.status == "expired":
+                return await _apply_session_expired(store, payment.id, session, asked_at)
+            return None  # open, unpaid: nothing to correct
+        intent_id = session.payment_intent
+    intent = await gateway.retrieve_payment_intent(intent_id)
+    return await _apply_intent(store, payment.id, intent, asked_at)
 
 
 def correction_id(intent: GatewayPaymentIntent) -> str:
@@ -192,48 +213,88 @@ async def _apply_intent(
         payment = await tx.get_payment(payment_id, for_update=True)
         if (
             payment is None
-            or payment.stripe_payment_intent_id != intent.id
-            or payment.status == intent.status
+            or payment.stripe_payment_intent_id not in (None, intent.id)
             or intent.status not in RANK
         ):
             return None
-        state_at = payment.stripe_state_at
-        rank = _rank(intent)
-        transition = decide_transition(
-            payment.status,
-            int(state_at.timestamp()) if state_at is not None else None,
-            intent.status,
-            asked_at,
-            current_rank=payment.stripe_state_rank,
-            incoming_rank=rank,
-        )
-        if not transition.apply:
-            log.info(
-                "reconcile: Stripe's status not applied (%s)",
-                transition.reason,
-                extra={"payment_id": str(payment.id), "stripe_status": intent.status},
-            )
+        # A Checkout payment learns its PaymentIntent here if no webhook told us.
+        ids = {} if payment.stripe_payment_intent_id else {"stripe_payment_intent_id": intent.id}
+        if payment.status == intent.status:
+            if ids:
+                await tx.attach_stripe_ids(payment.id, **ids)
             return None
-        change = Change(
-            kind="reconciled",
-            cause_type="reconcile",
-            cause_id=correction_id(intent),
-            status=intent.status,
-            fields=_amounts(payment, intent),
-            data={
-                "stripe_status": intent.status,
-                "previous_status": payment.status,
-                "reason": transition.reason,
-            },
-            stripe_state_at=datetime.fromtimestamp(asked_at, UTC),
-            stripe_state_rank=rank,
+        fields = ids | intent_amounts(payment, intent.raw, intent.status)
+        if not await _correct(
+            tx, payment, intent.status, _rank(intent), asked_at, correction_id(intent), fields
+        ):
+            return None
+    return intent.status
+
+
+async def _apply_session_expired(
+    store: ReconcileStore, payment_id: UUID, session: GatewayCheckoutSession, asked_at: int
+) -> str | None:
+    """A Checkout Session that expired unpaid: the payment is canceled ("expired")."""
+    async with store.transaction() as tx:
+        payment = await tx.get_payment(payment_id, for_update=True)
+        if payment is None or payment.stripe_checkout_session_id != session.id:
+            return None
+        rank = event_rank("checkout.session.expired", "canceled")
+        cause = f"reconcile:{session.id}:expired"
+        fields = {"cancellation_reason": "expired"}
+        if not await _correct(tx, payment, "canceled", rank, asked_at, cause, fields):
+            return None
+    return "canceled"
+
+
+async def _correct(
+    tx: ReconcileTx,
+    payment: Payment,
+    status: str,
+    rank: int,
+    asked_at: int,
+    cause_id: str,
+    fields: dict[str, Any],
+) -> bool:
+    """Set Stripe's `status` through the same ordering rules as webhooks; whether it was.
+
+    Stripe's answer counts as an event created when we asked (`asked_at`)."""
+    state_at = payment.stripe_state_at
+    transition = decide_transition(
+        payment.status,
+        int(state_at.timestamp()) if state_at is not None else None,
+        status,
+        asked_at,
+        current_rank=payment.stripe_state_rank,
+        incoming_rank=rank,
+    )
+    if not transition.apply:
+        log.info(
+            "reconcile: Stripe's status not applied (%s)",
+            transition.reason,
+            extra={"payment_id": str(payment.id), "stripe_status": status},
         )
-        await tx.apply_change(payment, change)
+        return False
+    change = Change(
+        kind="reconciled",
+        cause_type="reconcile",
+        cause_id=cause_id,
+        status=status,
+        fields=fields,
+        data={
+            "stripe_status": status,
+            "previous_status": payment.status,
+            "reason": transition.reason,
+        },
+        stripe_state_at=datetime.fromtimestamp(asked_at, UTC),
+        stripe_state_rank=rank,
+    )
+    await tx.apply_change(payment, change)
     log.info(
         "reconcile: payment corrected",
-        extra={"payment_id": str(payment_id), "from": payment.status, "to": intent.status},
+        extra={"payment_id": str(payment.id), "from": payment.status, "to": status},
     )
-    return intent.status
+    return True
 
 
 def _rank(intent: GatewayPaymentIntent) -> int:
@@ -242,21 +303,6 @@ def _rank(intent: GatewayPaymentIntent) -> int:
     if intent.status == "requires_payment_method" and intent.last_payment_error:
         return event_rank("payment_intent.payment_failed", intent.status)
     return event_rank(f"payment_intent.{intent.status}", intent.status)
-
-
-def _amounts(payment: Payment, intent: GatewayPaymentIntent) -> dict[str, Any]:
-    """The same amount fields a payment_intent.* webhook sets (``apply_event``)."""
-    fields: dict[str, Any] = {}
-    received = intent.amount_received
-    if intent.status == "succeeded" and 0 < received <= payment.amount:
-        fields["amount_captured"] = max(received, payment.amount_refunded)
-    if 0 <= intent.amount_capturable <= payment.amount:
-        fields["amount_capturable"] = intent.amount_capturable
-    if intent.status == "canceled" and payment.flow == "checkout_session":
-        fields["cancellation_reason"] = "expired"
-    elif intent.status == "canceled" and intent.cancellation_reason:
-        fields["cancellation_reason"] = intent.cancellation_reason
-    return fields
 
 
 # events backfill -------------------------------------------------------------------------

@@ -62,10 +62,7 @@ async def test_create_session_and_line_items(
     assert session.success_url == f"https://shop.example/ok?session_id={session.id}"
     assert session.url == f"{emulator.url}/c/pay/{session.id}"
     assert session.client_reference_id == "cart-9"
-    assert isinstance(session.payment_intent, str)
-    pi = await client.v1.payment_intents.retrieve_async(session.payment_intent)
-    assert pi.amount == 3500
-    assert pi.metadata.to_dict() == {"order_id": "o-9"}
+    assert session.payment_intent is None  # as Stripe: made when the customer pays
     items = await client.v1.checkout.sessions.line_items.list_async(session.id)
     assert [(i.description, i.quantity, i.amount_total) for i in items.data] == [
         ("Seat 12A", 2, 3000),
@@ -75,7 +72,7 @@ async def test_create_session_and_line_items(
     assert again.metadata is not None
     assert again.metadata.to_dict() == {"order_id": "o-9"}
     await emulator.handle.wait_idle()
-    assert emulator.receiver.types() == ["payment_intent.created"]
+    assert emulator.receiver.types() == []
 
 
 async def test_hosted_page_pay_success(
@@ -104,7 +101,11 @@ async def test_hosted_page_pay_success(
         "checkout.session.completed",
     ]
     completed = emulator.receiver.events[-1]["data"]["object"]
-    assert completed["payment_intent"] == session.payment_intent
+    assert completed["payment_intent"] == done.payment_intent
+    assert isinstance(done.payment_intent, str)
+    pi = await client.v1.payment_intents.retrieve_async(done.payment_intent)
+    assert (pi.amount, pi.status) == (3500, "succeeded")
+    assert pi.metadata.to_dict() == {"order_id": "o-9"}  # payment_intent_data's
     # Caused by the customer on the hosted page, not by an API request.
     assert emulator.receiver.events[-1]["request"] == {"id": None, "idempotency_key": None}
     async with http.get(session.url) as closed:
@@ -144,7 +145,8 @@ async def test_hosted_page_three_d_secure(
         html = await page.text()
     secret = re.search(r"name='client_secret' value='([^']*)'", html)
     assert secret is not None
-    pi_id = str(session.payment_intent)
+    pi_id = str((await client.v1.checkout.sessions.retrieve_async(session.id)).payment_intent)
+    assert challenge == f"{emulator.url}/3ds/{pi_id}?" + challenge.split("?", 1)[1]
     async with http.post(
         f"{emulator.url}/3ds/{pi_id}/complete",
         data={"client_secret": secret.group(1)},
@@ -188,18 +190,27 @@ async def test_async_payment_succeeded_and_failed(
     assert paid.payment_status == "paid"
 
 
-async def test_expire_session_cancels_intent(
-    client: stripe.StripeClient, emulator: Running
-) -> None:
+async def test_expire_unpaid_session(client: stripe.StripeClient, emulator: Running) -> None:
     session = await _session(client)
     expired = await client.v1.checkout.sessions.expire_async(session.id)
-    assert expired.status == "expired"
-    assert expired.url is None
-    pi = await client.v1.payment_intents.retrieve_async(str(session.payment_intent))
-    assert pi.status == "canceled"
+    assert (expired.status, expired.url, expired.payment_intent) == ("expired", None, None)
     with pytest.raises(stripe.InvalidRequestError) as twice:
         await client.v1.checkout.sessions.expire_async(session.id)
     assert twice.value.http_status == 400
+    await emulator.handle.wait_idle()
+    assert emulator.receiver.types() == ["checkout.session.expired"]
+
+
+async def test_expire_session_after_a_decline_cancels_its_intent(
+    client: stripe.StripeClient, emulator: Running, http: aiohttp.ClientSession
+) -> None:
+    session = await _session(client)
+    assert session.url is not None
+    assert (await _pay(http, session.url, "4000000000000002")).status == 402
+    expired = await client.v1.checkout.sessions.expire_async(session.id)
+    assert expired.status == "expired"
+    pi = await client.v1.payment_intents.retrieve_async(str(expired.payment_intent))
+    assert pi.status == "canceled"
     await emulator.handle.wait_idle()
     assert emulator.receiver.types()[-2:] == ["payment_intent.canceled", "checkout.session.expired"]
 
@@ -233,10 +244,15 @@ async def test_session_validation(client: stripe.StripeClient, emulator: Running
         assert refused.value.http_status == 400, bad
 
 
-async def test_customer_on_session(client: stripe.StripeClient) -> None:
+async def test_customer_on_session(
+    client: stripe.StripeClient, http: aiohttp.ClientSession
+) -> None:
     customer = await client.v1.customers.create_async({"email": "c@example.com"})
     session = await _session(client, customer=customer.id, customer_email=None)
     assert session.customer == customer.id
+    assert session.url is not None
+    assert (await _pay(http, session.url, "4242424242424242")).status == 303
+    session = await client.v1.checkout.sessions.retrieve_async(session.id)
     pi = await client.v1.payment_intents.retrieve_async(str(session.payment_intent))
     assert pi.customer == customer.id
     listed = await client.v1.checkout.sessions.list_async(
@@ -263,7 +279,9 @@ async def test_double_submitted_form_pays_once(
     assert session.url is not None
     answers = await asyncio.gather(*(_pay(http, session.url, "4242424242424242") for _ in range(4)))
     assert sorted(r.status for r in answers) == [303, 410, 410, 410]
-    charges = await client.v1.charges.list_async({"payment_intent": str(session.payment_intent)})
+    paid = await client.v1.checkout.sessions.retrieve_async(session.id)
+    charges = await client.v1.charges.list_async({"payment_intent": str(paid.payment_intent)})
     assert len(charges.data) == 1
     await emulator.handle.wait_idle()
     assert emulator.receiver.types().count("checkout.session.completed") == 1
+    assert emulator.receiver.types().count("payment_intent.created") == 1

@@ -52,6 +52,7 @@ NULLABLE: dict[str, set[str]] = {
         "currency_conversion",
         "customer_details",
         "invoice_creation",
+        "payment_intent",  # until the customer pays (Stripe's spec: nullable)
         "payment_method_configuration_details",
         "saved_payment_method_options",
         "shipping_address_collection",

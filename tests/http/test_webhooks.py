@@ -686,7 +686,10 @@ async def test_metadata_copied_to_another_checkout_session_is_not_applied(
 # checkout ------------------------------------------------------------------------------
 
 
-async def _pay_checkout(emulator: RunningEmulator, url: str, number: str) -> None:
+async def _pay_checkout(
+    emulator: RunningEmulator, url: str, number: str, *, declined: bool = False
+) -> None:
+    """Pay on the hosted page; a decline shows the page again with a 402."""
     async with (
         aiohttp.ClientSession() as session,
         session.post(
@@ -695,7 +698,10 @@ async def _pay_checkout(emulator: RunningEmulator, url: str, number: str) -> Non
             allow_redirects=False,
         ) as response,
     ):
-        assert response.status < 400
+        if declined:
+            assert response.status == 402
+        else:
+            assert response.status < 400
 
 
 async def _checkout_events(emulator: RunningEmulator, data: dict[str, Any]) -> list[dict[str, Any]]:
@@ -703,8 +709,12 @@ async def _checkout_events(emulator: RunningEmulator, data: dict[str, Any]) -> l
     _, session = await emulator_call(
         emulator.url, emulator.secret_key, "GET", f"checkout/sessions/{data['checkout_session_id']}"
     )
-    pi_id = session["payment_intent"]
-    return events_of(emulator, pi_id)
+    ids = {session["id"], session["payment_intent"]} - {None}  # no PaymentIntent if unpaid
+    return [
+        copy.deepcopy(e)
+        for e in emulator.handle.events()
+        if ids & {e["data"]["object"].get("id"), e["data"]["object"].get("payment_intent")}
+    ]
 
 
 async def test_checkout_paid(
@@ -772,9 +782,11 @@ async def test_checkout_expired(api: Client, emulator: RunningEmulator) -> None:
 
 
 async def test_checkout_expired_in_emission_order(api: Client, emulator: RunningEmulator) -> None:
-    """The session's PaymentIntent is canceled first (payment_intent.canceled, reason
-    abandoned, a final status): the payment still says why: the session expired."""
+    """After a declined attempt the session has a PaymentIntent; expiring it cancels that
+    first (payment_intent.canceled, reason abandoned, a final status): the payment still
+    says why: the session expired."""
     data = await create_checkout(api)
+    await _pay_checkout(emulator, data["url"], "4000000000000002", declined=True)
     await emulator_call(
         emulator.url,
         emulator.secret_key,

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+import aiohttp
 import asyncpg
 import pytest
 from aiohttp import web
@@ -62,7 +63,9 @@ async def emulator() -> AsyncIterator[RunningEmulator]:
 
 @pytest.fixture
 def settings(database_url: str, emulator: RunningEmulator) -> Settings:
-    return make_settings(database_url, stripe_api_base=emulator.url)
+    return make_settings(
+        database_url, stripe_api_base=emulator.url, allowed_redirect_origins=[SHOP]
+    )
 
 
 @pytest.fixture
@@ -89,6 +92,23 @@ async def get(api: Client, path: str) -> Any:
     response = await api.get(path, headers=API)
     assert response.status == 200, await response.text()
     return await response.json()
+
+
+SHOP = "https://shop.example"
+
+
+async def create_checkout(api: Client) -> dict[str, Any]:
+    body = {
+        "order_id": f"order-{uuid.uuid4()}",
+        "currency": "usd",
+        "line_items": [{"name": "Seat", "unit_amount": 1500, "quantity": 2}],
+        "success_url": f"{SHOP}/ok",
+        "cancel_url": f"{SHOP}/cancel",
+    }
+    response = await api.post("/api/checkout-sessions", json=body, headers=API)
+    data: dict[str, Any] = await response.json()
+    assert response.status == 201, data
+    return data
 
 
 async def reconcile(api: Client, store: ReconcileStore) -> ReconcileReport:
@@ -140,6 +160,52 @@ async def test_lost_webhooks_payment_brought_to_succeeded(
     assert (again.checked, again.corrected, again.events_backfilled, again.errors) == (0, 0, 0, 0)
     assert await get(api, f"/api/payments/{pid}") == payment
     assert (await get(api, f"/api/payments/{pid}/timeline"))["data"] == timeline
+
+
+async def test_checkout_expired_unpaid_is_canceled(
+    api: Client, store: ReconcileStore, emulator: RunningEmulator
+) -> None:
+    """No PaymentIntent exists (nobody tried to pay): the session itself is asked."""
+    made = await create_checkout(api)
+    pid, session_id = made["payment_id"], made["checkout_session_id"]
+    assert (await get(api, f"/api/payments/{pid}"))["payment_intent_id"] is None
+    status, _ = await emulator_call(
+        emulator.url, emulator.secret_key, "POST", f"checkout/sessions/{session_id}/expire"
+    )
+    assert status == 200
+
+    report = await reconcile(api, store)
+    assert (report.checked, report.corrected, report.errors) == (1, 1, 0)
+    assert report.corrected_to == {"canceled": 1}
+    payment = await get(api, f"/api/payments/{pid}")
+    assert (payment["status"], payment["cancellation_reason"]) == ("canceled", "expired")
+    timeline = (await get(api, f"/api/payments/{pid}/timeline"))["data"]
+    [correction] = [e for e in timeline if e["cause_type"] == "reconcile"]
+    assert correction["cause_id"] == f"reconcile:{session_id}:expired"
+
+
+async def test_checkout_paid_without_webhooks_learns_its_intent(
+    api: Client, store: ReconcileStore, emulator: RunningEmulator
+) -> None:
+    made = await create_checkout(api)
+    pid, session_id = made["payment_id"], made["checkout_session_id"]
+    form = {"card": "4242424242424242", "exp": "12/34", "cvc": "123"}
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(made["url"], data=form, allow_redirects=False) as paid,
+    ):
+        assert paid.status == 303
+    _, session = await emulator_call(
+        emulator.url, emulator.secret_key, "GET", f"checkout/sessions/{session_id}"
+    )
+    assert (await get(api, f"/api/payments/{pid}"))["status"] == "requires_payment_method"
+
+    report = await reconcile(api, store)
+    assert (report.checked, report.corrected, report.errors) == (1, 1, 0)
+    assert report.corrected_to == {"succeeded": 1}
+    payment = await get(api, f"/api/payments/{pid}")
+    assert (payment["status"], payment["amount_captured"]) == ("succeeded", 3000)
+    assert payment["payment_intent_id"] == session["payment_intent"]
 
 
 async def test_recent_and_final_payments_are_not_asked_about(
