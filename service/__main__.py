@@ -1,4 +1,4 @@
-"""Command line: ``python -m service serve | migrate | demo``."""
+"""Command line: ``python -m service serve | migrate | demo | reconcile``."""
 
 from __future__ import annotations
 
