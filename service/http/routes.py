@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from service.http import demo, health, openapi, payments, webhooks
+from service.http.openapi_table import OPENAPI_PATH
 from service.keys import METRICS, SETTINGS
 from service.realtime import sse, ws
 
@@ -13,7 +14,7 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/healthz", health.healthz)
     app.router.add_get("/readyz", health.readyz)
     app.router.add_get("/metrics", app[METRICS].handle)
-    app.router.add_get(openapi.OPENAPI_PATH, openapi.openapi_json)
+    app.router.add_get(OPENAPI_PATH, openapi.openapi_json)
     app.router.add_post("/api/payment-intents", payments.create_payment_intent)
     app.router.add_post("/api/checkout-sessions", payments.create_checkout_session)
     app.router.add_get("/api/payments", payments.list_payments)

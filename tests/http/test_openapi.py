@@ -15,7 +15,8 @@ from referencing.jsonschema import DRAFT202012
 
 from service.app import create_app
 from service.http import openapi
-from service.http.openapi import OPENAPI_PATH, build_openapi
+from service.http.openapi import build_openapi
+from service.http.openapi_table import OPENAPI_PATH
 from service.keys import OPENAPI_DOCUMENT
 from tests.conftest import make_settings
 from tests.support.api import API, Client
