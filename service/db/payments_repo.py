@@ -117,13 +117,6 @@ class PaymentsRepo(InboxQueries, RefundQueries):
             stripe_customer_id,
         )
 
-    async def get_customer(self, customer_id: UUID) -> Customer | None:
-        row = await self.conn.fetchrow(
-            "SELECT id, external_id, stripe_customer_id, email, name FROM customers WHERE id = $1",
-            customer_id,
-        )
-        return Customer(**dict(row)) if row else None
-
     # payments --------------------------------------------------------------------------
 
     async def add_payment(self, new: NewPayment) -> Payment | None:

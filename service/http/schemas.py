@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
+from service.payments.models import CancellationReason, RefundReason
 from service.payments.money import parse_amount
 
 # Stripe allows 50 metadata keys; paylive adds paylive_payment_id and order_id.
@@ -80,12 +81,12 @@ class CreateCheckoutSessionIn(_OrderBody):
 
 
 class CancelIn(Strict):
-    reason: Literal["duplicate", "fraudulent", "requested_by_customer", "abandoned"] | None = None
+    reason: CancellationReason | None = None
 
 
 class RefundIn(Strict):
     amount: Amount | None = Field(None, description="Minor units; omitted: all that is refundable")
-    reason: Literal["duplicate", "fraudulent", "requested_by_customer"] | None = None
+    reason: RefundReason | None = None
 
 
 class PaymentOut(BaseModel):

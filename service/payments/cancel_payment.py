@@ -6,18 +6,20 @@ import logging
 from uuid import UUID
 
 from service import errors
-from service.payments.models import Change, Payment
+from service.payments.models import CancellationReason, Change, Payment
 from service.payments.ports import GatewayError, PaymentGateway, PaymentStore
 from service.payments.states import is_final
 from service.payments.stripe_errors import raise_for_gateway_error
 
 log = logging.getLogger(__name__)
 
-CANCELLATION_REASONS = frozenset({"duplicate", "fraudulent", "requested_by_customer", "abandoned"})
-
 
 async def cancel_payment(
-    payment_id: UUID, reason: str | None, *, store: PaymentStore, gateway: PaymentGateway
+    payment_id: UUID,
+    reason: CancellationReason | None,
+    *,
+    store: PaymentStore,
+    gateway: PaymentGateway,
 ) -> Payment:
     async with store.transaction() as tx:
         payment = await tx.get_payment(payment_id)

@@ -73,10 +73,6 @@ class CreatedPayment:
     created: bool  # False: an open payment for the order was handed back
 
 
-def checkout_total(items: Sequence[LineItem]) -> int:
-    return sum(item.unit_amount * item.quantity for item in items)
-
-
 def check_money(amount: int, currency: str) -> str:
     """The currency normalised, or InvalidInput with the money rule's code (422)."""
     try:

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Final, Literal, get_args
 from uuid import UUID
 
 Flow = Literal["payment_intent", "checkout_session"]
 CauseType = Literal["stripe_event", "api", "reconcile"]
+# Why a payment may be canceled or refunded on request: the one rule each (the HTTP
+# schemas validate with them; the refunds table's CHECK allows exactly these reasons).
+CancellationReason = Literal["duplicate", "fraudulent", "requested_by_customer", "abandoned"]
+RefundReason = Literal["duplicate", "fraudulent", "requested_by_customer"]
+REFUND_REASONS: Final[tuple[RefundReason, ...]] = get_args(RefundReason)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from uuid import UUID, uuid4
 
 from service import errors
-from service.payments.models import Payment, Refund
+from service.payments.models import Payment, Refund, RefundReason
 from service.payments.ports import (
     GatewayError,
     GatewayInvalidRequest,
@@ -25,13 +25,11 @@ from service.payments.stripe_errors import raise_for_gateway_error
 
 log = logging.getLogger(__name__)
 
-REFUND_REASONS = frozenset({"duplicate", "fraudulent", "requested_by_customer"})
-
 
 async def refund_payment(
     payment_id: UUID,
     amount: int | None,
-    reason: str | None,
+    reason: RefundReason | None,
     *,
     store: PaymentStore,
     gateway: PaymentGateway,

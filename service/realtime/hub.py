@@ -124,9 +124,6 @@ class Hub:
     def watched(self) -> list[UUID]:
         return list(self._watchers)
 
-    def known_version(self, payment_id: UUID) -> int:
-        return self._known.get(payment_id, 0)
-
     # slow clients --------------------------------------------------------------------------
 
     async def close_stuck_clients(self) -> None:
