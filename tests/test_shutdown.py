@@ -13,6 +13,7 @@ import asyncpg
 
 from service.db.pool import create_pool
 from service.db.store import PgStore
+from service.payments.models import StripeIds
 from tests.conftest import TEST_API_KEY
 from tests.support.payments import add_payment
 from tests.support.processes import free_port, spawn_service, wait_ready
@@ -25,7 +26,7 @@ async def test_sigterm_finishes_webhooks_and_closes_sockets(database_url: str) -
     payment = await add_payment(store)
     intent_id = f"pi_term_{payment.id.hex}"
     async with store.transaction() as tx:
-        await tx.attach_stripe_ids(payment.id, stripe_payment_intent_id=intent_id)
+        await tx.attach_stripe_ids(payment.id, StripeIds(stripe_payment_intent_id=intent_id))
     await pool.close()
 
     port = free_port()

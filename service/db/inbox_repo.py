@@ -11,13 +11,22 @@ import asyncpg
 InboxState = Literal["new", "pending", "processed"]
 
 
+def _stored_time(created: int) -> datetime:
+    """`created` as a time Python can hold: a signed but absurd one is still stored (its
+    event is flagged unusable when applied), clamped rather than refused."""
+    return datetime.fromtimestamp(min(max(int(created), 0), _LATEST), UTC)
+
+
+_LATEST = int(datetime(9999, 12, 31, tzinfo=UTC).timestamp())
+
+
 def _row(event: dict[str, Any], raw: str | None) -> tuple[str, str, datetime, bool, str]:
     """An inbox row's id, type, created, livemode and payload (the JSON text as received
     when at hand, rather than serialized again)."""
     return (
         event["id"],
         event["type"],
-        datetime.fromtimestamp(int(event["created"]), UTC),
+        _stored_time(event["created"]),
         bool(event.get("livemode", False)),
         raw if raw is not None else json.dumps(event),
     )
@@ -54,6 +63,14 @@ class InboxQueries:
         await self.conn.execute(
             "UPDATE stripe_events SET processed_at = now(), last_error = NULL WHERE id = $1",
             event_id,
+        )
+
+    async def inbox_mark_unusable(self, event_id: str, why: str) -> None:
+        """Processed (never to be applied, nor retried), with why in last_error."""
+        await self.conn.execute(
+            "UPDATE stripe_events SET processed_at = now(), last_error = $2 WHERE id = $1",
+            event_id,
+            why[:2000],
         )
 
     async def inbox_record_failure(

@@ -11,39 +11,16 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
 import asyncpg
 
+from service.db.attempts_repo import AttemptQueries
 from service.db.inbox_repo import InboxQueries
 from service.db.refunds_repo import RefundQueries
-from service.payments.models import (
-    Attempt,
-    Change,
-    Customer,
-    NewPayment,
-    Payment,
-    TimelineEntry,
-)
+from service.payments.models import Change, Customer, NewPayment, Payment, StripeIds, TimelineEntry
 
 NOTIFY_CHANNEL = "paylive_payments"
-
-# Columns a Change may set besides status/version; anything else is a programming error.
-_CHANGEABLE = frozenset(
-    {
-        "stripe_payment_intent_id",
-        "stripe_checkout_session_id",
-        "client_secret",
-        "checkout_url",
-        "checkout_expires_at",
-        "amount_capturable",
-        "amount_captured",
-        "amount_refunded",
-        "cancellation_reason",
-        "capture_method",
-    }
-)
 
 _PAYMENT_COLUMNS = """id, order_id, customer_id, flow, amount, currency, status, version,
     capture_method, stripe_payment_intent_id, stripe_checkout_session_id, client_secret,
@@ -86,7 +63,34 @@ def _with_timeline(change_sql: str) -> str:
         SELECT changed.* FROM changed CROSS JOIN note"""
 
 
-class PaymentsRepo(InboxQueries, RefundQueries):
+# A change sets each value it carries (NULL: leaves it); one statement text for all.
+_APPLY_CHANGE = _with_timeline(
+    f"""UPDATE payments
+        SET version = version + 1, status = coalesce($7, status),
+            stripe_state_at = coalesce($8, stripe_state_at),
+            stripe_state_rank = coalesce($10, stripe_state_rank),
+            stripe_payment_intent_id = coalesce($11, stripe_payment_intent_id),
+            amount_capturable = coalesce($12, amount_capturable),
+            amount_captured = coalesce($13, amount_captured),
+            amount_refunded = coalesce($14, amount_refunded),
+            cancellation_reason = coalesce($15, cancellation_reason),
+            updated_at = now()
+        WHERE id = $6 AND version = $9
+        RETURNING {_PAYMENT_COLUMNS}"""
+)
+
+_ATTACH_STRIPE_IDS = f"""UPDATE payments
+    SET stripe_payment_intent_id = coalesce($2, stripe_payment_intent_id),
+        stripe_checkout_session_id = coalesce($3, stripe_checkout_session_id),
+        client_secret = coalesce($4, client_secret),
+        checkout_url = coalesce($5, checkout_url),
+        checkout_expires_at = coalesce($6, checkout_expires_at),
+        updated_at = now()
+    WHERE id = $1
+    RETURNING {_PAYMENT_COLUMNS}"""
+
+
+class PaymentsRepo(InboxQueries, RefundQueries, AttemptQueries):
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
 
@@ -207,35 +211,25 @@ class PaymentsRepo(InboxQueries, RefundQueries):
         )
         return [_payment(row) for row in rows]
 
-    async def attach_stripe_ids(self, payment_id: UUID, **fields: Any) -> Payment:
+    async def attach_stripe_ids(self, payment_id: UUID, ids: StripeIds) -> Payment:
         """Record what Stripe answered at creation: no version bump, nothing visible changed."""
-        if not fields or not set(fields) <= _CHANGEABLE:
-            raise ValueError(f"not attachable: {sorted(fields)}")
-        sets = ", ".join(f"{name} = ${i}" for i, name in enumerate(fields, start=2))
         row = await self.conn.fetchrow(
-            f"""UPDATE payments SET {sets}, updated_at = now() WHERE id = $1
-                RETURNING {_PAYMENT_COLUMNS}""",
+            _ATTACH_STRIPE_IDS,
             payment_id,
-            *fields.values(),
+            ids.stripe_payment_intent_id,
+            ids.stripe_checkout_session_id,
+            ids.client_secret,
+            ids.checkout_url,
+            ids.checkout_expires_at,
         )
         assert row is not None
         return _payment(row)
 
     async def apply_change(self, payment: Payment, change: Change) -> Payment:
         """Version + 1, the timeline row and the NOTIFY; caller holds the row lock."""
-        assert set(change.fields) <= _CHANGEABLE, change.fields
-        names = list(change.fields)
-        sets = "".join(f", {name} = ${i}" for i, name in enumerate(names, start=11))
+        update = change.update
         row = await self.conn.fetchrow(
-            _with_timeline(
-                f"""UPDATE payments
-                    SET version = version + 1, status = coalesce($7, status),
-                        stripe_state_at = coalesce($8, stripe_state_at),
-                        stripe_state_rank = coalesce($10, stripe_state_rank),
-                        updated_at = now(){sets}
-                    WHERE id = $6 AND version = $9
-                    RETURNING {_PAYMENT_COLUMNS}"""
-            ),
+            _APPLY_CHANGE,
             change.kind,
             change.cause_type,
             change.cause_id,
@@ -246,7 +240,11 @@ class PaymentsRepo(InboxQueries, RefundQueries):
             change.stripe_state_at,
             payment.version,
             change.stripe_state_rank,
-            *change.fields.values(),
+            update.stripe_payment_intent_id,
+            update.amount_capturable,
+            update.amount_captured,
+            update.amount_refunded,
+            update.cancellation_reason,
         )
         if row is None:
             raise RuntimeError(f"payment {payment.id} changed under us (lock not held?)")
@@ -296,32 +294,6 @@ class PaymentsRepo(InboxQueries, RefundQueries):
         payments = [Payment(**{k: v for k, v in row.items() if k != "entries"}) for row in rows]
         entries = {row["id"]: [_entry(e) for e in row["entries"]] for row in rows}
         return payments, entries
-
-    # attempts --------------------------------------------------------------------------
-
-    async def attempts(self, payment_id: UUID) -> list[Attempt]:
-        rows = await self.conn.fetch(
-            """SELECT id, payment_id, outcome, stripe_event_id, stripe_charge_id,
-                      stripe_payment_method_id, card_brand, card_last4, error_type, error_code,
-                      decline_code, advice_code, network_advice_code, network_decline_code,
-                      error_message, advice_next_step, advice_retryable, advice_message,
-                      occurred_at
-               FROM payment_attempts WHERE payment_id = $1 ORDER BY occurred_at, id""",
-            payment_id,
-        )
-        return [Attempt(**dict(row)) for row in rows]
-
-    async def add_attempt(self, payment_id: UUID, fields: dict[str, Any]) -> bool:
-        """Insert an attempt; False when this Stripe event's attempt is already recorded."""
-        names = ["payment_id", *fields]
-        params = ", ".join(f"${i}" for i in range(1, len(names) + 1))
-        status = await self.conn.execute(
-            f"""INSERT INTO payment_attempts ({", ".join(names)}) VALUES ({params})
-                ON CONFLICT (stripe_event_id) DO NOTHING""",
-            payment_id,
-            *fields.values(),
-        )
-        return bool(status.endswith(" 1"))
 
 
 __all__: Sequence[str] = ("NOTIFY_CHANNEL", "PaymentsRepo")

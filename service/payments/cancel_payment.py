@@ -6,7 +6,7 @@ import logging
 from uuid import UUID
 
 from service import errors
-from service.payments.models import CancellationReason, Change, Payment
+from service.payments.models import CancellationReason, Change, Payment, PaymentUpdate
 from service.payments.ports import GatewayError, PaymentGateway, PaymentStore
 from service.payments.states import is_final
 from service.payments.stripe_errors import raise_for_gateway_error
@@ -72,7 +72,7 @@ async def cancel_payment(
                 cause_type="api",
                 cause_id=None,
                 status=stripe_status,
-                fields={"cancellation_reason": reason or "requested_by_customer"},
+                update=PaymentUpdate(cancellation_reason=reason or "requested_by_customer"),
             ),
         )
     log.info("payment canceled", extra={"payment_id": str(payment_id)})

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from uuid import UUID, uuid4
 
 from service import errors
-from service.payments.models import Change, Flow, NewPayment, Payment
+from service.payments.models import Change, Flow, NewPayment, Payment, PaymentUpdate, StripeIds
 from service.payments.money import MoneyError, normalize_currency, validate_amount
 from service.payments.ports import (
     GatewayCheckoutSession,
@@ -114,23 +114,18 @@ async def create_payment(
         return CreatedPayment(payment, created=False)
     if reused and payment.stripe_checkout_session_id:
         return CreatedPayment(payment, created=False)
-    fields: dict[str, object]
     try:
         if cmd.checkout is None:
             intent = await _create_intent(cmd, payment, stripe_customer, gateway)
-            fields = {
-                "stripe_payment_intent_id": intent.id,
-                "client_secret": intent.client_secret,
-            }
+            ids = StripeIds(stripe_payment_intent_id=intent.id, client_secret=intent.client_secret)
         else:
             session = await _create_session(cmd, payment, stripe_customer, gateway, now)
-            fields = {
-                "stripe_checkout_session_id": session.id,
-                "checkout_url": session.url,
-                "checkout_expires_at": datetime.fromtimestamp(session.expires_at, UTC),
-            }
-            if session.payment_intent:
-                fields["stripe_payment_intent_id"] = session.payment_intent
+            ids = StripeIds(
+                stripe_payment_intent_id=session.payment_intent or None,
+                stripe_checkout_session_id=session.id,
+                checkout_url=session.url,
+                checkout_expires_at=datetime.fromtimestamp(session.expires_at, UTC),
+            )
     except GatewayInvalidRequest as exc:
         await _abandon(payment, exc, store)
         raise_for_gateway_error(exc)
@@ -138,7 +133,7 @@ async def create_payment(
         # Unavailable: keep the row; a retry repeats the call with the same idempotency key.
         raise_for_gateway_error(exc)
     async with store.connection() as db:  # one UPDATE
-        payment = await db.attach_stripe_ids(payment.id, **fields)
+        payment = await db.attach_stripe_ids(payment.id, ids)
     log.info(
         "payment created",
         extra={"payment_id": str(payment.id), "order_id": payment.order_id, "flow": payment.flow},
@@ -289,7 +284,7 @@ async def _abandon(payment: Payment, exc: GatewayError, store: PaymentStore) -> 
                 cause_type="api",
                 cause_id=exc.request_id,
                 status="canceled",
-                fields={"cancellation_reason": "creation_failed"},
+                update=PaymentUpdate(cancellation_reason="creation_failed"),
                 data={"stripe_code": exc.code, "message": exc.message},
             ),
         )

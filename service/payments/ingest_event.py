@@ -1,7 +1,8 @@
 """The webhook inbox pipeline (DESIGN §4, steps 2 and 3), after the signature has been checked.
 
 One transaction: claim the inbox row (duplicates stop here), apply, mark processed (a new
-row is inserted marked, which the commit makes true). If
+row is inserted marked, which the commit makes true). An event that can never apply is
+marked processed with the reason in its row's last_error (so Stripe stops sending it). If
 anything fails the transaction rolls back whole, the failure is noted on the inbox row in
 a second transaction, and the error propagates so Stripe gets a 500 and retries.
 """
@@ -13,12 +14,10 @@ from typing import Any
 
 from service.payments.apply_event import apply_event
 from service.payments.event_common import EventResult
+from service.payments.event_rules import OBJECT_FAMILIES
 from service.payments.ports import TransactionalStore
 
 log = logging.getLogger(__name__)
-
-
-_HANDLED_PREFIXES = ("payment_intent.", "checkout.session.", "refund.", "charge.")
 
 
 class InvalidEvent(ValueError):
@@ -39,9 +38,7 @@ def check_event_shape(event: object) -> dict[str, Any]:
         raise InvalidEvent("data.object must be an object")
     # Objects of some events have no id (balance.available's balance): those events are
     # irrelevant here and must be answered 200, or Stripe retries them for days.
-    if event["type"].startswith(_HANDLED_PREFIXES) and not isinstance(
-        data["object"].get("id"), str
-    ):
+    if event["type"].startswith(OBJECT_FAMILIES) and not isinstance(data["object"].get("id"), str):
         raise InvalidEvent("data.object.id must be a string")
     return event
 
@@ -56,7 +53,9 @@ async def ingest_event(
             if claim == "processed":
                 return EventResult("duplicate")
             result = await apply_event(tx, event)
-            if claim == "pending":  # a new row went in marked processed, on commit
+            if result.outcome == "unusable":  # kept, acknowledged, and flagged with why
+                await tx.inbox_mark_unusable(event["id"], f"unusable: {result.reason}")
+            elif claim == "pending":  # a new row went in marked processed, on commit
                 await tx.inbox_mark_processed(event["id"])
     except Exception as exc:
         log.warning(
@@ -69,6 +68,11 @@ async def ingest_event(
         except Exception as record_exc:  # the database itself is gone: Stripe will retry
             log.warning("could not note the failure: %r", record_exc)
         raise
+    if result.outcome == "unusable":
+        log.warning(
+            "webhook event can never apply; acknowledged and flagged",
+            extra={"event_id": event["id"], "event_type": event["type"], "reason": result.reason},
+        )
     # DEBUG: the webhook's access-log line carries the same fields at INFO.
     log.debug(
         "webhook event %s",

@@ -9,6 +9,7 @@ from uuid import UUID
 
 Flow = Literal["payment_intent", "checkout_session"]
 CauseType = Literal["stripe_event", "api", "reconcile"]
+AttemptOutcome = Literal["succeeded", "failed", "requires_action", "processing", "canceled"]
 # Why a payment may be canceled or refunded on request: the one rule each (the HTTP
 # schemas validate with them; the refunds table's CHECK allows exactly these reasons).
 CancellationReason = Literal["duplicate", "fraudulent", "requested_by_customer", "abandoned"]
@@ -120,7 +121,42 @@ class Refund:
     created_at: datetime
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
+class StripeIds:
+    """What Stripe answered at creation, recorded without a version (None: not given)."""
+
+    stripe_payment_intent_id: str | None = None
+    stripe_checkout_session_id: str | None = None
+    client_secret: str | None = None
+    checkout_url: str | None = None
+    checkout_expires_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentUpdate:
+    """The payment's values a change sets besides its status; None leaves one as it is."""
+
+    stripe_payment_intent_id: str | None = None
+    amount_capturable: int | None = None
+    amount_captured: int | None = None
+    amount_refunded: int | None = None
+    cancellation_reason: str | None = None
+
+    def changes(self, payment: Payment) -> bool:
+        """Whether applying this to `payment` would change any of its values."""
+        return not (
+            self.stripe_payment_intent_id in (None, payment.stripe_payment_intent_id)
+            and self.amount_capturable in (None, payment.amount_capturable)
+            and self.amount_captured in (None, payment.amount_captured)
+            and self.amount_refunded in (None, payment.amount_refunded)
+            and self.cancellation_reason in (None, payment.cancellation_reason)
+        )
+
+
+NO_UPDATE: Final = PaymentUpdate()
+
+
+@dataclass(frozen=True, slots=True)
 class Change:
     """One visible change to a payment: becomes a version and a timeline row."""
 
@@ -129,6 +165,30 @@ class Change:
     cause_id: str | None
     status: str | None = None  # None: the status stays as it is
     data: dict[str, Any] = field(default_factory=dict)
-    fields: dict[str, Any] = field(default_factory=dict)  # other columns to set
+    update: PaymentUpdate = NO_UPDATE
     stripe_state_at: datetime | None = None
     stripe_state_rank: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewAttempt:
+    """One confirmation attempt learnt from a PaymentIntent event (``attempts.py``)."""
+
+    outcome: AttemptOutcome
+    stripe_event_id: str
+    occurred_at: datetime
+    stripe_charge_id: str | None = None
+    stripe_payment_method_id: str | None = None
+    card_brand: str | None = None
+    card_last4: str | None = None
+    error_type: str | None = None
+    error_code: str | None = None
+    decline_code: str | None = None
+    advice_code: str | None = None
+    network_advice_code: str | None = None
+    network_decline_code: str | None = None
+    error_message: str | None = None
+    last_payment_error: dict[str, Any] | None = None  # the whole error, card data removed
+    advice_next_step: str | None = None
+    advice_retryable: bool | None = None
+    advice_message: str | None = None

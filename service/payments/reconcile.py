@@ -25,14 +25,15 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from contextlib import AbstractAsyncContextManager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 from uuid import UUID
 
-from service.payments.apply_event import intent_amounts
+from service.payments.event_rules import RULES, intent_state_rank
 from service.payments.ingest_event import InvalidEvent, check_event_shape, ingest_event
-from service.payments.models import Change, Payment
+from service.payments.intent_events import intent_amounts
+from service.payments.models import Change, Payment, PaymentUpdate, StripeIds
 from service.payments.ports import (
     GatewayCheckoutSession,
     GatewayError,
@@ -41,7 +42,8 @@ from service.payments.ports import (
     PaymentGateway,
     PaymentsTx,
 )
-from service.payments.states import RANK, decide_transition, event_rank
+from service.payments.states import RANK, decide_transition
+from service.payments.stripe_objects import parse_intent_amounts
 
 log = logging.getLogger(__name__)
 
@@ -218,14 +220,16 @@ async def _apply_intent(
         ):
             return None
         # A Checkout payment learns its PaymentIntent here if no webhook told us.
-        ids = {} if payment.stripe_payment_intent_id else {"stripe_payment_intent_id": intent.id}
+        new_id = None if payment.stripe_payment_intent_id else intent.id
         if payment.status == intent.status:
-            if ids:
-                await tx.attach_stripe_ids(payment.id, **ids)
+            if new_id:
+                await tx.attach_stripe_ids(payment.id, StripeIds(stripe_payment_intent_id=new_id))
             return None
-        fields = ids | intent_amounts(payment, intent.raw, intent.status)
+        amounts = intent_amounts(payment, parse_intent_amounts(intent.raw), intent.status)
+        update = replace(amounts, stripe_payment_intent_id=new_id)
+        rank = intent_state_rank(intent.status, declined=bool(intent.last_payment_error))
         if not await _correct(
-            tx, payment, intent.status, _rank(intent), asked_at, correction_id(intent), fields
+            tx, payment, intent.status, rank, asked_at, correction_id(intent), update
         ):
             return None
     return intent.status
@@ -239,10 +243,10 @@ async def _apply_session_expired(
         payment = await tx.get_payment(payment_id, for_update=True)
         if payment is None or payment.stripe_checkout_session_id != session.id:
             return None
-        rank = event_rank("checkout.session.expired", "canceled")
+        rank = RULES["checkout.session.expired"].rank_of("canceled")
         cause = f"reconcile:{session.id}:expired"
-        fields = {"cancellation_reason": "expired"}
-        if not await _correct(tx, payment, "canceled", rank, asked_at, cause, fields):
+        update = PaymentUpdate(cancellation_reason="expired")
+        if not await _correct(tx, payment, "canceled", rank, asked_at, cause, update):
             return None
     return "canceled"
 
@@ -254,7 +258,7 @@ async def _correct(
     rank: int,
     asked_at: int,
     cause_id: str,
-    fields: dict[str, Any],
+    update: PaymentUpdate,
 ) -> bool:
     """Set Stripe's `status` through the same ordering rules as webhooks; whether it was.
 
@@ -280,7 +284,7 @@ async def _correct(
         cause_type="reconcile",
         cause_id=cause_id,
         status=status,
-        fields=fields,
+        update=update,
         data={
             "stripe_status": status,
             "previous_status": payment.status,
@@ -295,14 +299,6 @@ async def _correct(
         extra={"payment_id": str(payment.id), "from": payment.status, "to": status},
     )
     return True
-
-
-def _rank(intent: GatewayPaymentIntent) -> int:
-    """Ranked like the event that leads to this state: back to requires_payment_method
-    with an error is a decline, which follows requires_action/processing (``event_rank``)."""
-    if intent.status == "requires_payment_method" and intent.last_payment_error:
-        return event_rank("payment_intent.payment_failed", intent.status)
-    return event_rank(f"payment_intent.{intent.status}", intent.status)
 
 
 # events backfill -------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from service.payments.models import CauseType, Change, Payment, Refund
+from service.payments.models import CauseType, Change, Payment, PaymentUpdate, Refund
 from service.payments.ports import PaymentsTx
 
 # Refund statuses in the order they can follow each other (failed may follow succeeded).
@@ -40,7 +40,7 @@ async def record_refund_change(
             kind=f"refund_{refund.status}",
             cause_type=cause_type,
             cause_id=cause_id,
-            fields={"amount_refunded": refunded},
+            update=PaymentUpdate(amount_refunded=refunded),
             data={
                 "refund_id": str(refund.id),
                 "stripe_refund_id": refund.stripe_refund_id,

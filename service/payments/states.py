@@ -27,7 +27,7 @@ FINAL_STATUSES: Final[frozenset[str]] = frozenset({"succeeded", "canceled"})
 # resolution, so several events of one confirmation often share a second; ranking
 # breaks the tie in favour of the status further along. A failure resets to
 # requires_payment_method (rank 0) yet follows requires_action or processing of the same
-# second: ``event_rank`` ranks events, not only statuses, for that. Both final statuses
+# second: ``event_rules`` ranks events, not only statuses, for that. Both final statuses
 # share the top rank: neither can follow the other.
 RANK: Final[dict[str, int]] = {
     "requires_payment_method": 0,
@@ -65,16 +65,15 @@ def is_open(status: str) -> bool:
     return status in RANK and status not in FINAL_STATUSES
 
 
-def event_rank(event_type: str, status: str) -> int:
-    """Tie-break rank of the event that set a status, scaled so events can sit between.
-
-    A decline leaves the status at requires_payment_method (rank 0), yet it comes after
-    requires_action or processing of the same confirmation: 3-D Secure failed within the
-    second is common, a new challenge within the same second after a decline is not.
-    """
-    if event_type == "payment_intent.payment_failed":
-        return RANK["processing"] * 10 + 5
+def status_rank(status: str) -> int:
+    """Tie-break rank of a status, scaled so events can sit between (``DECLINE_RANK``)."""
     return RANK[status] * 10 if status in RANK else -1
+
+
+# A decline leaves the status at requires_payment_method (rank 0), yet it comes after
+# requires_action or processing of the same confirmation: 3-D Secure failed within the
+# second is common, a new challenge within the same second after a decline is not.
+DECLINE_RANK: Final = RANK["processing"] * 10 + 5
 
 
 def decide_transition(
@@ -88,7 +87,7 @@ def decide_transition(
 ) -> Transition:
     """Should an event's status replace the stored one? (Attempts are recorded regardless.)
 
-    Ranks default to the statuses' own (``RANK``); pass ``event_rank`` values to break
+    Ranks default to the statuses' own (``RANK``); pass the events' ranks (``event_rules``) to break
     same-second ties by the events that set them.
     """
     if incoming_status not in RANK:
@@ -103,47 +102,8 @@ def decide_transition(
         return Transition(True, "newer_event")
     if incoming_created < current_state_at:
         return Transition(False, "older_event")
-    current = RANK[current_status] * 10 if current_rank is None else current_rank
-    incoming = RANK[incoming_status] * 10 if incoming_rank is None else incoming_rank
+    current = status_rank(current_status) if current_rank is None else current_rank
+    incoming = status_rank(incoming_status) if incoming_rank is None else incoming_rank
     if incoming > current:
         return Transition(True, "same_time_later_status")
     return Transition(False, "same_time_not_later")
-
-
-_CHECKOUT_STATUS: Final[dict[str, str]] = {
-    "checkout.session.async_payment_succeeded": "succeeded",
-    "checkout.session.async_payment_failed": "requires_payment_method",
-    "checkout.session.expired": "canceled",
-}
-
-
-def status_for_event(event_type: str, object_status: str | None) -> str | None:
-    """The PaymentIntent status an event implies, or None if it implies none.
-
-    `object_status` is the event object's `status` for payment_intent.* events and the
-    session's `payment_status` for checkout.session.completed.
-    """
-    if event_type.startswith("payment_intent."):
-        return object_status if object_status in RANK else None
-    if event_type == "checkout.session.completed":
-        # "unpaid" means an async method (e.g. a bank debit) is still on its way.
-        return {"paid": "succeeded", "unpaid": "processing"}.get(object_status or "")
-    return _CHECKOUT_STATUS.get(event_type)
-
-
-AttemptOutcome = Literal["succeeded", "failed", "requires_action", "processing", "canceled"]
-
-# Only payment_intent.* events: a Checkout payment also emits them, so counting
-# checkout.session.* events too would record each attempt twice.
-_ATTEMPT_OUTCOME: Final[dict[str, AttemptOutcome]] = {
-    "payment_intent.succeeded": "succeeded",
-    "payment_intent.payment_failed": "failed",
-    "payment_intent.requires_action": "requires_action",
-    "payment_intent.processing": "processing",
-    "payment_intent.canceled": "canceled",
-}
-
-
-def attempt_outcome(event_type: str) -> AttemptOutcome | None:
-    """The payment_attempts outcome an event records, or None if it is not an attempt."""
-    return _ATTEMPT_OUTCOME.get(event_type)

@@ -22,9 +22,8 @@ import asyncpg
 
 from service.db.payments_repo import PaymentsRepo
 from service.db.pool import create_pool
-from service.payments.attempts import attempt_from_event
-from service.payments.models import Change
-from service.payments.states import event_rank
+from service.payments.event_rules import attempt_from_event, event_rank
+from service.payments.models import Change, NewAttempt, PaymentUpdate
 from tests.bench.common import (
     ServiceProcess,
     cpu_times,
@@ -153,7 +152,7 @@ class _Prepared:
 
     text: str
     event: dict[str, Any]
-    attempt: dict[str, Any]
+    attempt: NewAttempt
     change: Change
 
 
@@ -169,12 +168,15 @@ def _prepare(body: bytes) -> _Prepared:
         cause_type="stripe_event",
         cause_id=event["id"],
         status=status,
-        fields={"amount_capturable": intent["amount_capturable"]},
+        update=PaymentUpdate(amount_capturable=intent["amount_capturable"]),
         data={
             "stripe_status": intent["status"],
             "attempt": {
-                k: attempt[k]
-                for k in ("outcome", "error_code", "decline_code", "card_brand", "card_last4")
+                "outcome": attempt.outcome,
+                "error_code": attempt.error_code,
+                "decline_code": attempt.decline_code,
+                "card_brand": attempt.card_brand,
+                "card_last4": attempt.card_last4,
             },
         },
         stripe_state_at=datetime.fromtimestamp(event["created"], UTC),

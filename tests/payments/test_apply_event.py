@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from service.db.pool import create_pool
 from service.db.store import PgStore
 from service.payments.ingest_event import ingest_event
-from service.payments.models import Payment
+from service.payments.models import Payment, StripeIds
 from tests.support.payments import add_payment
 from tests.support.webhooks import card_error, intent, make_event
 
@@ -434,7 +434,8 @@ async def new_checkout_payment(store: PgStore) -> tuple[Payment, str, str]:
             payment.id,
         )
         payment = await tx.attach_stripe_ids(
-            payment.id, stripe_checkout_session_id=session_id, stripe_payment_intent_id=pi_id
+            payment.id,
+            StripeIds(stripe_checkout_session_id=session_id, stripe_payment_intent_id=pi_id),
         )
     return payment, pi_id, session_id
 

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from service.payments.attempts import attempt_from_event
 from service.payments.declines import FRAUD_CODES, GENERIC_MESSAGE
+from service.payments.event_rules import attempt_from_event
 from tests.support.webhooks import card_error, intent, make_event
 
 PI = "pi_test_attempts"
@@ -35,12 +35,12 @@ def test_succeeded_attempt() -> None:
     )
     row = attempt_from_event(event)
     assert row is not None
-    assert row["outcome"] == "succeeded"
-    assert row["stripe_event_id"] == event["id"]
-    assert (row["stripe_charge_id"], row["stripe_payment_method_id"]) == ("ch_1", "pm_1")
-    assert row["occurred_at"] == datetime.fromtimestamp(1_700_000_000, UTC)
-    assert "error_code" not in row
-    assert "advice_next_step" not in row
+    assert row.outcome == "succeeded"
+    assert row.stripe_event_id == event["id"]
+    assert (row.stripe_charge_id, row.stripe_payment_method_id) == ("ch_1", "pm_1")
+    assert row.occurred_at == datetime.fromtimestamp(1_700_000_000, UTC)
+    assert row.error_code is None
+    assert row.advice_next_step is None
 
 
 def test_expanded_ids_and_card() -> None:
@@ -53,9 +53,9 @@ def test_expanded_ids_and_card() -> None:
     )
     row = attempt_from_event(event)
     assert row is not None
-    assert row["outcome"] == "processing"
-    assert (row["stripe_charge_id"], row["stripe_payment_method_id"]) == ("ch_2", "pm_2")
-    assert (row["card_brand"], row["card_last4"]) == ("amex", "0005")
+    assert row.outcome == "processing"
+    assert (row.stripe_charge_id, row.stripe_payment_method_id) == ("ch_2", "pm_2")
+    assert (row.card_brand, row.card_last4) == ("amex", "0005")
 
 
 def test_failed_attempt_keeps_the_whole_error_without_card_data() -> None:
@@ -74,19 +74,20 @@ def test_failed_attempt_keeps_the_whole_error_without_card_data() -> None:
         )
     )
     assert row is not None
-    assert row["outcome"] == "failed"
-    assert row["error_type"] == "card_error"
-    assert (row["error_code"], row["decline_code"]) == ("card_declined", "insufficient_funds")
-    assert (row["advice_code"], row["network_decline_code"]) == ("try_again_later", "51")
-    assert row["network_advice_code"] == "02"
-    assert row["stripe_charge_id"] == error["charge"]
-    assert row["stripe_payment_method_id"] == error["payment_method"]["id"]
-    assert (row["card_brand"], row["card_last4"]) == ("visa", "0002")
-    stored = row["last_payment_error"]
+    assert row.outcome == "failed"
+    assert row.error_type == "card_error"
+    assert (row.error_code, row.decline_code) == ("card_declined", "insufficient_funds")
+    assert (row.advice_code, row.network_decline_code) == ("try_again_later", "51")
+    assert row.network_advice_code == "02"
+    assert row.stripe_charge_id == error["charge"]
+    assert row.stripe_payment_method_id == error["payment_method"]["id"]
+    assert (row.card_brand, row.card_last4) == ("visa", "0002")
+    stored = row.last_payment_error
+    assert stored is not None
     assert stored["payment_method"] == error["payment_method"]["id"]  # no card details kept
     assert stored["doc_url"] == error["doc_url"]
-    assert row["advice_next_step"] == "retry_later"
-    assert row["advice_retryable"] is True
+    assert row.advice_next_step == "retry_later"
+    assert row.advice_retryable is True
 
 
 @pytest.mark.parametrize("decline_code", sorted(FRAUD_CODES))  # the list: test_declines
@@ -99,8 +100,8 @@ def test_fraud_declines_look_generic(decline_code: str) -> None:
         )
     )
     assert row is not None
-    assert (row["advice_next_step"], row["advice_retryable"]) == ("use_another_card", False)
-    assert row["advice_message"] == GENERIC_MESSAGE
+    assert (row.advice_next_step, row.advice_retryable) == ("use_another_card", False)
+    assert row.advice_message == GENERIC_MESSAGE
 
 
 def test_failed_attempt_without_error_details_is_a_generic_decline() -> None:
@@ -113,9 +114,9 @@ def test_failed_attempt_without_error_details_is_a_generic_decline() -> None:
             )
         )
         assert row is not None
-        assert row["error_code"] is None
-        assert row["last_payment_error"] is None
-        assert row["advice_message"] == GENERIC_MESSAGE
+        assert row.error_code is None
+        assert row.last_payment_error is None
+        assert row.advice_message == GENERIC_MESSAGE
 
 
 def test_authentication_failure() -> None:
@@ -131,8 +132,8 @@ def test_authentication_failure() -> None:
         )
     )
     assert row is not None
-    assert row["advice_next_step"] == "authenticate"
-    assert row["error_type"] == "invalid_request_error"
+    assert row.advice_next_step == "authenticate"
+    assert row.error_type == "invalid_request_error"
 
 
 def test_requires_action_and_canceled() -> None:
@@ -140,10 +141,10 @@ def test_requires_action_and_canceled() -> None:
         make_event("payment_intent.requires_action", intent(PI, "requires_action"))
     )
     assert action is not None
-    assert (action["outcome"], action["advice_next_step"]) == ("requires_action", "authenticate")
+    assert (action.outcome, action.advice_next_step) == ("requires_action", "authenticate")
     canceled = attempt_from_event(make_event("payment_intent.canceled", intent(PI, "canceled")))
     assert canceled is not None
-    assert canceled["outcome"] == "canceled"
+    assert canceled.outcome == "canceled"
 
 
 def test_bad_card_fields_are_not_kept() -> None:
@@ -152,4 +153,4 @@ def test_bad_card_fields_are_not_kept() -> None:
         make_event("payment_intent.succeeded", intent(PI, "succeeded", payment_method=pm))
     )
     assert row is not None
-    assert (row["card_brand"], row["card_last4"]) == (None, None)
+    assert (row.card_brand, row.card_last4) == (None, None)

@@ -25,6 +25,7 @@ from service.db.store import PgStore
 from service.db.watermark_repo import ReconcileStore
 from service.keys import AUTH, DB_POOL, GATEWAY, STORE
 from service.payments.declines import advise
+from service.payments.models import StripeIds
 from service.payments.reconcile import (
     WATERMARK_KEY,
     ReconcileReport,
@@ -250,7 +251,9 @@ async def test_a_stripe_error_on_one_payment_does_not_stop_the_others(
 ) -> None:
     unknown = await add_payment(api.app[STORE])
     async with api.app[STORE].transaction() as tx:
-        await tx.attach_stripe_ids(unknown.id, stripe_payment_intent_id="pi_not_at_stripe")
+        await tx.attach_stripe_ids(
+            unknown.id, StripeIds(stripe_payment_intent_id="pi_not_at_stripe")
+        )
     created = await create_payment_intent(api)
     await confirm_intent(emulator, created["payment_intent_id"], "pm_card_visa")
 
@@ -537,7 +540,7 @@ async def add_payment_with_intent(pool: Pool, emulator: RunningEmulator) -> uuid
     )
     assert status == 200, intent
     async with store.transaction() as tx:
-        await tx.attach_stripe_ids(payment.id, stripe_payment_intent_id=intent["id"])
+        await tx.attach_stripe_ids(payment.id, StripeIds(stripe_payment_intent_id=intent["id"]))
     return payment.id
 
 

@@ -4,16 +4,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from service.payments.event_rules import attempt_outcome, status_for_event
 from service.payments.states import (
     FINAL_STATUSES,
     RANK,
     STATUSES,
     Transition,
-    attempt_outcome,
     decide_transition,
     is_final,
     is_open,
-    status_for_event,
 )
 
 Event = tuple[str, int]  # (status, created)

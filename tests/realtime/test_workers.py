@@ -13,6 +13,7 @@ import pytest
 
 from service.db.pool import create_pool
 from service.db.store import PgStore
+from service.payments.models import StripeIds
 from tests.conftest import TEST_API_KEY
 from tests.support.api import API
 from tests.support.payments import add_payment
@@ -56,7 +57,9 @@ async def _next(ws: aiohttp.ClientWebSocketResponse) -> dict[str, Any]:
 async def test_webhook_on_any_worker_reaches_every_worker(workers: str, store: PgStore) -> None:
     payment = await add_payment(store)
     async with store.transaction() as tx:
-        await tx.attach_stripe_ids(payment.id, stripe_payment_intent_id=f"pi_w_{payment.id.hex}")
+        await tx.attach_stripe_ids(
+            payment.id, StripeIds(stripe_payment_intent_id=f"pi_w_{payment.id.hex}")
+        )
     async with aiohttp.ClientSession() as session:
         assert await wait_ready(session, f"http://{workers}", seconds=30)
         sockets = [await session.ws_connect(f"http://{workers}/ws", headers=API) for _ in range(12)]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 
 from service.db.store import PgStore
-from service.payments.models import Change, NewPayment, Payment
+from service.payments.models import Change, NewPayment, Payment, StripeIds
 
 
 async def add_payment(
@@ -30,7 +30,9 @@ async def add_payment(
         )
         assert payment is not None
         if intent_id is not None:
-            payment = await tx.attach_stripe_ids(payment.id, stripe_payment_intent_id=intent_id)
+            payment = await tx.attach_stripe_ids(
+                payment.id, StripeIds(stripe_payment_intent_id=intent_id)
+            )
     return payment
 
 

@@ -1,0 +1,33 @@
+"""checkout.session.* events: a Checkout payment's status, amount and PaymentIntent id."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from service.payments.event_common import EventResult, EventRule, find_payment, save, status_change
+from service.payments.models import PaymentUpdate
+from service.payments.ports import PaymentsTx
+from service.payments.stripe_objects import StripeEvent, parse_checkout_session
+
+
+async def checkout_event(tx: PaymentsTx, event: StripeEvent, rule: EventRule) -> EventResult:
+    session = parse_checkout_session(event.object)  # before any write: it may refuse
+    payment = await find_payment(tx, session.paylive_payment_id, intent=None, session=session.id)
+    if payment is None:
+        return EventResult("not_ours")
+    status = rule.status(session.payment_status)
+    total = session.amount_total
+    update = PaymentUpdate(
+        stripe_payment_intent_id=session.payment_intent
+        if payment.stripe_payment_intent_id is None
+        else None,
+        amount_captured=total
+        if status == "succeeded" and total is not None and 0 < total <= payment.amount
+        else None,
+        cancellation_reason="expired" if status == "canceled" else None,
+    )
+    data: dict[str, Any] = {
+        "checkout_status": session.status,
+        "payment_status": session.payment_status,
+    }
+    return await save(tx, payment, status_change(payment, event, rule, status, update, data))
