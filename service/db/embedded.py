@@ -182,7 +182,7 @@ class EmbeddedPostgres:
             "-d",
             "postgres",
             "-tAc",
-            f"SELECT 1 FROM pg_database WHERE datname = '{name}'",
+            f"SELECT 1 FROM pg_database WHERE datname = '{name}'",  # noqa: S608 - the operator's DB name
         )
         if exists.stdout.strip() != "1":
             self._run("createdb", *args, name)

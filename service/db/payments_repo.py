@@ -60,7 +60,7 @@ def _with_timeline(change_sql: str) -> str:
                 'payment_id', id, 'version', version, 'ts', $5::float8)::text)
             FROM changed
         )
-        SELECT changed.* FROM changed CROSS JOIN note"""
+        SELECT changed.* FROM changed CROSS JOIN note"""  # noqa: S608 - constant SQL pieces only
 
 
 # A change sets each value it carries (NULL: leaves it); one statement text for all.
@@ -76,7 +76,7 @@ _APPLY_CHANGE = _with_timeline(
             cancellation_reason = coalesce($15, cancellation_reason),
             updated_at = now()
         WHERE id = $6 AND version = $9
-        RETURNING {_PAYMENT_COLUMNS}"""
+        RETURNING {_PAYMENT_COLUMNS}"""  # noqa: S608 - constant SQL pieces only
 )
 
 _ATTACH_STRIPE_IDS = f"""UPDATE payments
@@ -87,7 +87,7 @@ _ATTACH_STRIPE_IDS = f"""UPDATE payments
         checkout_expires_at = coalesce($6, checkout_expires_at),
         updated_at = now()
     WHERE id = $1
-    RETURNING {_PAYMENT_COLUMNS}"""
+    RETURNING {_PAYMENT_COLUMNS}"""  # noqa: S608 - constant SQL pieces only
 
 
 class PaymentsRepo(InboxQueries, RefundQueries, AttemptQueries):
@@ -132,7 +132,7 @@ class PaymentsRepo(InboxQueries, RefundQueries, AttemptQueries):
                                           capture_method, description, metadata)
                     VALUES ($6, $7, $8, $9, $10, $11, $12, $13, $14)
                     ON CONFLICT DO NOTHING
-                    RETURNING {_PAYMENT_COLUMNS}"""
+                    RETURNING {_PAYMENT_COLUMNS}"""  # noqa: S608 - constant SQL pieces only
             ),
             "created",
             "api",
@@ -154,7 +154,8 @@ class PaymentsRepo(InboxQueries, RefundQueries, AttemptQueries):
     async def get_payment(self, payment_id: UUID, *, for_update: bool = False) -> Payment | None:
         lock = " FOR UPDATE" if for_update else ""
         row = await self.conn.fetchrow(
-            f"SELECT {_PAYMENT_COLUMNS} FROM payments WHERE id = $1{lock}", payment_id
+            f"SELECT {_PAYMENT_COLUMNS} FROM payments WHERE id = $1{lock}",  # noqa: S608 - constant SQL pieces only
+            payment_id,
         )
         return _payment(row) if row else None
 
@@ -180,7 +181,8 @@ class PaymentsRepo(InboxQueries, RefundQueries, AttemptQueries):
                 where = "stripe_payment_intent_id = $1 OR stripe_checkout_session_id = $2"
                 args = [intent, session]
         row = await self.conn.fetchrow(
-            f"SELECT {_PAYMENT_COLUMNS} FROM payments WHERE {where} LIMIT 1{lock}", *args
+            f"SELECT {_PAYMENT_COLUMNS} FROM payments WHERE {where} LIMIT 1{lock}",  # noqa: S608 - constant SQL pieces only
+            *args,
         )
         return _payment(row) if row else None
 
@@ -191,7 +193,7 @@ class PaymentsRepo(InboxQueries, RefundQueries, AttemptQueries):
         lock = " FOR UPDATE" if for_update else ""
         rows = await self.conn.fetch(
             f"""SELECT {_PAYMENT_COLUMNS} FROM payments
-                WHERE order_id = $1 AND status <> 'canceled' ORDER BY created_at{lock}""",
+                WHERE order_id = $1 AND status <> 'canceled' ORDER BY created_at{lock}""",  # noqa: S608 - constant SQL pieces only
             order_id,
         )
         return [_payment(row) for row in rows]
@@ -203,7 +205,7 @@ class PaymentsRepo(InboxQueries, RefundQueries, AttemptQueries):
             f"""SELECT {_PAYMENT_COLUMNS} FROM payments
                 WHERE ($1::text IS NULL OR order_id = $1)
                   AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3::uuid))
-                ORDER BY created_at DESC, id DESC LIMIT $4""",
+                ORDER BY created_at DESC, id DESC LIMIT $4""",  # noqa: S608 - constant SQL pieces only
             order_id,
             before[0] if before else None,
             before[1] if before else None,
@@ -287,7 +289,7 @@ class PaymentsRepo(InboxQueries, RefundQueries, AttemptQueries):
                              WHERE e.payment_id = p.id AND e.version > w.after
                              ORDER BY e.version) AS entries
                 FROM unnest($1::uuid[], $2::bigint[]) AS w (payment_id, after)
-                JOIN payments p ON p.id = w.payment_id""",
+                JOIN payments p ON p.id = w.payment_id""",  # noqa: S608 - constant SQL pieces only
             ids,
             [since[i] for i in ids],
         )

@@ -17,7 +17,7 @@ class RefundQueries:
 
     async def refunds(self, payment_id: UUID) -> list[Refund]:
         rows = await self.conn.fetch(
-            f"SELECT {_REFUND_COLUMNS} FROM refunds WHERE payment_id = $1 ORDER BY created_at",
+            f"SELECT {_REFUND_COLUMNS} FROM refunds WHERE payment_id = $1 ORDER BY created_at",  # noqa: S608 - constant SQL pieces only
             payment_id,
         )
         return [Refund(**dict(row)) for row in rows]
@@ -36,7 +36,7 @@ class RefundQueries:
     ) -> Refund:
         row = await self.conn.fetchrow(
             f"""INSERT INTO refunds (id, payment_id, amount, currency, reason)
-                VALUES ($1, $2, $3, $4, $5) RETURNING {_REFUND_COLUMNS}""",
+                VALUES ($1, $2, $3, $4, $5) RETURNING {_REFUND_COLUMNS}""",  # noqa: S608 - constant SQL pieces only
             refund_id,
             payment.id,
             amount,
@@ -58,7 +58,7 @@ class RefundQueries:
             f"""UPDATE refunds SET stripe_refund_id = coalesce($2, stripe_refund_id),
                        status = $3, failure_reason = coalesce($4, failure_reason),
                        updated_at = now()
-                WHERE id = $1 RETURNING {_REFUND_COLUMNS}""",
+                WHERE id = $1 RETURNING {_REFUND_COLUMNS}""",  # noqa: S608 - constant SQL pieces only
             refund_id,
             stripe_refund_id,
             status,
@@ -69,7 +69,7 @@ class RefundQueries:
 
     async def get_refund_by_stripe_id(self, stripe_refund_id: str) -> Refund | None:
         row = await self.conn.fetchrow(
-            f"SELECT {_REFUND_COLUMNS} FROM refunds WHERE stripe_refund_id = $1 FOR UPDATE",
+            f"SELECT {_REFUND_COLUMNS} FROM refunds WHERE stripe_refund_id = $1 FOR UPDATE",  # noqa: S608 - constant SQL pieces only
             stripe_refund_id,
         )
         return Refund(**dict(row)) if row else None
@@ -84,7 +84,8 @@ class RefundQueries:
 
     async def get_refund(self, refund_id: UUID) -> Refund | None:
         row = await self.conn.fetchrow(
-            f"SELECT {_REFUND_COLUMNS} FROM refunds WHERE id = $1 FOR UPDATE", refund_id
+            f"SELECT {_REFUND_COLUMNS} FROM refunds WHERE id = $1 FOR UPDATE",  # noqa: S608 - constant SQL pieces only
+            refund_id,
         )
         return Refund(**dict(row)) if row else None
 
@@ -101,7 +102,7 @@ class RefundQueries:
         row = await self.conn.fetchrow(
             f"""INSERT INTO refunds (id, payment_id, stripe_refund_id, amount, currency, status,
                                      reason)
-                VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {_REFUND_COLUMNS}""",
+                VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {_REFUND_COLUMNS}""",  # noqa: S608 - constant SQL pieces only
             refund_id,
             payment.id,
             stripe_refund_id,

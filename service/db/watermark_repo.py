@@ -41,7 +41,7 @@ class ReconcileQueries:
                        OR stripe_checkout_session_id IS NOT NULL)
                   AND updated_at < $1
                   AND ($2::timestamptz IS NULL OR updated_at > $2)
-                ORDER BY updated_at DESC LIMIT $3""",
+                ORDER BY updated_at DESC LIMIT $3""",  # noqa: S608 - constant SQL pieces only
             updated_before,
             updated_after,
             limit,

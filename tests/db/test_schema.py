@@ -28,7 +28,7 @@ async def _payment(
     names = ", ".join(values)
     params = ", ".join(f"${i}" for i in range(4, 4 + len(values)))
     await conn.execute(
-        f"INSERT INTO payments (id, order_id, status, {names}) VALUES ($1, $2, $3, {params})",
+        f"INSERT INTO payments (id, order_id, status, {names}) VALUES ($1, $2, $3, {params})",  # noqa: S608 - test's own names
         payment_id,
         order_id,
         status,
