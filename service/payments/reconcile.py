@@ -12,7 +12,8 @@ Two passes, both safe to repeat and to run in several processes at once:
    which keeps one row per confirmation.
 2. Backfill. Stripe's events list is read after a stored watermark and every event goes
    through the webhook inbox (``ingest_event``), so an event already received changes
-   nothing. The watermark moves only past events that were applied, and only forward.
+   nothing. The watermark moves only past events that were applied, and only forward
+   (``events_backfill.py``).
 
 Pass 1 runs first, so a payment whose webhooks were all lost gets its status from the
 PaymentIntent (marked ``reconcile`` on its timeline), and the backfill then adds the
@@ -23,85 +24,42 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
-from contextlib import AbstractAsyncContextManager
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
 from uuid import UUID
 
 from service.payments.event_rules import RULES, intent_state_rank
-from service.payments.ingest_event import InvalidEvent, check_event_shape, ingest_event
+from service.payments.events_backfill import WATERMARK_KEY, backfill
 from service.payments.intent_events import intent_amounts
 from service.payments.models import Change, Payment, PaymentUpdate, StripeIds
 from service.payments.ports import (
     GatewayCheckoutSession,
     GatewayError,
-    GatewayInvalidRequest,
     GatewayPaymentIntent,
     PaymentGateway,
-    PaymentsTx,
+)
+from service.payments.reconcile_records import (
+    ReconcileReport,
+    ReconcileStats,
+    ReconcileStore,
+    ReconcileTx,
 )
 from service.payments.states import RANK, decide_transition
 from service.payments.stripe_objects import parse_intent_amounts
 
 log = logging.getLogger(__name__)
 
-WATERMARK_KEY = "stripe_events_watermark"
-EVENTS_PAGE = 100  # Stripe's largest page
 
-
-class ReconcileTx(PaymentsTx, Protocol):
-    """``PaymentsTx`` plus the queries reconciliation needs (``db/watermark_repo.py``)."""
-
-    async def stale_payments(
-        self, *, updated_before: datetime, updated_after: datetime | None, limit: int
-    ) -> list[Payment]: ...
-    async def get_service_state(self, key: str) -> dict[str, Any] | None: ...
-    async def set_service_state(self, key: str, value: dict[str, Any]) -> None: ...
-
-
-class ReconcileStore(Protocol):
-    def transaction(self) -> AbstractAsyncContextManager[ReconcileTx]: ...
-
-
-@dataclass
-class ReconcileReport:
-    checked: int = 0  # stale payments asked about at Stripe
-    corrected: int = 0  # of those, changed by what Stripe said
-    events_seen: int = 0  # events read from Stripe's list
-    events_backfilled: int = 0  # of those, new to the inbox (not duplicates)
-    errors: int = 0
-    watermark: str | None = None  # the last event id applied, after this round
-    corrected_to: dict[str, int] = field(default_factory=dict)  # by the status set
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass
-class ReconcileStats:
-    """Totals over every round of this process, read by /metrics."""
-
-    rounds: int = 0
-    failed_rounds: int = 0  # rounds that raised (the database was unreachable, ...)
-    skipped_rounds: int = 0  # another process held the reconcile lock
-    checked: int = 0
-    corrected: int = 0
-    events_backfilled: int = 0
-    errors: int = 0
-    last_success: float | None = None  # unix time of the last round that completed
-    corrected_to: dict[str, int] = field(default_factory=dict)
-
-    def add(self, report: ReconcileReport, at: float) -> None:
-        self.rounds += 1
-        self.checked += report.checked
-        self.corrected += report.corrected
-        self.events_backfilled += report.events_backfilled
-        self.errors += report.errors
-        for status, count in report.corrected_to.items():
-            self.corrected_to[status] = self.corrected_to.get(status, 0) + count
-        self.last_success = at
+__all__ = (
+    "WATERMARK_KEY",
+    "ReconcileReport",
+    "ReconcileStats",
+    "ReconcileStore",
+    "ReconcileTx",
+    "correction_id",
+    "reconcile_once",
+)
 
 
 async def reconcile_once(
@@ -128,7 +86,7 @@ async def reconcile_once(
         limit=batch_size,
         clock=clock,
     )
-    await _backfill(
+    await backfill(
         store,
         gateway,
         report,
@@ -299,89 +257,3 @@ async def _correct(
         extra={"payment_id": str(payment.id), "from": payment.status, "to": status},
     )
     return True
-
-
-# events backfill -------------------------------------------------------------------------
-
-
-async def _backfill(
-    store: ReconcileStore,
-    gateway: PaymentGateway,
-    report: ReconcileReport,
-    *,
-    lookback_from: int,
-    max_pages: int,
-) -> None:
-    async with store.transaction() as tx:
-        mark = await tx.get_service_state(WATERMARK_KEY)
-    cursor: str | None = mark.get("id") if mark else None
-    # Without a usable cursor: from the second before the watermark (the inbox drops what
-    # was already seen), or from the look-back window on the first run.
-    created_after = int(mark["created"]) - 1 if mark else lookback_from
-    report.watermark = cursor
-    for _ in range(max_pages):
-        try:
-            events, more = await gateway.list_events(
-                created_after=None if cursor else created_after,
-                starting_after=cursor,
-                limit=EVENTS_PAGE,
-            )
-        except GatewayInvalidRequest as exc:
-            if cursor is None:
-                _count_error(report, "cannot list Stripe events", exc)
-                return
-            # The watermark event is gone (Stripe keeps 30 days): fall back to its time.
-            log.warning("reconcile: watermark event %s not found; listing by time", cursor)
-            cursor = None
-            continue
-        except GatewayError as exc:
-            _count_error(report, "cannot list Stripe events", exc)
-            return
-        applied, complete = await _ingest_page(store, events, report)
-        if applied is not None:
-            await _save_watermark(store, applied)
-            cursor = report.watermark = applied["id"]
-        if not complete or not more or not events:
-            return  # an event failed (retried next round from it), or nothing is left
-
-
-async def _ingest_page(
-    store: ReconcileStore, events: list[Mapping[str, Any]], report: ReconcileReport
-) -> tuple[Mapping[str, Any] | None, bool]:
-    """Each event through the webhook inbox, oldest first: the last one that went
-    through, and whether all did.
-
-    A failing event stops the page: the watermark must not pass it. ``ingest_event`` has
-    already logged it and noted the failure on its inbox row.
-    """
-    last: Mapping[str, Any] | None = None
-    for listed in events:
-        event = dict(listed)
-        report.events_seen += 1
-        try:
-            check_event_shape(event)
-        except InvalidEvent as exc:
-            log.warning("reconcile: skipping malformed event %s: %s", event.get("id"), exc)
-            last = listed
-            continue
-        try:
-            result = await ingest_event(event, store=store)
-        except Exception:
-            report.errors += 1
-            return last, False
-        if result.outcome != "duplicate":
-            report.events_backfilled += 1
-        last = listed
-    return last, True
-
-
-def _count_error(report: ReconcileReport, what: str, exc: GatewayError) -> None:
-    report.errors += 1
-    log.warning("reconcile: %s: %s: %s", what, type(exc).__name__, exc.message)
-
-
-async def _save_watermark(store: ReconcileStore, event: Mapping[str, Any]) -> None:
-    async with store.transaction() as tx:
-        await tx.set_service_state(
-            WATERMARK_KEY, {"id": event["id"], "created": int(event["created"])}
-        )
