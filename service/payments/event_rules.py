@@ -17,7 +17,7 @@ from service.payments.intent_events import charge_card, intent_event
 from service.payments.models import AttemptOutcome, NewAttempt
 from service.payments.ports import PaymentsTx
 from service.payments.refund_events import charge_refunded, refund_event
-from service.payments.states import DECLINE_RANK, RANK
+from service.payments.states import DECLINE_RANK, RANK, status_rank
 from service.payments.stripe_objects import StripeEvent, parse_event, parse_payment_intent
 
 
@@ -115,7 +115,7 @@ def attempt_outcome(event_type: str) -> AttemptOutcome | None:
 def event_rank(event_type: str, status: str) -> int:
     """Tie-break rank of the event that set a status (``states.decide_transition``)."""
     rule = rule_for(event_type)
-    return rule.rank_of(status) if rule else _intent().rank_of(status)
+    return rule.rank_of(status) if rule else status_rank(status)
 
 
 def intent_state_rank(status: str, *, declined: bool) -> int:

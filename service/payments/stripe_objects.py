@@ -67,6 +67,11 @@ def id_of(value: Any, name: str) -> str | None:
     return text_or_none(value, name) or None
 
 
+def plain_id(value: Any, name: str) -> str | None:
+    """An id given as a string (an expanded object is not read here)."""
+    return text_or_none(value, name) if isinstance(value, str) else None
+
+
 def amount_or_none(value: Any) -> int | None:
     """An amount in minor units when it is one we could store; otherwise ignored."""
     if isinstance(value, bool) or not isinstance(value, int):
@@ -214,10 +219,9 @@ class CheckoutSessionObject:
 
 
 def parse_checkout_session(obj: Mapping[str, Any]) -> CheckoutSessionObject:
-    intent = obj.get("payment_intent")
     return CheckoutSessionObject(
         id=_required_id(obj, "checkout_session"),
-        payment_intent=text_or_none(intent, "payment_intent") if isinstance(intent, str) else None,
+        payment_intent=plain_id(obj.get("payment_intent"), "payment_intent"),
         status=text_or_none(obj.get("status"), "status"),
         payment_status=text_or_none(obj.get("payment_status"), "payment_status"),
         amount_total=amount_or_none(obj.get("amount_total")),
@@ -242,14 +246,13 @@ def parse_refund(obj: Mapping[str, Any]) -> RefundObject:
     if isinstance(amount, int) and not isinstance(amount, bool) and not 0 < amount <= MAX_AMOUNT:
         raise UnusableEvent("refund amount out of range")
     reason = obj.get("reason")
-    intent = obj.get("payment_intent")
     return RefundObject(
         id=_required_id(obj, "refund"),
         amount=amount_or_none(amount),
         status=text_or_none(obj.get("status"), "status"),
         reason=next((r for r in REFUND_REASONS if r == reason), None),
         failure_reason=text_or_none(obj.get("failure_reason"), "failure_reason"),
-        payment_intent=text_or_none(intent, "payment_intent") if isinstance(intent, str) else None,
+        payment_intent=plain_id(obj.get("payment_intent"), "payment_intent"),
         paylive_payment_id=our_id(obj, "paylive_payment_id"),
         paylive_refund_id=our_id(obj, "paylive_refund_id"),
     )
@@ -273,7 +276,6 @@ def card_of_charge(charge: Mapping[str, Any]) -> Card | None:
 
 
 def parse_charge(obj: Mapping[str, Any]) -> ChargeObject:
-    intent = obj.get("payment_intent")
     captured = obj.get("captured")
     listed = obj.get("refunds")
     data = listed.get("data") if isinstance(listed, dict) else None
@@ -288,7 +290,7 @@ def parse_charge(obj: Mapping[str, Any]) -> ChargeObject:
         ]
     return ChargeObject(
         id=_required_id(obj, "charge"),
-        payment_intent=text_or_none(intent, "payment_intent") if isinstance(intent, str) else None,
+        payment_intent=plain_id(obj.get("payment_intent"), "payment_intent"),
         captured=captured if isinstance(captured, bool) else None,
         amount_refunded=amount_or_none(obj.get("amount_refunded")),
         card=card_of_charge(obj),
