@@ -14,15 +14,17 @@ from service import errors
 log = logging.getLogger(__name__)
 
 # The database's own outage: what asyncpg raises when the server is gone, restarting or
-# refusing us, and a pool that could not open a connection (``db/pool.py`` turns its
-# OSError into ``DatabaseUnavailable``). Not bare OSError/ConnectionError: a client that
-# hangs up mid-answer raises those too, and that is no outage.
+# refusing us, and a query or pool acquire past its timeout (asyncpg raises the builtin
+# TimeoutError; Stripe's timeouts are GatewayUnavailable before they get here). A pool
+# that cannot open a connection raises ``DatabaseUnavailable`` (``db/pool.py``). Not bare
+# OSError/ConnectionError: a client that hangs up mid-answer raises those too.
 DATABASE_DOWN = (
     asyncpg.PostgresConnectionError,
     asyncpg.CannotConnectNowError,
     asyncpg.ConnectionDoesNotExistError,
     asyncpg.AdminShutdownError,
     asyncpg.CrashShutdownError,
+    TimeoutError,
 )
 
 # What the access log records for a request whose client left before the answer (the
@@ -57,11 +59,10 @@ def error_response(
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
-    except errors.DatabaseUnavailable as exc:
-        log.warning(
-            "database unavailable on %s %s: %r", request.method, request.path, exc.__cause__
-        )
-        return render(exc)
+    except (errors.DatabaseUnavailable, *DATABASE_DOWN) as exc:
+        cause = exc.__cause__ if isinstance(exc, errors.DatabaseUnavailable) else exc
+        log.warning("database unavailable on %s %s: %r", request.method, request.path, cause)
+        return render(errors.DatabaseUnavailable())
     except errors.ServiceError as exc:
         return render(exc)
     except web.HTTPException as exc:
@@ -70,9 +71,6 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         headers = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
         code = _HTTP_CODES.get(exc.status, "http_error")
         return error_response(exc.status, code, exc.reason, headers=headers)
-    except DATABASE_DOWN as exc:
-        log.warning("database unavailable on %s %s: %r", request.method, request.path, exc)
-        return render(errors.DatabaseUnavailable())
     except Exception as exc:
         if isinstance(exc, ConnectionError) and _client_left(request):
             # A browser leaving mid-handshake: no outage, and nobody left to answer.

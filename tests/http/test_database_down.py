@@ -11,6 +11,7 @@ import os
 import socket
 import struct
 
+import asyncpg
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
@@ -94,3 +95,31 @@ async def test_no_database_is_503_database_unavailable(
     body = await answer.json()
     assert body["error"]["code"] == "database_unavailable"
     assert [r.getMessage() for r in caplog.records if "database unavailable" in r.getMessage()]
+
+
+async def test_only_the_database_s_own_errors_are_its_outage(
+    aiohttp_client: AiohttpClient, settings: Settings
+) -> None:
+    raised: list[BaseException] = [
+        asyncpg.CannotConnectNowError("the database system is starting up"),
+        TimeoutError(),  # what asyncpg raises for a query or acquire past its timeout
+        ConnectionResetError("reset by peer"),  # not the database's, the client is here
+        OSError("no space left on device"),
+    ]
+
+    async def handler(request: web.Request) -> web.Response:
+        raise raised[int(request.match_info["n"])]
+
+    app = create_app(settings)
+    app.router.add_get("/raise/{n}", handler)
+    client = await aiohttp_client(app)
+    answers = []
+    for n in range(len(raised)):
+        response = await client.get(f"/raise/{n}")
+        answers.append((response.status, (await response.json())["error"]["code"]))
+    assert answers == [
+        (503, "database_unavailable"),
+        (503, "database_unavailable"),
+        (500, "internal_error"),
+        (500, "internal_error"),
+    ]
