@@ -1,8 +1,8 @@
 """Every error the service answers with, each defined once: its code, HTTP status, message.
 
 ``service/http/errors.py`` renders any ``ServiceError`` from these attributes; there is no
-other table of statuses. The gateway (``service/stripe/``) raises the ``Gateway*`` errors
-directly, so a Stripe failure goes from Stripe's answer to ours in one step.
+other table of statuses. The gateway raises the ``Gateway*`` errors directly (chosen in
+``service/stripe_errors.py``), so a Stripe failure becomes our answer in one step.
 """
 
 from __future__ import annotations
