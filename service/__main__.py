@@ -118,12 +118,12 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _reconcile(settings: Settings) -> int:
-    from service.reconciler import ReconcileConfig, reconcile_cli
+    from service.bootstrap import reconcile_cli
 
     if settings.stripe_secret_key is None:
         log.error("STRIPE_SECRET_KEY is not set")
         return EXIT_CONFIG
-    return reconcile_cli(settings, ReconcileConfig.from_settings(settings))
+    return reconcile_cli(settings)
 
 
 def _run_workers(settings: Settings, host: str, port: int, workers: int) -> int:

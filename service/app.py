@@ -1,4 +1,5 @@
-"""``create_app``: wiring only. Each resource is set up and torn down in one cleanup_ctx."""
+"""``create_app``: wiring only. Each resource is built by ``bootstrap`` and set up and torn
+down in one cleanup_ctx."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from service import bootstrap
 from service.config import Settings
-from service.db.pool import create_pool
 from service.db.store import PgStore
 from service.http.auth import AuthConfig
 from service.http.cors import setup_cors
@@ -37,8 +38,7 @@ from service.realtime.hub import Hub
 from service.realtime.listener import PgListener
 from service.realtime.protocol import CLOSE_RESTART
 from service.realtime.stats import RealtimeStats
-from service.reconciler import ReconcileConfig, reconcile_in_background
-from service.stripe_gateway import StripeGateway
+from service.reconciler import reconcile_in_background
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_stripe)
     app.cleanup_ctx.append(_realtime)
     app.cleanup_ctx.append(
-        reconcile_in_background(ReconcileConfig.from_settings(settings), metrics.reconcile)
+        reconcile_in_background(bootstrap.reconcile_config(settings), metrics.reconcile)
     )
     app.on_response_prepare.append(echo_request_id)
     app.on_shutdown.append(_close_clients)
@@ -85,13 +85,7 @@ def create_app(settings: Settings) -> web.Application:
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:
-    settings = app[SETTINGS]
-    assert settings.database_url is not None
-    pool = await create_pool(
-        settings.database_url,
-        min_size=settings.db_pool_min_size,
-        max_size=settings.db_pool_max_size,
-    )
+    pool = await bootstrap.database_pool(app[SETTINGS])
     app[DB_POOL] = pool
     app[STORE] = PgStore(pool)
     yield
@@ -99,15 +93,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _stripe(app: web.Application) -> AsyncIterator[None]:
-    settings = app[SETTINGS]
-    assert settings.stripe_secret_key is not None
-    gateway = StripeGateway(
-        settings.stripe_secret_key.get_secret_value(),
-        api_base=settings.stripe_api_base,
-        timeout_seconds=settings.stripe_timeout_seconds,
-        max_network_retries=settings.stripe_max_network_retries,
-        on_call=app[METRICS].observe_stripe_call,
-    )
+    gateway = bootstrap.stripe_gateway(app[SETTINGS], on_call=app[METRICS].observe_stripe_call)
     app[GATEWAY] = gateway
     yield
     await gateway.close()

@@ -1,4 +1,4 @@
-"""Reconciliation in the background (a cleanup_ctx) and as ``python -m service reconcile``.
+"""Reconciliation in the background: the ``Reconciler`` loop and its cleanup_ctx.
 
 The loop never dies on an error: a failed round is logged and the next one starts an
 interval later. Rounds in several processes are safe (the inbox and the row locks make
@@ -9,77 +9,35 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
 
 from aiohttp import web
 
-from service.config import Settings
-from service.db.pool import create_pool
 from service.db.watermark_repo import ReconcileStore
 from service.keys import DB_POOL, GATEWAY
 from service.payments.ports import PaymentGateway
-from service.payments.reconcile import ReconcileReport, ReconcileStats, reconcile_once
-from service.stripe_gateway import StripeGateway
+from service.payments.reconcile import (
+    ReconcilePolicy,
+    ReconcileReport,
+    ReconcileStats,
+    reconcile_once,
+)
 
 log = logging.getLogger(__name__)
 
 
-class ReconcileSettings(Protocol):
-    """The settings fields reconciliation reads (``Settings`` has them)."""
-
-    @property
-    def reconcile_enabled(self) -> bool: ...
-    @property
-    def reconcile_interval_seconds(self) -> float: ...
-    @property
-    def reconcile_older_than_seconds(self) -> float: ...
-    @property
-    def reconcile_batch_size(self) -> int: ...
-    @property
-    def reconcile_max_age_seconds(self) -> float: ...
-    @property
-    def reconcile_lookback_seconds(self) -> int: ...
-
-
 @dataclass(frozen=True)
 class ReconcileConfig:
-    enabled: bool = True
-    interval_seconds: float = 60.0  # between rounds; the first round waits one interval
-    older_than_seconds: float = 60.0  # a payment unchanged this long is asked about
-    batch_size: int = 100  # stale payments per round, most recently changed first
-    max_age_seconds: float = 7 * 24 * 3600.0  # older unfinished payments are left alone
-    lookback_seconds: int = 3 * 24 * 3600  # first backfill, before any watermark exists
+    """The loop's settings (built by ``service/bootstrap.py``; the defaults are in
+    ``config.py`` only)."""
 
-    @classmethod
-    def from_settings(cls, settings: ReconcileSettings) -> ReconcileConfig:
-        return cls(
-            enabled=settings.reconcile_enabled,
-            interval_seconds=settings.reconcile_interval_seconds,
-            older_than_seconds=settings.reconcile_older_than_seconds,
-            batch_size=settings.reconcile_batch_size,
-            max_age_seconds=settings.reconcile_max_age_seconds,
-            lookback_seconds=settings.reconcile_lookback_seconds,
-        )
-
-
-async def run_round(
-    store: ReconcileStore, gateway: PaymentGateway, config: ReconcileConfig
-) -> ReconcileReport:
-    return await reconcile_once(
-        store,
-        gateway,
-        older_than_seconds=config.older_than_seconds,
-        now=datetime.now(UTC),
-        batch_size=config.batch_size,
-        max_age_seconds=config.max_age_seconds,
-        backfill_lookback_seconds=config.lookback_seconds,
-    )
+    enabled: bool
+    interval_seconds: float  # between rounds; the first round waits one interval
+    policy: ReconcilePolicy  # what each round looks at
 
 
 class Reconciler:
@@ -109,7 +67,9 @@ class Reconciler:
                 if not mine:
                     self.stats.skipped_rounds += 1
                     return None
-                report = await run_round(self.store, self.gateway, self.config)
+                report = await reconcile_once(
+                    self.store, self.gateway, self.config.policy, now=datetime.now(UTC)
+                )
         except Exception:
             self.stats.failed_rounds += 1
             log.exception("reconciliation round failed; retrying next round")
@@ -140,30 +100,3 @@ def reconcile_in_background(
             await task
 
     return reconciler
-
-
-async def reconcile_command(settings: Settings, config: ReconcileConfig) -> ReconcileReport:
-    """``python -m service reconcile``: one round now, without waiting for the lock (a
-    round is safe next to another one), with its own pool and Stripe client."""
-    assert settings.database_url is not None
-    assert settings.stripe_secret_key is not None
-    pool = await create_pool(settings.database_url, min_size=1, max_size=2)
-    gateway = StripeGateway(
-        settings.stripe_secret_key.get_secret_value(),
-        api_base=settings.stripe_api_base,
-        timeout_seconds=settings.stripe_timeout_seconds,
-        max_network_retries=settings.stripe_max_network_retries,
-    )
-    try:
-        return await run_round(ReconcileStore(pool), gateway, config)
-    finally:
-        await gateway.close()
-        await pool.close()
-
-
-def reconcile_cli(settings: Settings, config: ReconcileConfig) -> int:
-    """The body of ``python -m service reconcile``: prints the report as one JSON line;
-    exit code 1 if anything failed (it is retried by the next run), else 0."""
-    report = asyncio.run(reconcile_command(settings, config))
-    print(json.dumps(report.as_dict()), flush=True)
-    return 1 if report.errors else 0

@@ -1,4 +1,8 @@
-"""`PaymentGateway` over stripe-python's async client: the only module that imports `stripe`.
+"""`PaymentGateway` over stripe-python's async client.
+
+The `stripe_*.py` modules are the only ones that import `stripe`: this one makes the
+calls, `stripe_transport` carries them, `stripe_objects` reads the answers and
+`stripe_errors` turns failures into the service's errors.
 
 Retries: stripe-python retries connection errors, 409 and 5xx answers itself
 (`max_network_retries`, exponential backoff from 0.5 s). The request headers, including
@@ -9,14 +13,12 @@ carries the same key and Stripe replays instead of acting twice.
 from __future__ import annotations
 
 import logging
-import ssl
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, cast
 from urllib.parse import quote
 
-import aiohttp
 import stripe
 from stripe.params import (
     CustomerCreateParams,
@@ -27,66 +29,22 @@ from stripe.params import (
 )
 from stripe.params.checkout import SessionCreateParams, SessionCreateParamsLineItem
 
+from service.errors import GatewayUnavailable
 from service.payments.ports import (
-    GatewayAuthError,
-    GatewayCardError,
     GatewayCheckoutSession,
-    GatewayError,
-    GatewayInvalidRequest,
     GatewayPaymentIntent,
     GatewayRefund,
-    GatewayUnavailable,
     LineItem,
 )
+from service.stripe_errors import gateway_error
+from service.stripe_objects import checkout_session, payment_intent, refund
+from service.stripe_transport import AIOHTTPClient
 
 log = logging.getLogger(__name__)
 
 
 # Stripe's page size ceiling, used when walking the events list.
 _MAX_PAGE = 100
-# 409 answers that mean "try again shortly" rather than "this request is wrong".
-_TRANSIENT_CONFLICTS = {"idempotency_key_in_use", "lock_timeout"}
-
-
-class _AIOHTTPClient(stripe.AIOHTTPClient):
-    """stripe's aiohttp transport, reading the body inside the response's context.
-
-    The stock client reads the body after its error wrapper and never releases the
-    response, so a timeout or reset mid-body escaped as a raw aiohttp error (not
-    retried) and leaked the connection. Here it is an `APIConnectionError` that
-    stripe-python retries with the same idempotency key.
-    """
-
-    def __init__(self, timeout_seconds: float) -> None:
-        super().__init__()
-        self._timeout_seconds = timeout_seconds
-        self._own_session: aiohttp.ClientSession | None = None
-
-    async def request_async(
-        self, method: str, url: str, headers: Mapping[str, str], post_data: Any = None
-    ) -> tuple[bytes, int, Mapping[str, str]]:
-        if self._own_session is None:
-            # Created on first use: a ClientSession needs the running loop. Stripe's own
-            # CA bundle, as the stock client uses.
-            tls = ssl.create_default_context(cafile=stripe.ca_bundle_path)
-            self._own_session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(ssl=tls),
-                timeout=aiohttp.ClientTimeout(total=self._timeout_seconds),
-            )
-        try:
-            async with self._own_session.request(
-                method, url, headers=headers, data=post_data
-            ) as response:
-                return await response.read(), response.status, response.headers
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            message = f"Network error talking to Stripe: {exc!r}"
-            raise stripe.APIConnectionError(  # type: ignore[no-untyped-call]
-                message, should_retry=True
-            ) from exc
-
-    async def close_async(self) -> None:
-        if self._own_session is not None:
-            await self._own_session.close()
 
 
 class StripeGateway:
@@ -102,7 +60,7 @@ class StripeGateway:
         on_call: Callable[[str, float, str], None] | None = None,
     ) -> None:
         self._on_call = on_call  # (operation, seconds, "ok" or the GatewayError class name)
-        self._http = _AIOHTTPClient(timeout_seconds)
+        self._http = AIOHTTPClient(timeout_seconds)
         self._client = stripe.StripeClient(
             secret_key,
             base_addresses={"api": api_base} if api_base else None,
@@ -158,13 +116,13 @@ class StripeGateway:
         intent = await self._request(
             "payment_intents.create", "post", "/v1/payment_intents", params, idempotency_key
         )
-        return _payment_intent(intent)
+        return payment_intent(intent)
 
     async def retrieve_payment_intent(self, payment_intent_id: str) -> GatewayPaymentIntent:
         intent = await self._request(
             "payment_intents.retrieve", "get", f"/v1/payment_intents/{_path(payment_intent_id)}"
         )
-        return _payment_intent(intent)
+        return payment_intent(intent)
 
     async def cancel_payment_intent(
         self, payment_intent_id: str, *, reason: str | None, idempotency_key: str
@@ -179,7 +137,7 @@ class StripeGateway:
             params,
             idempotency_key,
         )
-        return _payment_intent(intent)
+        return payment_intent(intent)
 
     async def create_checkout_session(
         self,
@@ -225,7 +183,7 @@ class StripeGateway:
         session = await self._request(
             "checkout.sessions.create", "post", "/v1/checkout/sessions", params, idempotency_key
         )
-        return _checkout_session(session)
+        return checkout_session(session)
 
     async def expire_checkout_session(
         self, session_id: str, *, idempotency_key: str
@@ -237,13 +195,13 @@ class StripeGateway:
             {},
             idempotency_key,
         )
-        return _checkout_session(session)
+        return checkout_session(session)
 
     async def retrieve_checkout_session(self, session_id: str) -> GatewayCheckoutSession:
         session = await self._request(
             "checkout.sessions.retrieve", "get", f"/v1/checkout/sessions/{_path(session_id)}"
         )
-        return _checkout_session(session)
+        return checkout_session(session)
 
     async def create_refund(
         self,
@@ -262,15 +220,7 @@ class StripeGateway:
         if reason is not None:
             params["reason"] = cast(Any, reason)
         raw = await self._request("refunds.create", "post", "/v1/refunds", params, idempotency_key)
-        return GatewayRefund(
-            id=raw["id"],
-            amount=raw["amount"],
-            currency=raw["currency"],
-            status=raw.get("status") or "pending",
-            payment_intent=_ref(raw.get("payment_intent")),
-            failure_reason=raw.get("failure_reason"),
-            raw=raw,
-        )
+        return refund(raw)
 
     async def list_events(
         self, *, created_after: int | None, starting_after: str | None, limit: int
@@ -318,8 +268,8 @@ class StripeGateway:
         idempotency_key: str | None = None,
     ) -> dict[str, Any]:
         """One call through the client (its encoding, retries and errors), logged and
-        measured, every failure turned into a `GatewayError`; its answer as the plain dict
-        we keep. Building stripe-python's StripeObject tree only to turn it
+        measured, every failure turned into a `GatewayError` (`stripe_errors`); its answer
+        as the plain dict we keep. Building stripe-python's StripeObject tree only to turn it
         back into a dict was half of our overhead on creation (make bench, create)."""
         options = {"idempotency_key": idempotency_key} if idempotency_key else {}
         started = time.perf_counter()
@@ -328,7 +278,7 @@ class StripeGateway:
                 method, path, **(params or {}), **options
             )
         except stripe.StripeError as exc:
-            error = _gateway_error(exc)
+            error = gateway_error(exc)
             self._observe(operation, started, error.request_id, type(error).__name__)
             raise error from exc
         self._observe(operation, started, response.request_id, "ok")
@@ -336,7 +286,7 @@ class StripeGateway:
         if not isinstance(data, dict):
             raise GatewayUnavailable(
                 f"Stripe answered {operation} with a non-object body",
-                http_status=response.code,
+                stripe_status=response.code,
                 request_id=response.request_id,
             )
         return data
@@ -354,80 +304,10 @@ def _path(stripe_id: str) -> str:
     return quote(stripe_id, safe="")
 
 
-def _checkout_session(raw: dict[str, Any]) -> GatewayCheckoutSession:
-    return GatewayCheckoutSession(
-        id=raw["id"],
-        url=raw.get("url") or "",
-        expires_at=raw["expires_at"],
-        payment_intent=_ref(raw.get("payment_intent")),
-        status=raw.get("status") or "open",
-        payment_status=raw.get("payment_status") or "unpaid",
-        raw=raw,
-    )
-
-
 def _log_call(operation: str, started: float, request_id: str | None, outcome: str) -> None:
     elapsed_ms = (time.perf_counter() - started) * 1000
     log.debug(
         "stripe %s: %s in %.1f ms (request id %s)", operation, outcome, elapsed_ms, request_id
-    )
-
-
-def _gateway_error(exc: stripe.StripeError) -> GatewayError:
-    body = exc.json_body.get("error") if isinstance(exc.json_body, dict) else None
-    details: dict[str, Any] = body if isinstance(body, dict) else {}
-    code = exc.code or details.get("code")
-    fields: dict[str, Any] = {
-        "code": code,
-        "param": details.get("param"),
-        "http_status": exc.http_status,
-        "request_id": exc.request_id,
-    }
-    message = exc.user_message or details.get("message") or type(exc).__name__
-    if isinstance(exc, stripe.CardError):
-        return GatewayCardError(message, decline_code=details.get("decline_code"), **fields)
-    if isinstance(exc, stripe.InvalidRequestError | stripe.IdempotencyError):
-        return GatewayInvalidRequest(message, **fields)
-    if isinstance(exc, stripe.AuthenticationError | stripe.PermissionError):
-        return GatewayAuthError(message, **fields)
-    if isinstance(exc, stripe.APIConnectionError | stripe.RateLimitError):
-        return GatewayUnavailable(message, **fields)
-    if isinstance(exc, stripe.APIError):
-        # stripe-python raises APIError for 409 and for bodies it cannot parse too.
-        status = exc.http_status
-        if status in (401, 403):
-            return GatewayAuthError(message, **fields)
-        if status == 409 and code in _TRANSIENT_CONFLICTS:
-            return GatewayUnavailable(message, **fields)
-        if status is not None and 400 <= status < 500 and status != 429:
-            return GatewayInvalidRequest(message, **fields)
-        return GatewayUnavailable(message, **fields)
-    return GatewayError(message, **fields)
-
-
-def _ref(value: Any) -> str | None:
-    """The id of an expandable field, whether Stripe sent the id or the object."""
-    if isinstance(value, dict):
-        return cast(str | None, value.get("id"))
-    return cast(str | None, value)
-
-
-def _payment_intent(raw: dict[str, Any]) -> GatewayPaymentIntent:
-    return GatewayPaymentIntent(
-        id=raw["id"],
-        status=raw["status"],
-        amount=raw["amount"],
-        currency=raw["currency"],
-        client_secret=raw.get("client_secret"),
-        created=raw["created"],
-        amount_received=raw.get("amount_received") or 0,
-        amount_capturable=raw.get("amount_capturable") or 0,
-        capture_method=raw.get("capture_method") or "automatic",
-        cancellation_reason=raw.get("cancellation_reason"),
-        latest_charge=_ref(raw.get("latest_charge")),
-        last_payment_error=raw.get("last_payment_error"),
-        metadata=dict(raw.get("metadata") or {}),
-        raw=raw,
     )
 
 

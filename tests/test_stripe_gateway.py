@@ -21,6 +21,8 @@ from aiohttp.typedefs import Handler
 from service.payments.ports import (
     GatewayAuthError,
     GatewayCardError,
+    GatewayError,
+    GatewayInProgress,
     GatewayInvalidRequest,
     GatewayPaymentIntent,
     GatewayUnavailable,
@@ -195,12 +197,13 @@ async def test_same_key_with_other_parameters_is_invalid(gateway: StripeGateway)
     await create_intent(gateway, idempotency_key=idem)
     with pytest.raises(GatewayInvalidRequest) as caught:
         await create_intent(gateway, amount=2000, idempotency_key=idem)
-    assert caught.value.http_status == 400
-    assert "same parameters" in caught.value.message
+    assert caught.value.stripe_status == 400
+    assert "same parameters" in caught.value.stripe_message
 
 
-async def test_request_in_flight_with_the_same_key_is_unavailable() -> None:
-    # Stripe answers 409 while the first request with a key still runs: retry later.
+async def test_request_in_flight_with_the_same_key_is_in_progress() -> None:
+    # Stripe answers 409 while the first request with a key still runs: retry later. Ours
+    # is 409 too, as for a request in flight with the caller's own Idempotency-Key.
     # No network retries here, or the SDK's own retry would get the finished answer.
     async with running_emulator(api_delay=0.3) as emulator:
         gateway = StripeGateway(emulator.secret_key, api_base=emulator.url, max_network_retries=0)
@@ -215,9 +218,14 @@ async def test_request_in_flight_with_the_same_key_is_unavailable() -> None:
             await gateway.close()
     [created] = [r for r in results if isinstance(r, GatewayPaymentIntent)]
     [error] = [r for r in results if isinstance(r, BaseException)]
-    assert isinstance(error, GatewayUnavailable)
-    assert error.http_status == 409
-    assert error.code == "idempotency_key_in_use"
+    assert isinstance(error, GatewayInProgress)
+    assert error.stripe_status == 409
+    assert error.stripe_code == "idempotency_key_in_use"
+    assert (error.http_status, error.code, error.retry_after) == (
+        409,
+        "stripe_request_in_progress",
+        1,
+    )
     assert created.id.startswith("pi_")
 
 
@@ -225,12 +233,12 @@ async def test_invalid_parameters(gateway: StripeGateway) -> None:
     with pytest.raises(GatewayInvalidRequest) as caught:
         await create_intent(gateway, amount=10)
     error = caught.value
-    assert error.code == "amount_too_small"
+    assert error.stripe_code == "amount_too_small"
     assert error.param == "amount"
-    assert error.http_status == 400
+    assert error.stripe_status == 400
     assert error.request_id is not None
     assert error.request_id.startswith("req_")
-    assert "at least" in error.message
+    assert "at least" in error.stripe_message
 
 
 async def test_retrieve_payment_intent(gateway: StripeGateway) -> None:
@@ -242,8 +250,8 @@ async def test_retrieve_payment_intent(gateway: StripeGateway) -> None:
 async def test_retrieve_missing_payment_intent(gateway: StripeGateway) -> None:
     with pytest.raises(GatewayInvalidRequest) as caught:
         await gateway.retrieve_payment_intent("pi_doesnotexist")
-    assert caught.value.http_status == 404
-    assert caught.value.code == "resource_missing"
+    assert caught.value.stripe_status == 404
+    assert caught.value.stripe_code == "resource_missing"
 
 
 async def test_cancel_payment_intent(gateway: StripeGateway) -> None:
@@ -256,7 +264,7 @@ async def test_cancel_payment_intent(gateway: StripeGateway) -> None:
     assert canceled.cancellation_reason == "requested_by_customer"
     with pytest.raises(GatewayInvalidRequest) as caught:
         await gateway.cancel_payment_intent(created.id, reason=None, idempotency_key=key())
-    assert caught.value.code == "payment_intent_unexpected_state"
+    assert caught.value.stripe_code == "payment_intent_unexpected_state"
 
 
 async def test_create_checkout_session(gateway: StripeGateway, emulator: RunningEmulator) -> None:
@@ -583,8 +591,8 @@ async def test_nothing_listening_is_unavailable(fast_retries: None) -> None:
             await gateway.retrieve_payment_intent("pi_1")
     finally:
         await gateway.close()
-    assert caught.value.http_status is None
-    assert "Network error" in caught.value.message
+    assert caught.value.stripe_status is None
+    assert "Network error" in caught.value.stripe_message
 
 
 async def test_server_errors_are_retried_with_the_same_idempotency_key(
@@ -596,9 +604,9 @@ async def test_server_errors_are_retried_with_the_same_idempotency_key(
             await create_intent(gateway, idempotency_key="idem-500")
     assert recorder.idempotency_keys == ["idem-500"] * 3
     error = caught.value
-    assert error.http_status == 500
+    assert error.stripe_status == 500
     assert error.request_id == "req_tiny3"
-    assert error.message == "Something went wrong on Stripe's end."
+    assert error.stripe_message == "Something went wrong on Stripe's end."
 
 
 async def test_a_retry_that_succeeds_returns_the_result(fast_retries: None) -> None:
@@ -611,23 +619,49 @@ async def test_a_retry_that_succeeds_returns_the_result(fast_retries: None) -> N
 
 
 @pytest.mark.parametrize(
-    ("status", "expected"),
+    ("status", "expected", "ours", "code"),
     [
-        (401, GatewayAuthError),
-        (403, GatewayAuthError),
-        (429, GatewayUnavailable),
-        (502, GatewayUnavailable),
-        (400, GatewayInvalidRequest),
+        (401, GatewayAuthError, 502, "stripe_auth_error"),
+        (403, GatewayAuthError, 502, "stripe_auth_error"),
+        (429, GatewayUnavailable, 503, "stripe_unavailable"),
+        (502, GatewayUnavailable, 503, "stripe_unavailable"),
+        (400, GatewayInvalidRequest, 422, "stripe_invalid_request"),
     ],
 )
-async def test_status_mapping(fast_retries: None, status: int, expected: type[Exception]) -> None:
+async def test_status_mapping(
+    fast_retries: None, status: int, expected: type[Exception], ours: int, code: str
+) -> None:
     recorder = Recorder((status, api_error("invalid_request_error", "Nope.", code="x")))
     async with gateway_at(recorder.app(), max_network_retries=0) as gateway:
         with pytest.raises(expected) as caught:
             await gateway.retrieve_payment_intent("pi_1")
     assert type(caught.value) is expected
+    assert isinstance(caught.value, GatewayError)
+    assert (caught.value.http_status, caught.value.code) == (ours, code)
+    assert caught.value.details == {"stripe_request_id": "req_tiny1", "stripe_code": "x"}
     assert len(recorder.requests) == 1
     assert recorder.requests[0]["Authorization"] == f"Bearer {SECRET}"
+
+
+@pytest.mark.parametrize(
+    ("status", "kind", "code", "expected"),
+    [
+        # However stripe-python classes it (a 409 APIError, or an IdempotencyError).
+        (409, "invalid_request_error", "idempotency_key_in_use", GatewayInProgress),
+        (400, "idempotency_error", "idempotency_key_in_use", GatewayInProgress),
+        (409, "invalid_request_error", "lock_timeout", GatewayUnavailable),
+        (400, "idempotency_error", "idempotency_key_reused", GatewayInvalidRequest),
+    ],
+)
+async def test_stripe_conflicts(
+    fast_retries: None, status: int, kind: str, code: str, expected: type[GatewayError]
+) -> None:
+    recorder = Recorder((status, api_error(kind, "Busy.", code=code)))
+    async with gateway_at(recorder.app(), max_network_retries=0) as gateway:
+        with pytest.raises(expected) as caught:
+            await create_intent(gateway, idempotency_key="idem-409")
+    assert type(caught.value) is expected
+    assert (caught.value.stripe_status, caught.value.stripe_code) == (status, code)
 
 
 async def test_bad_key_is_an_auth_error_and_not_retried(fast_retries: None) -> None:
@@ -640,7 +674,7 @@ async def test_bad_key_is_an_auth_error_and_not_retried(fast_retries: None) -> N
                 external_id="u", email=None, name=None, idempotency_key=key()
             )
     assert len(recorder.requests) == 1
-    assert caught.value.http_status == 401
+    assert caught.value.stripe_status == 401
     assert caught.value.request_id == "req_tiny1"
 
 
@@ -657,13 +691,25 @@ async def test_card_error_keeps_stripe_codes() -> None:
         with pytest.raises(GatewayCardError) as caught:
             await create_intent(gateway)
     error = caught.value
-    assert (error.code, error.decline_code, error.param) == (
+    assert (error.stripe_code, error.decline_code, error.param) == (
         "card_declined",
         "insufficient_funds",
         "payment_method",
     )
-    assert (error.http_status, error.request_id) == (402, "req_tiny1")
-    assert error.message == "Your card was declined."
+    assert (error.stripe_status, error.request_id) == (402, "req_tiny1")
+    assert error.stripe_message == "Your card was declined."
+    # What our API answers with, carried by the error itself.
+    assert (error.http_status, error.code, error.message) == (
+        402,
+        "card_declined",
+        "Your card was declined.",
+    )
+    assert error.details == {
+        "stripe_request_id": "req_tiny1",
+        "stripe_code": "card_declined",
+        "param": "payment_method",
+        "decline_code": "insufficient_funds",
+    }
 
 
 async def test_non_json_answer_is_unavailable() -> None:
@@ -673,7 +719,7 @@ async def test_non_json_answer_is_unavailable() -> None:
     async with gateway_at(answering(handle), max_network_retries=0) as gateway:
         with pytest.raises(GatewayUnavailable) as caught:
             await gateway.retrieve_payment_intent("pi_1")
-    assert caught.value.http_status == 502
+    assert caught.value.stripe_status == 502
 
 
 async def test_slow_answer_times_out_as_unavailable() -> None:

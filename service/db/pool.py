@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import json
-from typing import TypeAlias, cast
+from typing import Any, TypeAlias, cast
 
 import asyncpg
+
+from service.errors import DatabaseUnavailable
 
 # jsonb's binary form is a version byte (1) and the JSON text. Binary rather than text
 # codecs, so rows holding jsonb can also be read whole (asyncpg decodes composite values
@@ -54,6 +56,16 @@ async def _no_session_reset(conn: asyncpg.Connection) -> None:
     locks are transaction-level; migrations use their own connection)."""
 
 
+async def _connect(*args: Any, **kwargs: Any) -> asyncpg.Connection:
+    """asyncpg's connect, its socket errors named for what they are. A refused or timed
+    out connection to PostgreSQL raises a bare OSError, the same class a client hanging up
+    raises, so the error middleware could not tell a database outage from a client gone."""
+    try:
+        return await asyncpg.connect(*args, **kwargs)
+    except OSError as exc:  # ConnectionRefusedError, TimeoutError, socket.gaierror, ...
+        raise DatabaseUnavailable() from exc
+
+
 Pool: TypeAlias = asyncpg.Pool
 
 
@@ -61,6 +73,7 @@ async def create_pool(dsn: str, *, min_size: int, max_size: int) -> Pool:
     """A pool whose connections read and write json/jsonb as Python objects."""
     pool = await asyncpg.create_pool(
         dsn,
+        connect=_connect,
         min_size=min_size,
         max_size=max_size,
         init=_init_connection,

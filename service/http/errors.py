@@ -13,27 +13,23 @@ from service import errors
 
 log = logging.getLogger(__name__)
 
-_STATUS: dict[type[errors.ServiceError], int] = {
-    errors.InvalidInput: 422,
-    errors.NotFound: 404,
-    errors.Conflict: 409,
-    errors.Unauthenticated: 401,
-    errors.Forbidden: 403,
-    errors.UpstreamError: 502,
-    errors.Unavailable: 503,
-    errors.CardDeclined: 402,
-}
-
-# What asyncpg raises when the server is gone, restarting or unreachable.
+# The database's own outage: what asyncpg raises when the server is gone, restarting or
+# refusing us, and a query or pool acquire past its timeout (asyncpg raises the builtin
+# TimeoutError; Stripe's timeouts are GatewayUnavailable before they get here). A pool
+# that cannot open a connection raises ``DatabaseUnavailable`` (``db/pool.py``). Not bare
+# OSError/ConnectionError: a client that hangs up mid-answer raises those too.
 DATABASE_DOWN = (
     asyncpg.PostgresConnectionError,
     asyncpg.CannotConnectNowError,
     asyncpg.ConnectionDoesNotExistError,
     asyncpg.AdminShutdownError,
     asyncpg.CrashShutdownError,
-    ConnectionError,
-    OSError,
+    TimeoutError,
 )
+
+# What the access log records for a request whose client left before the answer (the
+# status nginx uses for it); aiohttp's attempt to send it fails quietly.
+CLIENT_CLOSED_REQUEST = 499
 
 _HTTP_CODES = {
     400: "bad_request",
@@ -59,33 +55,37 @@ def error_response(
     return web.json_response(body, status=status, headers=headers)
 
 
-def status_for(exc: errors.ServiceError) -> int:
-    for cls in type(exc).__mro__:
-        if cls in _STATUS:
-            return _STATUS[cls]
-    return 500
-
-
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
+    except (errors.DatabaseUnavailable, *DATABASE_DOWN) as exc:
+        cause = exc.__cause__ if isinstance(exc, errors.DatabaseUnavailable) else exc
+        log.warning("database unavailable on %s %s: %r", request.method, request.path, cause)
+        return render(errors.DatabaseUnavailable())
     except errors.ServiceError as exc:
-        return error_response(status_for(exc), exc.code, exc.message, exc.details)
+        return render(exc)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
         headers = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
         code = _HTTP_CODES.get(exc.status, "http_error")
         return error_response(exc.status, code, exc.reason, headers=headers)
-    except DATABASE_DOWN as exc:
-        log.warning("database unavailable on %s %s: %r", request.method, request.path, exc)
-        return error_response(
-            503,
-            "database_unavailable",
-            "The database is unavailable; retry shortly.",
-            headers={"Retry-After": "1"},
-        )
-    except Exception:
+    except Exception as exc:
+        if isinstance(exc, ConnectionError) and _client_left(request):
+            # A browser leaving mid-handshake: no outage, and nobody left to answer.
+            log.info("client went away on %s %s: %r", request.method, request.path, exc)
+            return web.Response(status=CLIENT_CLOSED_REQUEST)
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(500, "internal_error", "Something went wrong on our side.")
+
+
+def render(exc: errors.ServiceError) -> web.Response:
+    """Any service error, from what it carries: its status, code, message and details."""
+    headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
+    return error_response(exc.http_status, exc.code, exc.message, exc.details, headers)
+
+
+def _client_left(request: web.Request) -> bool:
+    transport = request.transport
+    return transport is None or transport.is_closing()

@@ -7,9 +7,8 @@ from uuid import UUID
 
 from service import errors
 from service.payments.models import CancellationReason, Change, Payment, PaymentUpdate
-from service.payments.ports import GatewayError, PaymentGateway, PaymentStore
+from service.payments.ports import PaymentGateway, PaymentStore
 from service.payments.states import is_final
-from service.payments.stripe_errors import raise_for_gateway_error
 
 log = logging.getLogger(__name__)
 
@@ -35,25 +34,19 @@ async def cancel_payment(
         )
     stripe_status = "canceled"
     if payment.stripe_payment_intent_id and payment.flow == "payment_intent":
-        try:
-            intent = await gateway.cancel_payment_intent(
-                payment.stripe_payment_intent_id,
-                reason=reason,
-                idempotency_key=f"paylive-cancel-{payment.id}",
-            )
-        except GatewayError as exc:
-            raise_for_gateway_error(exc)
+        intent = await gateway.cancel_payment_intent(
+            payment.stripe_payment_intent_id,
+            reason=reason,
+            idempotency_key=f"paylive-cancel-{payment.id}",
+        )
         stripe_status = intent.status
     elif payment.flow == "checkout_session" and payment.stripe_checkout_session_id:
         # A Checkout payment is canceled by expiring its session (Stripe then cancels
         # the session's PaymentIntent); a session already completed refuses.
-        try:
-            session = await gateway.expire_checkout_session(
-                payment.stripe_checkout_session_id,
-                idempotency_key=f"paylive-expire-{payment.id}",
-            )
-        except GatewayError as exc:
-            raise_for_gateway_error(exc)
+        session = await gateway.expire_checkout_session(
+            payment.stripe_checkout_session_id,
+            idempotency_key=f"paylive-expire-{payment.id}",
+        )
         if session.status != "expired":
             raise errors.Conflict(
                 "The checkout session is already complete.",

@@ -27,7 +27,6 @@ from service.payments.ports import (
     PaymentGateway,
     PaymentStore,
 )
-from service.payments.stripe_errors import raise_for_gateway_error
 
 log = logging.getLogger(__name__)
 
@@ -128,10 +127,8 @@ async def create_payment(
             )
     except GatewayInvalidRequest as exc:
         await _abandon(payment, exc, store)
-        raise_for_gateway_error(exc)
-    except GatewayError as exc:
-        # Unavailable: keep the row; a retry repeats the call with the same idempotency key.
-        raise_for_gateway_error(exc)
+        raise
+    # Any other GatewayError keeps the row: a retry repeats the call with the same key.
     async with store.connection() as db:  # one UPDATE
         payment = await db.attach_stripe_ids(payment.id, ids)
     log.info(
@@ -154,15 +151,12 @@ async def _ensure_customer(
         customer = await db.get_or_add_customer(new_id(), info.external_id, info.email, info.name)
     if customer.stripe_customer_id:
         return customer.id, customer.stripe_customer_id
-    try:
-        stripe_id = await gateway.create_customer(
-            external_id=info.external_id,
-            email=customer.email,
-            name=customer.name,
-            idempotency_key=f"paylive-customer-{customer.id}",
-        )
-    except GatewayError as exc:
-        raise_for_gateway_error(exc)
+    stripe_id = await gateway.create_customer(
+        external_id=info.external_id,
+        email=customer.email,
+        name=customer.name,
+        idempotency_key=f"paylive-customer-{customer.id}",
+    )
     async with store.connection() as db:  # one UPDATE
         await db.set_stripe_customer(customer.id, stripe_id)
     return customer.id, stripe_id
@@ -285,6 +279,6 @@ async def _abandon(payment: Payment, exc: GatewayError, store: PaymentStore) -> 
                 cause_id=exc.request_id,
                 status="canceled",
                 update=PaymentUpdate(cancellation_reason="creation_failed"),
-                data={"stripe_code": exc.code, "message": exc.message},
+                data={"stripe_code": exc.stripe_code, "message": exc.stripe_message},
             ),
         )

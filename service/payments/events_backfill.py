@@ -92,7 +92,7 @@ async def _ingest_page(
 
 def _count_error(report: ReconcileReport, what: str, exc: GatewayError) -> None:
     report.errors += 1
-    log.warning("reconcile: %s: %s: %s", what, type(exc).__name__, exc.message)
+    log.warning("reconcile: %s: %s: %s", what, type(exc).__name__, exc.stripe_message)
 
 
 async def _save_watermark(store: ReconcileStore, event: Mapping[str, Any]) -> None:

@@ -13,6 +13,14 @@ from datetime import datetime
 from typing import Any, Literal, Protocol
 from uuid import UUID
 
+# What a PaymentGateway raises: part of this contract, defined (with the code and HTTP
+# status each is answered with) in service/errors.py.
+from service.errors import GatewayAuthError as GatewayAuthError
+from service.errors import GatewayCardError as GatewayCardError
+from service.errors import GatewayError as GatewayError
+from service.errors import GatewayInProgress as GatewayInProgress
+from service.errors import GatewayInvalidRequest as GatewayInvalidRequest
+from service.errors import GatewayUnavailable as GatewayUnavailable
 from service.payments.models import (
     Attempt,
     Change,
@@ -71,44 +79,6 @@ class LineItem:
     name: str
     unit_amount: int
     quantity: int
-
-
-class GatewayError(Exception):
-    """Base of what the gateway raises; carries Stripe's codes when Stripe gave them."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        code: str | None = None,
-        decline_code: str | None = None,
-        param: str | None = None,
-        http_status: int | None = None,
-        request_id: str | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
-        self.decline_code = decline_code
-        self.param = param
-        self.http_status = http_status
-        self.request_id = request_id
-
-
-class GatewayCardError(GatewayError):
-    """Stripe declined a card (402)."""
-
-
-class GatewayInvalidRequest(GatewayError):
-    """Stripe refused the parameters (400/404/409 other than idempotency in flight)."""
-
-
-class GatewayUnavailable(GatewayError):
-    """Stripe could not be reached, timed out or answered 5xx after every retry."""
-
-
-class GatewayAuthError(GatewayError):
-    """Our Stripe key was refused (401/403): an operator problem, not the caller's."""
 
 
 class PaymentGateway(Protocol):

@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
@@ -53,6 +53,7 @@ log = logging.getLogger(__name__)
 
 __all__ = (
     "WATERMARK_KEY",
+    "ReconcilePolicy",
     "ReconcileReport",
     "ReconcileStats",
     "ReconcileStore",
@@ -62,15 +63,23 @@ __all__ = (
 )
 
 
+@dataclass(frozen=True)
+class ReconcilePolicy:
+    """What one round looks at. Built from ``Settings`` (``service/bootstrap.py``), which
+    holds the defaults; none here."""
+
+    older_than_seconds: float  # a payment unchanged this long is asked about
+    batch_size: int  # stale payments per round, most recently changed first
+    max_age_seconds: float  # older unfinished payments are left alone
+    lookback_seconds: int  # first backfill, before any watermark exists
+
+
 async def reconcile_once(
     store: ReconcileStore,
     gateway: PaymentGateway,
+    policy: ReconcilePolicy,
     *,
-    older_than_seconds: float,
     now: datetime,
-    batch_size: int = 100,
-    max_age_seconds: float | None = 7 * 24 * 3600,
-    backfill_lookback_seconds: int = 3 * 24 * 3600,
     max_event_pages: int = 50,
     clock: Callable[[], float] = time.time,
 ) -> ReconcileReport:
@@ -81,16 +90,16 @@ async def reconcile_once(
         store,
         gateway,
         report,
-        updated_before=now - timedelta(seconds=older_than_seconds),
-        updated_after=now - timedelta(seconds=max_age_seconds) if max_age_seconds else None,
-        limit=batch_size,
+        updated_before=now - timedelta(seconds=policy.older_than_seconds),
+        updated_after=now - timedelta(seconds=policy.max_age_seconds),
+        limit=policy.batch_size,
         clock=clock,
     )
     await backfill(
         store,
         gateway,
         report,
-        lookback_from=int(clock()) - backfill_lookback_seconds,
+        lookback_from=int(clock()) - policy.lookback_seconds,
         max_pages=max_event_pages,
     )
     return report
@@ -126,7 +135,7 @@ async def _check_stale(
                     "payment_id": str(payment.id),
                     "payment_intent": payment.stripe_payment_intent_id,
                     "checkout_session": payment.stripe_checkout_session_id,
-                    "error": f"{type(exc).__name__}: {exc.message}",
+                    "error": f"{type(exc).__name__}: {exc.stripe_message}",
                 },
             )
             continue

@@ -21,7 +21,6 @@ from service.payments.ports import (
     PaymentStore,
 )
 from service.payments.refund_state import record_refund_change, refund_is_stale
-from service.payments.stripe_errors import raise_for_gateway_error
 
 log = logging.getLogger(__name__)
 
@@ -65,12 +64,12 @@ async def refund_payment(
     except GatewayInvalidRequest as exc:
         async with store.transaction() as tx:
             await tx.update_refund(
-                refund.id, stripe_refund_id=None, status="failed", failure_reason=exc.message
+                refund.id, stripe_refund_id=None, status="failed", failure_reason=exc.stripe_message
             )
-        raise_for_gateway_error(exc)
-    except GatewayError as exc:
+        raise
+    except GatewayError:
         log.warning("refund outcome unknown; kept pending", extra={"refund_id": str(refund.id)})
-        raise_for_gateway_error(exc)
+        raise
     async with store.transaction() as tx:
         # Payment row first, then the refund: the order webhooks lock them in.
         locked = await tx.get_payment(payment_id, for_update=True)

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import asyncio
+import uuid
+
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 from pytest_aiohttp import AiohttpClient
@@ -7,6 +10,8 @@ from pytest_aiohttp import AiohttpClient
 from service import errors
 from service.app import create_app
 from service.config import Settings
+from tests.support.api import API
+from tests.support.emulator import running_emulator
 
 
 async def test_unknown_route_is_json_404(client: TestClient[web.Request, web.Application]) -> None:
@@ -92,3 +97,80 @@ async def test_errors_body_limit_and_crashes(
     body = await crash.json()
     assert body["error"]["code"] == "internal_error"
     assert "secret internals" not in body["error"]["message"]
+
+
+async def test_every_service_error_is_answered_with_its_own_status(
+    aiohttp_client: AiohttpClient, settings: Settings
+) -> None:
+    raised: list[errors.ServiceError] = [
+        errors.InvalidInput("bad"),
+        errors.NotFound("gone"),
+        errors.Conflict("taken"),
+        errors.Unauthenticated("who"),
+        errors.Forbidden("no"),
+        errors.Unavailable("full"),
+        errors.DatabaseUnavailable(),
+        errors.GatewayError("odd", stripe_code="x", request_id="req_1"),
+        errors.GatewayCardError("Declined.", decline_code="insufficient_funds"),
+        errors.GatewayInvalidRequest("Bad amount.", param="amount"),
+        errors.GatewayInProgress("In use."),
+        errors.GatewayAuthError("Invalid API Key provided: sk_test_***"),
+        errors.GatewayUnavailable("Network error"),
+    ]
+
+    async def handler(request: web.Request) -> web.Response:
+        raise raised[int(request.match_info["n"])]
+
+    app = create_app(settings)
+    app.router.add_get("/raise/{n}", handler)
+    client = await aiohttp_client(app)
+    answers = {}
+    for n, exc in enumerate(raised):
+        response = await client.get(f"/raise/{n}")
+        body = await response.json()
+        assert body == {"error": {"code": exc.code, "message": exc.message, "details": exc.details}}
+        answers[body["error"]["code"]] = (response.status, response.headers.get("Retry-After"))
+    assert answers == {
+        "invalid_request": (422, None),
+        "not_found": (404, None),
+        "conflict": (409, None),
+        "unauthenticated": (401, None),
+        "forbidden": (403, None),
+        "unavailable": (503, None),
+        "database_unavailable": (503, "1"),
+        "stripe_error": (502, None),
+        "card_declined": (402, None),
+        "stripe_invalid_request": (422, None),
+        "stripe_request_in_progress": (409, "1"),
+        "stripe_auth_error": (502, None),
+        "stripe_unavailable": (503, None),
+    }
+
+
+async def test_a_stripe_request_in_flight_is_409_and_keeps_the_payment(
+    aiohttp_client: AiohttpClient, settings: Settings
+) -> None:
+    # Two creates for one order at once: the second reuses the row and calls Stripe with
+    # the same idempotency key while the first call is still running there.
+    async with running_emulator(api_delay=0.3) as emulator:
+        stripe = {"stripe_api_base": emulator.url, "stripe_max_network_retries": 0}
+        app = create_app(settings.model_copy(update=stripe))
+        client = await aiohttp_client(app)
+        body = {"order_id": f"inflight-{uuid.uuid4()}", "amount": 2500, "currency": "usd"}
+        first, second = await asyncio.gather(
+            client.post("/api/payment-intents", json=body, headers=API),
+            client.post("/api/payment-intents", json=body, headers=API),
+        )
+        answers = sorted([first, second], key=lambda r: r.status)
+        created, busy = answers
+        assert [r.status for r in answers] == [201, 409]
+        assert busy.headers["Retry-After"] == "1"
+        error = (await busy.json())["error"]
+        assert error["code"] == "stripe_request_in_progress"
+        assert error["details"]["stripe_code"] == "idempotency_key_in_use"
+        # Not abandoned: the retry finds the same payment, now with its PaymentIntent.
+        retried = await client.post("/api/payment-intents", json=body, headers=API)
+        again = await retried.json()
+        assert retried.status == 200, again
+        assert again["payment_id"] == (await created.json())["payment_id"]
+        assert again["status"] == "requires_payment_method"

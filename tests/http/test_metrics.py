@@ -15,13 +15,14 @@ from prometheus_client.parser import text_string_to_metric_families
 from pytest_aiohttp import AiohttpClient
 
 from service.app import create_app
+from service.bootstrap import reconcile_config
 from service.config import Settings
 from service.db.watermark_repo import ReconcileStore
 from service.http.metrics import METRICS, Metrics
 from service.http.webhook_stats import WebhookStats
-from service.keys import AUTH, DB_POOL, GATEWAY, HUB, STORE, WEBHOOK_STATS
+from service.keys import AUTH, DB_POOL, GATEWAY, HUB, SETTINGS, STORE, WEBHOOK_STATS
 from service.payments.reconcile import ReconcileStats
-from service.reconciler import ReconcileConfig, Reconciler
+from service.reconciler import Reconciler
 from tests.conftest import make_settings
 from tests.support.api import API, Client
 from tests.support.emulator import RunningEmulator
@@ -263,7 +264,9 @@ async def test_reconciliation_metrics(
     worker = Reconciler(
         ReconcileStore(client.app[DB_POOL]),
         client.app[GATEWAY],
-        ReconcileConfig(older_than_seconds=0),
+        reconcile_config(
+            client.app[SETTINGS].model_copy(update={"reconcile_older_than_seconds": 0})
+        ),
         metrics.reconcile,
     )
     before = datetime.now(UTC) - timedelta(seconds=1)

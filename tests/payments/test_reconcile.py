@@ -19,6 +19,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from pytest_aiohttp import AiohttpClient
 
 from service.app import create_app
+from service.bootstrap import reconcile_cli, reconcile_command, reconcile_config
 from service.config import Settings
 from service.db.pool import Pool, create_pool
 from service.db.store import PgStore
@@ -32,13 +33,7 @@ from service.payments.reconcile import (
     ReconcileStats,
     reconcile_once,
 )
-from service.reconciler import (
-    ReconcileConfig,
-    Reconciler,
-    reconcile_cli,
-    reconcile_command,
-    reconcile_in_background,
-)
+from service.reconciler import ReconcileConfig, Reconciler, reconcile_in_background
 from tests.conftest import make_settings
 from tests.support.api import API, Client, confirm_intent, create_payment_intent
 from tests.support.emulator import RunningEmulator, running_emulator
@@ -112,12 +107,21 @@ async def create_checkout(api: Client) -> dict[str, Any]:
     return data
 
 
+def config(**reconcile: object) -> ReconcileConfig:
+    """The loop's config as ``Settings`` make it (their defaults), with these overrides."""
+    return reconcile_config(make_settings("postgresql://unused", **reconcile))
+
+
+# A round that asks about payments unchanged for a minute, the rest as configured.
+POLICY = config(reconcile_older_than_seconds=60).policy
+
+
 async def reconcile(api: Client, store: ReconcileStore) -> ReconcileReport:
     """A round as if two minutes had passed: every unfinished payment is stale."""
     return await reconcile_once(
         store,
         api.app[GATEWAY],
-        older_than_seconds=60,
+        POLICY,
         now=datetime.now(UTC) + timedelta(seconds=120),
     )
 
@@ -214,9 +218,7 @@ async def test_recent_and_final_payments_are_not_asked_about(
 ) -> None:
     created = await create_payment_intent(api)
     await confirm_intent(emulator, created["payment_intent_id"], "pm_card_visa")
-    report = await reconcile_once(
-        store, api.app[GATEWAY], older_than_seconds=60, now=datetime.now(UTC)
-    )
+    report = await reconcile_once(store, api.app[GATEWAY], POLICY, now=datetime.now(UTC))
     assert (report.checked, report.corrected) == (0, 0)
     # The backfill alone still applies the lost events, as webhooks would have.
     assert report.events_backfilled > 0
@@ -383,9 +385,7 @@ async def test_watermark_stops_before_a_failing_event(
             CREATE TRIGGER refuse BEFORE INSERT ON payment_attempts
                 FOR EACH ROW EXECUTE FUNCTION refuse();"""
     )
-    report = await reconcile_once(
-        store, api.app[GATEWAY], older_than_seconds=60, now=datetime.now(UTC)
-    )
+    report = await reconcile_once(store, api.app[GATEWAY], POLICY, now=datetime.now(UTC))
     assert report.errors == 1
     assert report.events_backfilled == position
     if position:
@@ -395,16 +395,12 @@ async def test_watermark_stops_before_a_failing_event(
     )
     assert "refused for the test" in last_error
 
-    again = await reconcile_once(
-        store, api.app[GATEWAY], older_than_seconds=60, now=datetime.now(UTC)
-    )
+    again = await reconcile_once(store, api.app[GATEWAY], POLICY, now=datetime.now(UTC))
     # Still refused: the same event is tried again (never skipped), nothing after it.
     assert (again.events_seen, again.events_backfilled, again.errors) == (1, 0, 1)
 
     await db.execute("DROP TRIGGER refuse ON payment_attempts")
-    fixed = await reconcile_once(
-        store, api.app[GATEWAY], older_than_seconds=60, now=datetime.now(UTC)
-    )
+    fixed = await reconcile_once(store, api.app[GATEWAY], POLICY, now=datetime.now(UTC))
     assert fixed.errors == 0
     assert fixed.events_seen == len(events) - position
     assert await watermark(db) == {"id": events[-1]["id"], "created": events[-1]["created"]}
@@ -423,9 +419,7 @@ async def test_watermark_event_gone_falls_back_to_its_time(
         WATERMARK_KEY,
         json.dumps({"id": "evt_expired_long_ago", "created": newest["created"] - 5}),
     )
-    report = await reconcile_once(
-        store, api.app[GATEWAY], older_than_seconds=60, now=datetime.now(UTC)
-    )
+    report = await reconcile_once(store, api.app[GATEWAY], POLICY, now=datetime.now(UTC))
     assert report.errors == 0
     assert report.events_backfilled == len(emulator.handle.events())
     assert (await watermark(db) or {})["id"] == newest["id"]
@@ -444,8 +438,8 @@ async def test_background_loop_survives_a_database_outage(
     settings = make_settings(proxied, stripe_api_base=emulator.url)
     app = create_app(settings)
     stats = ReconcileStats()
-    config = ReconcileConfig(interval_seconds=0.05, older_than_seconds=0)
-    app.cleanup_ctx.append(reconcile_in_background(config, stats))
+    looping = config(reconcile_interval_seconds=0.05, reconcile_older_than_seconds=0)
+    app.cleanup_ctx.append(reconcile_in_background(looping, stats))
     try:
         async with _served(app) as client:
             created = await create_payment_intent(client)
@@ -470,7 +464,9 @@ async def test_disabled_loop_does_nothing(
     app = create_app(settings)
     stats = ReconcileStats()
     app.cleanup_ctx.append(
-        reconcile_in_background(ReconcileConfig(enabled=False, interval_seconds=0.01), stats)
+        reconcile_in_background(
+            config(reconcile_enabled=False, reconcile_interval_seconds=0.01), stats
+        )
     )
     await aiohttp_client(app)
     await asyncio.sleep(0.1)
@@ -479,7 +475,7 @@ async def test_disabled_loop_does_nothing(
 
 async def test_one_round_at_a_time_across_processes(api: Client, store: ReconcileStore) -> None:
     stats = ReconcileStats()
-    worker = Reconciler(store, api.app[GATEWAY], ReconcileConfig(), stats)
+    worker = Reconciler(store, api.app[GATEWAY], config(), stats)
     async with store.exclusive() as mine:
         assert mine
         assert await worker.round() is None
@@ -496,7 +492,8 @@ async def test_command_runs_one_round(
         payment = await add_payment_with_intent(pool, emulator)
     finally:
         await pool.close()
-    report = await reconcile_command(settings, ReconcileConfig(older_than_seconds=0))
+    now = settings.model_copy(update={"reconcile_older_than_seconds": 0})
+    report = await reconcile_command(now)
     assert (report.checked, report.corrected, report.errors) == (1, 1, 0)
     assert report.corrected_to == {"succeeded": 1}
     conn = await asyncpg.connect(database_url)
@@ -510,17 +507,19 @@ async def test_command_runs_one_round(
 async def test_command_prints_the_report(
     settings: Settings, emulator: RunningEmulator, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    config = ReconcileConfig(older_than_seconds=0)
+    now = settings.model_copy(update={"reconcile_older_than_seconds": 0})
     # In a thread: the command runs its own event loop; the emulator stays on this one.
-    assert await asyncio.to_thread(reconcile_cli, settings, config) == 0
+    assert await asyncio.to_thread(reconcile_cli, now) == 0
     printed = json.loads(capsys.readouterr().out)
     assert printed["errors"] == 0
     assert printed["checked"] == 0
     assert printed["watermark"] is None  # no events at Stripe yet
 
     broken = make_settings(settings.database_url or "", stripe_api_base="http://127.0.0.1:9")
-    fast = broken.model_copy(update={"stripe_max_network_retries": 0})
-    assert await asyncio.to_thread(reconcile_cli, fast, config) == 1
+    fast = broken.model_copy(
+        update={"stripe_max_network_retries": 0, "reconcile_older_than_seconds": 0}
+    )
+    assert await asyncio.to_thread(reconcile_cli, fast) == 1
     assert json.loads(capsys.readouterr().out)["errors"] == 1
 
 
