@@ -80,7 +80,7 @@ def _checkout_page(request: web.Request, session: Obj, error: str | None = None)
         return _html(
             "Checkout", f"<p>This Checkout Session is {escape(session['status'])}.</p>", 410
         )
-    items = emu(request).store.line_items[session["id"]]
+    items = emu(request).store.line_items(session["id"])
     rows = "".join(
         f"<li>{escape(i['description'])} x {i['quantity']}: "
         f"{escape(_money(i['amount_total'], i['currency']))}</li>"
@@ -168,7 +168,7 @@ async def checkout_pay(request: web.Request) -> web.Response:
         "tax_exempt": "none",
         "tax_ids": [],
     }
-    emulator.store.return_urls[pi["id"]] = f"{base_url(request)}/c/pay/{session['id']}/return"
+    emulator.store.set_return_url(pi["id"], f"{base_url(request)}/c/pay/{session['id']}/return")
     payments.confirm(emulator, pi, pm, base_url(request))
     return _after_payment(request, session, pi)
 
@@ -215,7 +215,7 @@ async def challenge_answer(request: web.Request) -> web.Response:
     emulator = emu(request)
     success = request.match_info["outcome"] == "complete"
     payments.authenticate(emulator, pi, success)
-    return_url = emulator.store.return_urls.get(pi["id"])
+    return_url = emulator.store.return_url(pi["id"])
     status = "succeeded" if success else "failed"
     if return_url:
         query = urlencode(

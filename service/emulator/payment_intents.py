@@ -87,7 +87,7 @@ def _confirm(request: web.Request, pi: Obj) -> web.Response:
         )
     return_url = text(p, "return_url")
     if return_url:
-        emulator.store.return_urls[pi["id"]] = return_url
+        emulator.store.set_return_url(pi["id"], return_url)
     pm = _payment_method(emulator, pi, p)
     if pm is None:
         raise unexpected_state(
@@ -211,7 +211,7 @@ async def cancel(request: web.Request) -> web.Response:
             "payment_intent",
             copy.deepcopy(pi),
         )
-    if pi["id"] in emu(request).store.session_of_pi:
+    if emu(request).store.session_of(pi["id"]) is not None:
         raise invalid(
             "This PaymentIntent was created by a Checkout Session and cannot be canceled "
             "directly. Expire the Checkout Session instead."

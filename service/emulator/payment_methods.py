@@ -69,8 +69,8 @@ def from_card(raw: Any, billing: Any, meta: dict[str, str]) -> tuple[Obj, str]:
 
 def save(emulator: Emulator, pm: Obj, number: str) -> Obj:
     # The full number never appears in answers; it decides the card's behaviour.
-    emulator.store.card_numbers[pm["id"]] = number
-    return emulator.store.put(pm)
+    emulator.store.add_card(pm, number)
+    return pm
 
 
 def resolve(emulator: Emulator, ident: str, param: str = "payment_method") -> Obj:

@@ -26,7 +26,7 @@ def confirm(emulator: Emulator, pi: Obj, pm: Obj, base: str) -> StripeError | No
     pi["payment_method"] = pm["id"]
     pi["last_payment_error"] = None
     pi["next_action"] = None
-    number = emulator.store.card_numbers[pm["id"]]
+    number = emulator.store.card_number(pm["id"])
     kind = behaviour(number)
     if kind is Behaviour.THREE_DS:
         _require_action(emulator, pi, base)
@@ -44,7 +44,7 @@ def confirm(emulator: Emulator, pi: Obj, pm: Obj, base: str) -> StripeError | No
 
 def _require_action(emulator: Emulator, pi: Obj, base: str) -> None:
     url = f"{base}/3ds/{pi['id']}?client_secret={pi['client_secret']}"
-    return_url = emulator.store.return_urls.get(pi["id"])
+    return_url = emulator.store.return_url(pi["id"])
     if return_url:
         pi["next_action"] = {
             "type": "redirect_to_url",

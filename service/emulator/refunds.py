@@ -74,7 +74,7 @@ async def create(request: web.Request) -> web.Response:
     ch["refunds"]["data"].insert(0, refund)
     emulator.emit("refund.created", refund)
     emulator.emit("charge.refunded", ch)
-    number = emulator.store.card_numbers.get(str(ch["payment_method"]), "")
+    number = emulator.store.card_number(str(ch["payment_method"]))
     if behaviour(number) is Behaviour.REFUND_FAIL:
         emulator.spawn(_fail_later(emulator, refund["id"]))
     return answer(request, refund)

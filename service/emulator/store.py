@@ -41,14 +41,17 @@ _NAMES = {
 
 
 class Store:
+    """Stripe objects plus what Stripe keeps about them but never shows in their JSON."""
+
     def __init__(self) -> None:
         self._objects: dict[str, dict[str, Obj]] = {}
-        self.line_items: dict[str, list[Obj]] = {}  # checkout session id -> items
-        self.card_numbers: dict[str, str] = {}  # payment method id -> card number
-        self.return_urls: dict[str, str] = {}  # payment intent id -> confirm's return_url
-        self.session_of_pi: dict[str, str] = {}  # payment intent id -> checkout session id
+        self._line_items: dict[str, list[Obj]] = {}  # checkout session id -> items
+        self._card_numbers: dict[str, str] = {}  # payment method id -> card number
+        self._return_urls: dict[str, str] = {}  # payment intent id -> confirm's return_url
+        self._session_of_pi: dict[str, str] = {}  # payment intent id -> checkout session id
         # checkout session id -> what its PaymentIntent gets once the customer pays
-        self.session_pi_data: dict[str, Obj] = {}
+        self._session_pi_data: dict[str, Obj] = {}
+        self._endpoint_secrets: dict[str, str] = {}  # webhook endpoint id -> signing secret
 
     def put(self, obj: Obj) -> Obj:
         self._objects.setdefault(str(obj["object"]), {})[str(obj["id"])] = obj
@@ -70,6 +73,56 @@ class Store:
 
     def newest_first(self, kind: str) -> list[Obj]:
         return list(reversed(self._objects.get(kind, {}).values()))
+
+    def add_card(self, pm: Obj, number: str) -> None:
+        self.put(pm)
+        self._card_numbers[pm["id"]] = number
+
+    def card_number(self, pm_id: str) -> str:
+        """The full number behind a card PaymentMethod ("" for one made elsewhere)."""
+        return self._card_numbers.get(pm_id, "")
+
+    def set_return_url(self, pi_id: str, url: str) -> None:
+        self._return_urls[pi_id] = url
+
+    def return_url(self, pi_id: str) -> str | None:
+        return self._return_urls.get(pi_id)
+
+    def add_session(self, session: Obj, items: list[Obj], pi_data: Obj) -> None:
+        """A Checkout Session, its line items and what its PaymentIntent will carry."""
+        self.put(session)
+        self._line_items[session["id"]] = items
+        self._session_pi_data[session["id"]] = pi_data
+
+    def line_items(self, session_id: str) -> list[Obj]:
+        return self._line_items.get(session_id, [])
+
+    def session_pi_data(self, session_id: str) -> Obj:
+        return self._session_pi_data.get(session_id, {})
+
+    def link_session(self, pi_id: str, session_id: str) -> None:
+        self._session_of_pi[pi_id] = session_id
+
+    def session_of(self, pi_id: str) -> str | None:
+        """The Checkout Session a PaymentIntent was made for, if any."""
+        return self._session_of_pi.get(pi_id)
+
+    def add_endpoint(self, endpoint: Obj, secret: str) -> None:
+        self.put(endpoint)
+        self._endpoint_secrets[endpoint["id"]] = secret
+
+    def delete_endpoint(self, endpoint_id: str) -> Obj:
+        endpoint = self.delete("webhook_endpoint", endpoint_id)
+        self._endpoint_secrets.pop(endpoint_id, None)
+        return endpoint
+
+    def enabled_endpoints(self) -> list[tuple[Obj, str]]:
+        """Enabled webhook endpoints with their secrets, oldest first."""
+        return [
+            (e, self._endpoint_secrets[e["id"]])
+            for e in self.newest_first("webhook_endpoint")[::-1]
+            if e["status"] == "enabled"
+        ]
 
 
 def _limit(params: dict[str, Any]) -> int:

@@ -14,6 +14,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from service.emulator import EMULATOR, DeliveryKnobs, Emulator, EmulatorConfig, create_emulator_app
+from tests.support.stripe_conformance import check_conformance
 
 ServerFactory = Callable[[web.Application], Awaitable[TestServer]]
 SECRET_KEY = "sk_test_emulator"
@@ -81,14 +82,17 @@ async def receiver(aiohttp_server: ServerFactory) -> Receiver:
 @pytest.fixture
 async def emulator(
     aiohttp_server: ServerFactory, config: EmulatorConfig, receiver: Receiver
-) -> Running:
+) -> AsyncIterator[Running]:
+    """The emulator; every answer it gives is checked against Stripe's API spec."""
     config.webhook_url = receiver.url
     app = create_emulator_app(config)
+    conformance = check_conformance(app)
     server = await aiohttp_server(app)
     handle = app[EMULATOR]
     assert handle.webhook_secret is not None
     receiver.secret = handle.webhook_secret
-    return Running(str(server.make_url("")).rstrip("/"), handle, receiver)
+    yield Running(str(server.make_url("")).rstrip("/"), handle, receiver)
+    conformance.assert_clean()
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""Emulator objects carry the top-level fields of Stripe's own examples (fixtures3.json).
+"""Emulator objects carry the top-level fields of Stripe's own examples (fixtures3.json,
+read from `<project root>/../shared/stripe`; the test fails saying so when it is missing).
 
 A field whose example value is not null must have the same JSON type, or be null where
 Stripe's API documents the field as nullable (listed below per kind).
@@ -6,20 +7,16 @@ Stripe's API documents the field as nullable (listed below per kind).
 
 from __future__ import annotations
 
-import json
 import re
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 import stripe
 
-from .conftest import Running, auth
+from tests.support.stripe_spec import load_stripe_fixtures
 
-FIXTURES = json.loads(
-    (Path(__file__).parents[1] / "data" / "stripe" / "fixtures3.json").read_text()
-)["resources"]
+from .conftest import Running, auth
 
 # Fields Stripe's API reference marks nullable, where the example happens to be non-null.
 NULLABLE: dict[str, set[str]] = {
@@ -78,7 +75,7 @@ def _json_type(value: Any) -> str:
 
 
 def assert_shape(kind: str, samples: list[dict[str, Any]]) -> None:
-    example = FIXTURES[kind]
+    example = load_stripe_fixtures()[kind]
     for sample in samples:
         assert sample["object"] == example["object"]
         missing = set(example) - set(sample)
