@@ -15,7 +15,7 @@ from .api import answer, choice, emu, integer, metadata, params, text
 from .cards import Behaviour, behaviour
 from .errors import invalid
 from .state import Emulator
-from .store import Obj, page
+from .store import Obj, new_id, page
 
 routes = web.RouteTableDef()
 
@@ -91,7 +91,8 @@ async def _fail_later(emulator: Emulator, refund_id: str) -> None:
     ch = emulator.store.get("charge", str(refund["charge"]))
     previous = {"status": refund["status"]}
     refund.update(status="failed", failure_reason="expired_or_canceled_card")
-    refund["failure_balance_transaction"] = None
+    # Stripe books the failed refund back with its own balance transaction.
+    refund["failure_balance_transaction"] = new_id("txn")
     _apply(ch, -int(refund["amount"]))
     emulator.emit("refund.updated", refund, previous)
     emulator.emit("refund.failed", refund)

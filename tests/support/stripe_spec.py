@@ -176,16 +176,30 @@ class StripeSpec:
         tried = [self.violations(option, value, where) for option in options]
         if any(not problems for problems in tried):
             return []
-        # Report the branch of the value's own type (e.g. the object of an expandable field).
+        # Report the branch the value claims to be (its `object`), else one of its type.
         same_type = [
             problems
             for option, problems in zip(options, tried, strict=True)
             if _is_type(value, self._resolve(option).get("type", "object"))
         ]
-        return min(same_type or tried, key=len)
+        claimed = [
+            problems
+            for option, problems in zip(options, tried, strict=True)
+            if isinstance(value, dict) and _names_object(self._resolve(option), value)
+        ]
+        return min(claimed or same_type or tried, key=len)
 
 
 def _is_type(value: Any, kind: str) -> bool:
     if isinstance(value, bool) and kind in ("integer", "number"):
         return False
     return isinstance(value, _TYPES.get(kind, (object,)))
+
+
+def _names_object(schema: Schema, value: dict[str, Any]) -> bool:
+    """`value` has the `object` and the other fixed-value fields (`deleted`) of `schema`."""
+    known = schema.get("properties", {})
+    if value.get("object") not in known.get("object", {}).get("enum", []):
+        return False
+    fixed = [n for n in schema.get("required", []) if "enum" in known.get(n, {})]
+    return all(name in value for name in fixed)
