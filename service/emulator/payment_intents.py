@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
-from . import objects, payment_methods, payments
+from . import objects, payment_methods, payments, saved_cards
 from .api import (
     PUBLISHABLE,
     answer,
@@ -30,6 +30,9 @@ routes = web.RouteTableDef()
 
 CONFIRMABLE = ("requires_payment_method", "requires_confirmation", "requires_action")
 UPDATABLE = CONFIRMABLE
+# What may change only before the payment is made (metadata etc. may change later too).
+FIXED_ONCE_PAID = ("amount", "currency", "customer", "payment_method", "setup_future_usage")
+USAGES = {"on_session", "off_session"}
 REASONS = {"duplicate", "fraudulent", "requested_by_customer", "abandoned"}
 
 
@@ -68,7 +71,9 @@ def _payment_method(emulator: Emulator, pi: Obj, p: dict[str, Any]) -> Obj | Non
         return payment_methods.save(emulator, pm, number)
     ident = text(p, "payment_method")
     if ident is not None:
-        return payment_methods.resolve(emulator, ident)
+        pm = payment_methods.resolve(emulator, ident)
+        saved_cards.check_usable(emulator, pm, pi["customer"])
+        return pm
     if pi["payment_method"]:
         return emulator.store.get("payment_method", str(pi["payment_method"]))
     return None
@@ -97,10 +102,20 @@ def _confirm(request: web.Request, pi: Obj) -> web.Response:
             "payment_intent",
             copy.deepcopy(pi),
         )
-    error = payments.confirm(emulator, pi, pm, base_url(request))
+    error = payments.confirm(emulator, pi, pm, base_url(request), _off_session(p))
     if error is not None:
         raise error
     return answer(request, pi)
+
+
+def _off_session(p: dict[str, Any]) -> bool:
+    """`off_session`: true/false, or Stripe's `one_off`/`recurring` (both off-session)."""
+    value = text(p, "off_session")
+    if value in (None, "false"):
+        return False
+    if value in ("true", "one_off", "recurring"):
+        return True
+    raise invalid(f"Invalid off_session: {value}", param="off_session")
 
 
 def _allowed_types(p: dict[str, Any]) -> list[str] | None:
@@ -141,8 +156,14 @@ async def create(request: web.Request) -> web.Response:
         description=text(p, "description"),
         receipt_email=text(p, "receipt_email"),
         metadata=metadata(p),
+        setup_future_usage=choice(p, "setup_future_usage", USAGES, None),
     )
     confirm = boolean(p, "confirm")
+    if "off_session" in p and not confirm:
+        raise invalid(
+            "You may only specify `off_session` when `confirm` is also set to true.",
+            param="off_session",
+        )
     if not confirm and (p.get("payment_method") or p.get("payment_method_data")):
         pm = _payment_method(emulator, pi, p)
         pi.update(payment_method=pm["id"] if pm else None, status="requires_confirmation")
@@ -165,9 +186,12 @@ async def update(request: web.Request) -> web.Response:
     p = params(request)
     pi = _pi(request)
     emulator = emu(request)
-    if pi["status"] not in UPDATABLE:
+    fixed = [name for name in FIXED_ONCE_PAID if name in p]
+    if pi["status"] not in UPDATABLE and fixed:
         raise unexpected_state(
-            f"This PaymentIntent's status is {pi['status']}; it can no longer be updated.",
+            f"This PaymentIntent's {fixed[0]} could not be updated because it has a status "
+            f"of {pi['status']}. You may only update the {fixed[0]} of a PaymentIntent with "
+            "one of the following statuses: " + ", ".join(UPDATABLE) + ".",
             "payment_intent",
             copy.deepcopy(pi),
         )
@@ -184,6 +208,8 @@ async def update(request: web.Request) -> web.Response:
         if customer is not None:
             emulator.store.get("customer", customer, "customer")
         pi["customer"] = customer
+    if "setup_future_usage" in p:
+        pi["setup_future_usage"] = choice(p, "setup_future_usage", USAGES, None)
     if p.get("payment_method"):
         pm = _payment_method(emulator, pi, p)
         pi.update(payment_method=pm["id"] if pm else None, status="requires_confirmation")

@@ -32,6 +32,7 @@ _NAMES = {
     "customer": "customer",
     "payment_method": "PaymentMethod",
     "payment_intent": "payment_intent",
+    "setup_intent": "setup_intent",
     "charge": "charge",
     "refund": "refund",
     "checkout.session": "checkout.session",
@@ -52,6 +53,9 @@ class Store:
         # checkout session id -> what its PaymentIntent gets once the customer pays
         self._session_pi_data: dict[str, Obj] = {}
         self._endpoint_secrets: dict[str, str] = {}  # webhook endpoint id -> signing secret
+        self._set_up: set[str] = set()  # payment methods authenticated for later use
+        self._spent: set[str] = set()  # payment methods detached: never usable again
+        self._deleted: set[str] = set()  # ids of deleted objects (retrieve shows them deleted)
 
     def put(self, obj: Obj) -> Obj:
         self._objects.setdefault(str(obj["object"]), {})[str(obj["id"])] = obj
@@ -73,6 +77,28 @@ class Store:
 
     def newest_first(self, kind: str) -> list[Obj]:
         return list(reversed(self._objects.get(kind, {}).values()))
+
+    def delete_for_good(self, kind: str, ident: str) -> Obj:
+        """Delete as Stripe's DELETE does: the id is then known as deleted."""
+        obj = self.delete(kind, ident)
+        self._deleted.add(ident)
+        return obj
+
+    def was_deleted(self, ident: str) -> bool:
+        return ident in self._deleted
+
+    def mark_set_up(self, pm_id: str) -> None:
+        """The card was authenticated for future (off-session) use."""
+        self._set_up.add(pm_id)
+
+    def is_set_up(self, pm_id: str) -> bool:
+        return pm_id in self._set_up
+
+    def mark_spent(self, pm_id: str) -> None:
+        self._spent.add(pm_id)
+
+    def is_spent(self, pm_id: str) -> bool:
+        return pm_id in self._spent
 
     def add_card(self, pm: Obj, number: str) -> None:
         self.put(pm)
