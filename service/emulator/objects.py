@@ -173,7 +173,6 @@ def setup_intent(customer: str | None, usage: str, metadata: dict[str, str]) -> 
         "client_secret": f"{ident}_secret_{new_id('s', 25)[2:]}",
         "created": now(),
         "customer": customer,
-        "customer_account": None,
         "description": None,
         "excluded_payment_method_types": None,
         "flow_directions": None,

@@ -14,6 +14,7 @@ import aiohttp
 import pytest
 
 from service.emulator import EMULATOR, create_emulator_app
+from tests.support.emulator import running_emulator
 from tests.support.stripe_conformance import check_conformance
 from tests.support.stripe_spec import (
     MissingReferenceData,
@@ -135,3 +136,19 @@ async def test_the_checker_sees_answers_and_errors(aiohttp_server: ServerFactory
     ]
     with pytest.raises(AssertionError, match="disagree with Stripe's API spec"):
         conformance.assert_clean()
+
+
+async def _break_a_customer() -> None:
+    """Start the emulator, corrupt a stored customer, fetch it, leave the block."""
+    async with running_emulator() as emulator, aiohttp.ClientSession() as http:
+        url, headers = f"{emulator.url}/v1/customers", auth(emulator.secret_key)
+        async with http.post(url, headers=headers) as resp:
+            customer = await resp.json()
+        emulator.handle.store.get("customer", customer["id"])["livemode"] = "no"
+        async with http.get(f"{url}/{customer['id']}", headers=headers) as resp:
+            assert resp.status == 200
+
+
+async def test_running_emulator_fails_on_leaving_when_an_answer_broke_the_spec() -> None:
+    with pytest.raises(AssertionError, match=r"livemode: str 'no', expected boolean"):
+        await _break_a_customer()

@@ -60,6 +60,12 @@ NULLABLE: dict[str, set[str]] = {
         "collected_information",
         "managed_payments",
     },
+    "setup_intent": {
+        "automatic_payment_methods",
+        "last_setup_error",
+        "next_action",
+        "payment_method_configuration_details",
+    },
     "event": set(),
     "webhook_endpoint": set(),
     "item": {"adjustable_quantity"},
@@ -175,6 +181,14 @@ async def world(
         allow_redirects=False,
     ) as resp:
         assert resp.status == 303
+    saved = await _post(
+        http,
+        f"{v1}/setup_intents",
+        {"customer": cus["id"], "payment_method": "pm_card_visa", "confirm": "true"},
+    )
+    challenged = await _post(
+        http, f"{v1}/setup_intents", {"payment_method": "pm_card_threeDSecureRequired"}
+    )
     endpoint = await _post(
         http,
         f"{v1}/webhook_endpoints",
@@ -188,6 +202,7 @@ async def world(
         "charge": charges["data"],
         "refund": [refund],
         "payment_method": [await _get(http, f"{v1}/payment_methods/{paid['payment_method']}")],
+        "setup_intent": [saved, challenged],
         "checkout.session": [session, await _get(http, f"{v1}/checkout/sessions/{session['id']}")],
         "item": (await _get(http, f"{v1}/checkout/sessions/{session['id']}/line_items"))["data"],
         "event": (await _get(http, f"{v1}/events"))["data"],
@@ -213,6 +228,7 @@ async def test_ids_look_like_stripe_ids(world: dict[str, list[dict[str, Any]]]) 
         "item": "li_",
         "event": "evt_",
         "webhook_endpoint": "we_",
+        "setup_intent": "seti_",
     }
     for kind, prefix in prefixes.items():
         for obj in world[kind]:
