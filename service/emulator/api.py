@@ -36,6 +36,16 @@ def params(request: web.Request) -> dict[str, Any]:
     return request[PARAMS]
 
 
+def check_client_secret(request: web.Request, intent: Obj, noun: str) -> None:
+    """A publishable key only works together with the Payment/SetupIntent's client_secret."""
+    if request[PUBLISHABLE] and params(request).get("client_secret") != intent["client_secret"]:
+        raise invalid(
+            "The client_secret provided does not match the client_secret associated "
+            f"with the {noun}.",
+            param="client_secret",
+        )
+
+
 def base_url(request: web.Request) -> str:
     configured = emu(request).config.public_url
     return (configured or str(request.url.origin())).rstrip("/")

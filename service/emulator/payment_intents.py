@@ -7,12 +7,12 @@ from typing import Any
 
 from aiohttp import web
 
-from . import objects, payment_methods, payments, saved_cards
+from . import objects, payment_methods, payments
 from .api import (
-    PUBLISHABLE,
     answer,
     base_url,
     boolean,
+    check_client_secret,
     check_minimum,
     choice,
     currency,
@@ -41,42 +41,22 @@ def _pi(request: web.Request) -> Obj:
 
 
 def _check_secret(request: web.Request, pi: Obj) -> None:
-    """A publishable key only works together with the PaymentIntent's client_secret."""
-    if not request[PUBLISHABLE]:
-        return
-    if params(request).get("client_secret") != pi["client_secret"]:
-        raise invalid(
-            "The client_secret provided does not match the client_secret associated "
-            "with the PaymentIntent.",
-            param="client_secret",
-        )
+    check_client_secret(request, pi, "PaymentIntent")
 
 
 def _payment_method(emulator: Emulator, pi: Obj, p: dict[str, Any]) -> Obj | None:
-    data = p.get("payment_method_data")
-    if isinstance(data, dict):
-        try:
-            pm, number = payment_methods.from_card(
-                data.get("card"), data.get("billing_details"), {}
-            )
-        except StripeError as exc:
-            if exc.status != 402 or emulator.store.find("payment_intent", pi["id"]) is None:
-                raise  # (an intent still being created is simply not created)
-            # Stripe records an invalid card on the PaymentIntent, without a charge.
-            payments.fail(
-                emulator, pi, {"type": "card_error", "code": exc.code, "message": exc.message}
-            )
-            exc.extra["payment_intent"] = copy.deepcopy(pi)
-            raise
-        return payment_methods.save(emulator, pm, number)
-    ident = text(p, "payment_method")
-    if ident is not None:
-        pm = payment_methods.resolve(emulator, ident)
-        saved_cards.check_usable(emulator, pm, pi["customer"])
-        return pm
-    if pi["payment_method"]:
-        return emulator.store.get("payment_method", str(pi["payment_method"]))
-    return None
+    try:
+        return payment_methods.for_intent(emulator, pi, p)
+    except StripeError as exc:
+        # Only card details refused by Stripe (`payment_method_data`) answer 402 here.
+        if exc.status != 402 or emulator.store.find("payment_intent", pi["id"]) is None:
+            raise  # (an intent still being created is simply not created)
+        # Stripe records an invalid card on the PaymentIntent, without a charge.
+        payments.fail(
+            emulator, pi, {"type": "card_error", "code": exc.code, "message": exc.message}
+        )
+        exc.extra["payment_intent"] = copy.deepcopy(pi)
+        raise
 
 
 def _confirm(request: web.Request, pi: Obj) -> web.Response:

@@ -85,6 +85,22 @@ def resolve(emulator: Emulator, ident: str, param: str = "payment_method") -> Ob
     return pm
 
 
+def for_intent(emulator: Emulator, intent: Obj, p: dict[str, Any]) -> Obj | None:
+    """The card a Payment/SetupIntent is confirmed with: new card details
+    (`payment_method_data`), a PaymentMethod id, or the one it already has."""
+    data = p.get("payment_method_data")
+    if isinstance(data, dict):
+        return save(emulator, *from_card(data.get("card"), data.get("billing_details"), {}))
+    ident = text(p, "payment_method")
+    if ident is not None:
+        pm = resolve(emulator, ident)
+        saved_cards.check_usable(emulator, pm, intent["customer"])
+        return pm
+    if intent["payment_method"]:
+        return emulator.store.get("payment_method", str(intent["payment_method"]))
+    return None
+
+
 @routes.post("/v1/payment_methods")
 async def create(request: web.Request) -> web.Response:
     p = params(request)

@@ -4,14 +4,22 @@ list). The outcomes are in `setups.py`."""
 from __future__ import annotations
 
 import copy
-from typing import Any
 
 from aiohttp import web
 
-from . import objects, payment_methods, saved_cards, setups
-from .api import PUBLISHABLE, answer, base_url, boolean, choice, emu, metadata, params, text
+from . import objects, payment_methods, setups
+from .api import (
+    answer,
+    base_url,
+    boolean,
+    check_client_secret,
+    choice,
+    emu,
+    metadata,
+    params,
+    text,
+)
 from .errors import StripeError, invalid
-from .state import Emulator
 from .store import Obj, page
 
 routes = web.RouteTableDef()
@@ -22,16 +30,6 @@ REASONS = {"abandoned", "duplicate", "requested_by_customer"}
 
 def _si(request: web.Request) -> Obj:
     return emu(request).store.get("setup_intent", request.match_info["id"])
-
-
-def _check_secret(request: web.Request, si: Obj) -> None:
-    """A publishable key only works together with the SetupIntent's client_secret."""
-    if request[PUBLISHABLE] and params(request).get("client_secret") != si["client_secret"]:
-        raise invalid(
-            "The client_secret provided does not match the client_secret associated "
-            "with the SetupIntent.",
-            param="client_secret",
-        )
 
 
 def _unexpected_state(si: Obj, action: str, allowed: tuple[str, ...]) -> StripeError:
@@ -47,21 +45,6 @@ def _unexpected_state(si: Obj, action: str, allowed: tuple[str, ...]) -> StripeE
     )
 
 
-def _payment_method(emulator: Emulator, si: Obj, p: dict[str, Any]) -> Obj | None:
-    data = p.get("payment_method_data")
-    if isinstance(data, dict):
-        pm, number = payment_methods.from_card(data.get("card"), data.get("billing_details"), {})
-        return payment_methods.save(emulator, pm, number)
-    ident = text(p, "payment_method")
-    if ident is not None:
-        pm = payment_methods.resolve(emulator, ident)
-        saved_cards.check_usable(emulator, pm, si["customer"])
-        return pm
-    if si["payment_method"]:
-        return emulator.store.get("payment_method", str(si["payment_method"]))
-    return None
-
-
 def _confirm(request: web.Request, si: Obj) -> web.Response:
     p = params(request)
     emulator = emu(request)
@@ -70,7 +53,7 @@ def _confirm(request: web.Request, si: Obj) -> web.Response:
     return_url = text(p, "return_url")
     if return_url:
         emulator.store.set_return_url(si["id"], return_url)
-    pm = _payment_method(emulator, si, p)
+    pm = payment_methods.for_intent(emulator, si, p)
     if pm is None:
         raise StripeError(
             400,
@@ -101,7 +84,7 @@ async def create(request: web.Request) -> web.Response:
     si["description"] = text(p, "description")
     confirm = boolean(p, "confirm")
     if not confirm and (p.get("payment_method") or p.get("payment_method_data")):
-        pm = _payment_method(emulator, si, p)
+        pm = payment_methods.for_intent(emulator, si, p)
         si.update(payment_method=pm["id"] if pm else None, status="requires_confirmation")
     emulator.store.put(si)
     emulator.emit("setup_intent.created", si)
@@ -113,7 +96,7 @@ async def create(request: web.Request) -> web.Response:
 @routes.get("/v1/setup_intents/{id}")
 async def retrieve(request: web.Request) -> web.Response:
     si = _si(request)
-    _check_secret(request, si)
+    check_client_secret(request, si, "SetupIntent")
     return answer(request, si)
 
 
@@ -130,7 +113,7 @@ async def update(request: web.Request) -> web.Response:
 @routes.post("/v1/setup_intents/{id}/confirm")
 async def confirm(request: web.Request) -> web.Response:
     si = _si(request)
-    _check_secret(request, si)
+    check_client_secret(request, si, "SetupIntent")
     return _confirm(request, si)
 
 
