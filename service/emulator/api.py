@@ -10,7 +10,7 @@ from aiohttp import web
 
 from .errors import invalid, param_missing
 from .state import Emulator
-from .store import Obj
+from .store import Obj, page
 
 EMULATOR = web.AppKey("paylive_emulator", Emulator)
 PARAMS = web.RequestKey("stripe_params", dict[str, Any])
@@ -157,6 +157,18 @@ def expand(request: web.Request, obj: Obj) -> Obj:
             if isinstance(value, str):
                 target[field] = store.find(_EXPANDABLE[field], value)
     return out
+
+
+def list_by_customer(request: web.Request, kind: str, url: str) -> web.Response:
+    """A list route of Payment/SetupIntents, optionally filtered by `customer`."""
+    p = params(request)
+    customer = text(p, "customer")
+    found = [
+        obj
+        for obj in emu(request).store.newest_first(kind)
+        if customer is None or obj["customer"] == customer
+    ]
+    return answer(request, page(found, p, url))
 
 
 def answer(request: web.Request, obj: Obj, status: int = 200) -> web.Response:

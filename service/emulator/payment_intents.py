@@ -18,13 +18,14 @@ from .api import (
     currency,
     emu,
     integer,
+    list_by_customer,
     metadata,
     params,
     text,
 )
 from .errors import StripeError, invalid, unexpected_state
 from .state import Emulator
-from .store import Obj, page
+from .store import Obj
 
 routes = web.RouteTableDef()
 
@@ -252,11 +253,4 @@ async def capture(request: web.Request) -> web.Response:
 
 @routes.get("/v1/payment_intents")
 async def list_(request: web.Request) -> web.Response:
-    p = params(request)
-    customer = text(p, "customer")
-    found = [
-        pi
-        for pi in emu(request).store.newest_first("payment_intent")
-        if customer is None or pi["customer"] == customer
-    ]
-    return answer(request, page(found, p, "/v1/payment_intents"))
+    return list_by_customer(request, "payment_intent", "/v1/payment_intents")

@@ -15,12 +15,13 @@ from .api import (
     check_client_secret,
     choice,
     emu,
+    list_by_customer,
     metadata,
     params,
     text,
 )
 from .errors import StripeError, invalid
-from .store import Obj, page
+from .store import Obj
 
 routes = web.RouteTableDef()
 
@@ -129,11 +130,4 @@ async def cancel(request: web.Request) -> web.Response:
 
 @routes.get("/v1/setup_intents")
 async def list_(request: web.Request) -> web.Response:
-    p = params(request)
-    customer = text(p, "customer")
-    found = [
-        si
-        for si in emu(request).store.newest_first("setup_intent")
-        if customer is None or si["customer"] == customer
-    ]
-    return answer(request, page(found, p, "/v1/setup_intents"))
+    return list_by_customer(request, "setup_intent", "/v1/setup_intents")
