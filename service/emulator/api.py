@@ -10,7 +10,7 @@ from aiohttp import web
 
 from .errors import invalid, param_missing
 from .state import Emulator
-from .store import Obj
+from .store import Obj, page
 
 EMULATOR = web.AppKey("paylive_emulator", Emulator)
 PARAMS = web.RequestKey("stripe_params", dict[str, Any])
@@ -34,6 +34,16 @@ def emu(request: web.Request) -> Emulator:
 
 def params(request: web.Request) -> dict[str, Any]:
     return request[PARAMS]
+
+
+def check_client_secret(request: web.Request, intent: Obj, noun: str) -> None:
+    """A publishable key only works together with the Payment/SetupIntent's client_secret."""
+    if request[PUBLISHABLE] and params(request).get("client_secret") != intent["client_secret"]:
+        raise invalid(
+            "The client_secret provided does not match the client_secret associated "
+            f"with the {noun}.",
+            param="client_secret",
+        )
 
 
 def base_url(request: web.Request) -> str:
@@ -147,6 +157,18 @@ def expand(request: web.Request, obj: Obj) -> Obj:
             if isinstance(value, str):
                 target[field] = store.find(_EXPANDABLE[field], value)
     return out
+
+
+def list_by_customer(request: web.Request, kind: str, url: str) -> web.Response:
+    """A list route of Payment/SetupIntents, optionally filtered by `customer`."""
+    p = params(request)
+    customer = text(p, "customer")
+    found = [
+        obj
+        for obj in emu(request).store.newest_first(kind)
+        if customer is None or obj["customer"] == customer
+    ]
+    return answer(request, page(found, p, url))
 
 
 def answer(request: web.Request, obj: Obj, status: int = 200) -> web.Response:

@@ -25,6 +25,7 @@ from . import (
     payment_intents,
     payment_methods,
     refunds,
+    setup_intents,
     stripe_js,
 )
 from .api import EMULATOR, PARAMS, PUBLISHABLE
@@ -46,6 +47,8 @@ PUBLISHABLE_ROUTES = frozenset(
         ("POST", "/v1/payment_methods"),
         ("GET", "/v1/payment_intents/{id}"),
         ("POST", "/v1/payment_intents/{id}/confirm"),
+        ("GET", "/v1/setup_intents/{id}"),
+        ("POST", "/v1/setup_intents/{id}/confirm"),
     }
 )
 _CORS = {
@@ -176,7 +179,16 @@ def create_emulator_app(config: EmulatorConfig | None = None) -> web.Application
     app = web.Application(middlewares=[stripe_wire], client_max_size=1024 * 1024)
     emulator = Emulator(config or EmulatorConfig())
     app[EMULATOR] = emulator
-    for module in (customers, payment_methods, payment_intents, refunds, checkout, events):
+    modules = (
+        customers,
+        payment_methods,
+        payment_intents,
+        setup_intents,
+        refunds,
+        checkout,
+        events,
+    )
+    for module in modules:
         app.router.add_routes(module.routes)
     app.router.add_routes(pages.routes)
     app.router.add_routes(stripe_js.routes)

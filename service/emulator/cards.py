@@ -69,6 +69,14 @@ DECLINES: dict[str, Decline] = {
     ),
 }
 INCORRECT_NUMBER = Decline("incorrect_number", None, "Your card number is incorrect.")
+# An off-session payment the bank wants the customer to authenticate.
+AUTHENTICATION_REQUIRED = Decline(
+    "authentication_required",
+    "authentication_required",
+    "Your card was declined. This transaction requires authentication.",
+)
+# Stripe's card that needs 3-D Secure once, when set up; later off-session payments pass.
+SET_UP_ONCE = "4000002500003155"
 
 THREE_DS = frozenset(
     {"4000002760003184", "4000002500003155", "4000000000003220", "4000000000003063"}

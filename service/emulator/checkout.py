@@ -204,13 +204,9 @@ async def create(request: web.Request) -> web.Response:
     pi_data = pi_data if isinstance(pi_data, dict) else {}
     # As Stripe does (API 2022-08-01 on), the PaymentIntent is made when the customer
     # pays (``payment_intent_for``); until then `payment_intent` is null.
-    emulator.store.session_pi_data[session["id"]] = {
-        "metadata": metadata(pi_data),
-        "description": text(pi_data, "description"),
-    }
     session.update(url=f"{base_url(request)}/c/pay/{session['id']}")
-    emulator.store.put(session)
-    emulator.store.line_items[session["id"]] = items
+    pi_fields = {"metadata": metadata(pi_data), "description": text(pi_data, "description")}
+    emulator.store.add_session(session, items, pi_fields)
     return answer(request, session)
 
 
@@ -218,7 +214,7 @@ def payment_intent_for(emulator: Emulator, session: Obj) -> Obj:
     """The session's PaymentIntent, made on the customer's first payment attempt."""
     if session["payment_intent"] is not None:
         return emulator.store.get("payment_intent", str(session["payment_intent"]))
-    data = emulator.store.session_pi_data.get(session["id"], {})
+    data = emulator.store.session_pi_data(session["id"])
     pi = objects.payment_intent(
         int(session["amount_total"]), str(session["currency"]), "automatic_async", ["card"]
     )
@@ -229,7 +225,7 @@ def payment_intent_for(emulator: Emulator, session: Obj) -> Obj:
     )
     session["payment_intent"] = pi["id"]
     emulator.store.put(pi)
-    emulator.store.session_of_pi[pi["id"]] = session["id"]
+    emulator.store.link_session(pi["id"], session["id"])
     emulator.emit("payment_intent.created", pi)
     return pi
 
@@ -254,7 +250,7 @@ async def list_(request: web.Request) -> web.Response:
 @routes.get("/v1/checkout/sessions/{id}/line_items")
 async def line_items(request: web.Request) -> web.Response:
     session = emu(request).store.get("checkout.session", request.match_info["id"])
-    items = emu(request).store.line_items[session["id"]]
+    items = emu(request).store.line_items(session["id"])
     url = f"/v1/checkout/sessions/{session['id']}/line_items"
     return answer(request, page(items, params(request), url))
 

@@ -1,4 +1,4 @@
-"""Customers: create, retrieve, update, list (filter by email)."""
+"""Customers: create, retrieve, update, delete, list (filter by email)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from aiohttp import web
 
 from . import objects
 from .api import answer, emu, metadata, params, text
-from .store import page
+from .store import Obj, page
 
 routes = web.RouteTableDef()
 
@@ -22,9 +22,29 @@ async def create(request: web.Request) -> web.Response:
     return answer(request, obj)
 
 
+def _deleted(ident: str) -> Obj:
+    return {"id": ident, "object": "customer", "deleted": True}
+
+
 @routes.get("/v1/customers/{id}")
 async def retrieve(request: web.Request) -> web.Response:
-    return answer(request, emu(request).store.get("customer", request.match_info["id"]))
+    ident = request.match_info["id"]
+    if emu(request).store.was_deleted(ident):  # Stripe still answers, marked deleted
+        return answer(request, _deleted(ident))
+    return answer(request, emu(request).store.get("customer", ident))
+
+
+@routes.delete("/v1/customers/{id}")
+async def delete(request: web.Request) -> web.Response:
+    emulator = emu(request)
+    obj = emulator.store.delete_for_good("customer", request.match_info["id"])
+    # Its saved cards go with it (detached, not reusable), as at Stripe.
+    for pm in emulator.store.newest_first("payment_method"):
+        if pm["customer"] == obj["id"]:
+            pm["customer"] = None
+            emulator.store.mark_spent(pm["id"])
+    emulator.emit("customer.deleted", obj)
+    return answer(request, _deleted(obj["id"]))
 
 
 @routes.post("/v1/customers/{id}")

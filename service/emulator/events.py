@@ -88,8 +88,7 @@ async def create_endpoint(request: web.Request) -> web.Response:
         text(p, "api_version") or emulator.config.api_version,
     )
     secret = new_id("whsec", 32)
-    emulator.endpoint_secrets[endpoint["id"]] = secret
-    emulator.store.put(endpoint)
+    emulator.store.add_endpoint(endpoint, secret)
     # Stripe shows the signing secret only in the answer to the create call.
     return answer(request, {**endpoint, "secret": secret})
 
@@ -107,6 +106,5 @@ async def retrieve_endpoint(request: web.Request) -> web.Response:
 
 @routes.delete("/v1/webhook_endpoints/{id}")
 async def delete_endpoint(request: web.Request) -> web.Response:
-    endpoint: Obj = emu(request).store.delete("webhook_endpoint", request.match_info["id"])
-    emu(request).endpoint_secrets.pop(endpoint["id"], None)
+    endpoint: Obj = emu(request).store.delete_endpoint(request.match_info["id"])
     return answer(request, {"id": endpoint["id"], "object": "webhook_endpoint", "deleted": True})

@@ -162,6 +162,43 @@ def payment_intent(
     }
 
 
+def setup_intent(customer: str | None, usage: str, metadata: dict[str, str]) -> Obj:
+    ident = new_id("seti")
+    return {
+        "id": ident,
+        "object": "setup_intent",
+        "application": None,
+        "automatic_payment_methods": None,
+        "cancellation_reason": None,
+        "client_secret": f"{ident}_secret_{new_id('s', 25)[2:]}",
+        "created": now(),
+        "customer": customer,
+        "description": None,
+        "excluded_payment_method_types": None,
+        "flow_directions": None,
+        "last_setup_error": None,
+        "latest_attempt": None,
+        "livemode": False,
+        "mandate": None,
+        "metadata": metadata,
+        "next_action": None,
+        "on_behalf_of": None,
+        "payment_method": None,
+        "payment_method_configuration_details": None,
+        "payment_method_options": {
+            "card": {
+                "mandate_options": None,
+                "network": None,
+                "request_three_d_secure": "automatic",
+            }
+        },
+        "payment_method_types": ["card"],
+        "single_use_mandate": None,
+        "status": "requires_payment_method",
+        "usage": usage,
+    }
+
+
 def event(type_: str, obj: Obj, api_version: str, request: Obj, previous: Obj | None) -> Obj:
     data: Obj = {"object": obj}
     if previous is not None:

@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from . import checkout, payment_methods, payments
+from . import checkout, payment_methods, payments, setups
 from .api import base_url, emu
 from .errors import StripeError
 from .payment_intents import CONFIRMABLE
@@ -80,7 +80,7 @@ def _checkout_page(request: web.Request, session: Obj, error: str | None = None)
         return _html(
             "Checkout", f"<p>This Checkout Session is {escape(session['status'])}.</p>", 410
         )
-    items = emu(request).store.line_items[session["id"]]
+    items = emu(request).store.line_items(session["id"])
     rows = "".join(
         f"<li>{escape(i['description'])} x {i['quantity']}: "
         f"{escape(_money(i['amount_total'], i['currency']))}</li>"
@@ -168,7 +168,7 @@ async def checkout_pay(request: web.Request) -> web.Response:
         "tax_exempt": "none",
         "tax_ids": [],
     }
-    emulator.store.return_urls[pi["id"]] = f"{base_url(request)}/c/pay/{session['id']}/return"
+    emulator.store.set_return_url(pi["id"], f"{base_url(request)}/c/pay/{session['id']}/return")
     payments.confirm(emulator, pi, pm, base_url(request))
     return _after_payment(request, session, pi)
 
@@ -181,10 +181,13 @@ async def checkout_return(request: web.Request) -> web.Response:
 
 
 def _challenged(request: web.Request, secret: str) -> Obj:
-    pi = emu(request).store.find("payment_intent", request.match_info["id"])
-    if pi is None or secret != pi["client_secret"]:
+    """The Payment- or SetupIntent waiting for this challenge."""
+    ident = request.match_info["id"]
+    kind = "setup_intent" if ident.startswith("seti_") else "payment_intent"
+    intent = emu(request).store.find(kind, ident)
+    if intent is None or secret != intent["client_secret"]:
         raise web.HTTPNotFound(text="Unknown authentication request")
-    return pi
+    return intent
 
 
 @routes.get("/3ds/{id}")
@@ -202,8 +205,11 @@ async def challenge(request: web.Request) -> web.Response:
             ("fail", "Fail authentication"),
         )
     )
-    amount = escape(_money(int(pi["amount"]), str(pi["currency"])))
-    return _html("3-D Secure 2 test page", f"<p>Authorize a payment of {amount}.</p>{forms}")
+    if pi["object"] == "setup_intent":
+        what = "saving this card for later payments"
+    else:
+        what = "a payment of " + escape(_money(int(pi["amount"]), str(pi["currency"])))
+    return _html("3-D Secure 2 test page", f"<p>Authorize {what}.</p>{forms}")
 
 
 @routes.post("/3ds/{id}/{outcome:complete|fail}")
@@ -214,14 +220,16 @@ async def challenge_answer(request: web.Request) -> web.Response:
         return _html("3-D Secure", "<p>This authentication is no longer pending.</p>", 409)
     emulator = emu(request)
     success = request.match_info["outcome"] == "complete"
-    payments.authenticate(emulator, pi, success)
-    return_url = emulator.store.return_urls.get(pi["id"])
+    setup = pi["object"] == "setup_intent"
+    (setups.authenticate if setup else payments.authenticate)(emulator, pi, success)
+    return_url = emulator.store.return_url(pi["id"])
     status = "succeeded" if success else "failed"
     if return_url:
+        name = "setup_intent" if setup else "payment_intent"
         query = urlencode(
             {
-                "payment_intent": pi["id"],
-                "payment_intent_client_secret": pi["client_secret"],
+                name: pi["id"],
+                f"{name}_client_secret": pi["client_secret"],
                 "redirect_status": status,
             }
         )

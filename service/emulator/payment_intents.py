@@ -9,27 +9,31 @@ from aiohttp import web
 
 from . import objects, payment_methods, payments
 from .api import (
-    PUBLISHABLE,
     answer,
     base_url,
     boolean,
+    check_client_secret,
     check_minimum,
     choice,
     currency,
     emu,
     integer,
+    list_by_customer,
     metadata,
     params,
     text,
 )
 from .errors import StripeError, invalid, unexpected_state
 from .state import Emulator
-from .store import Obj, page
+from .store import Obj
 
 routes = web.RouteTableDef()
 
 CONFIRMABLE = ("requires_payment_method", "requires_confirmation", "requires_action")
 UPDATABLE = CONFIRMABLE
+# What may change only before the payment is made (metadata etc. may change later too).
+FIXED_ONCE_PAID = ("amount", "currency", "customer", "payment_method", "setup_future_usage")
+USAGES = {"on_session", "off_session"}
 REASONS = {"duplicate", "fraudulent", "requested_by_customer", "abandoned"}
 
 
@@ -38,40 +42,22 @@ def _pi(request: web.Request) -> Obj:
 
 
 def _check_secret(request: web.Request, pi: Obj) -> None:
-    """A publishable key only works together with the PaymentIntent's client_secret."""
-    if not request[PUBLISHABLE]:
-        return
-    if params(request).get("client_secret") != pi["client_secret"]:
-        raise invalid(
-            "The client_secret provided does not match the client_secret associated "
-            "with the PaymentIntent.",
-            param="client_secret",
-        )
+    check_client_secret(request, pi, "PaymentIntent")
 
 
 def _payment_method(emulator: Emulator, pi: Obj, p: dict[str, Any]) -> Obj | None:
-    data = p.get("payment_method_data")
-    if isinstance(data, dict):
-        try:
-            pm, number = payment_methods.from_card(
-                data.get("card"), data.get("billing_details"), {}
-            )
-        except StripeError as exc:
-            if exc.status != 402 or emulator.store.find("payment_intent", pi["id"]) is None:
-                raise  # (an intent still being created is simply not created)
-            # Stripe records an invalid card on the PaymentIntent, without a charge.
-            payments.fail(
-                emulator, pi, {"type": "card_error", "code": exc.code, "message": exc.message}
-            )
-            exc.extra["payment_intent"] = copy.deepcopy(pi)
-            raise
-        return payment_methods.save(emulator, pm, number)
-    ident = text(p, "payment_method")
-    if ident is not None:
-        return payment_methods.resolve(emulator, ident)
-    if pi["payment_method"]:
-        return emulator.store.get("payment_method", str(pi["payment_method"]))
-    return None
+    try:
+        return payment_methods.for_intent(emulator, pi, p)
+    except StripeError as exc:
+        # Only card details refused by Stripe (`payment_method_data`) answer 402 here.
+        if exc.status != 402 or emulator.store.find("payment_intent", pi["id"]) is None:
+            raise  # (an intent still being created is simply not created)
+        # Stripe records an invalid card on the PaymentIntent, without a charge.
+        payments.fail(
+            emulator, pi, {"type": "card_error", "code": exc.code, "message": exc.message}
+        )
+        exc.extra["payment_intent"] = copy.deepcopy(pi)
+        raise
 
 
 def _confirm(request: web.Request, pi: Obj) -> web.Response:
@@ -87,7 +73,7 @@ def _confirm(request: web.Request, pi: Obj) -> web.Response:
         )
     return_url = text(p, "return_url")
     if return_url:
-        emulator.store.return_urls[pi["id"]] = return_url
+        emulator.store.set_return_url(pi["id"], return_url)
     pm = _payment_method(emulator, pi, p)
     if pm is None:
         raise unexpected_state(
@@ -97,10 +83,20 @@ def _confirm(request: web.Request, pi: Obj) -> web.Response:
             "payment_intent",
             copy.deepcopy(pi),
         )
-    error = payments.confirm(emulator, pi, pm, base_url(request))
+    error = payments.confirm(emulator, pi, pm, base_url(request), _off_session(p))
     if error is not None:
         raise error
     return answer(request, pi)
+
+
+def _off_session(p: dict[str, Any]) -> bool:
+    """`off_session`: true/false, or Stripe's `one_off`/`recurring` (both off-session)."""
+    value = text(p, "off_session")
+    if value in (None, "false"):
+        return False
+    if value in ("true", "one_off", "recurring"):
+        return True
+    raise invalid(f"Invalid off_session: {value}", param="off_session")
 
 
 def _allowed_types(p: dict[str, Any]) -> list[str] | None:
@@ -141,8 +137,14 @@ async def create(request: web.Request) -> web.Response:
         description=text(p, "description"),
         receipt_email=text(p, "receipt_email"),
         metadata=metadata(p),
+        setup_future_usage=choice(p, "setup_future_usage", USAGES, None),
     )
     confirm = boolean(p, "confirm")
+    if "off_session" in p and not confirm:
+        raise invalid(
+            "You may only specify `off_session` when `confirm` is also set to true.",
+            param="off_session",
+        )
     if not confirm and (p.get("payment_method") or p.get("payment_method_data")):
         pm = _payment_method(emulator, pi, p)
         pi.update(payment_method=pm["id"] if pm else None, status="requires_confirmation")
@@ -165,9 +167,12 @@ async def update(request: web.Request) -> web.Response:
     p = params(request)
     pi = _pi(request)
     emulator = emu(request)
-    if pi["status"] not in UPDATABLE:
+    fixed = [name for name in FIXED_ONCE_PAID if name in p]
+    if pi["status"] not in UPDATABLE and fixed:
         raise unexpected_state(
-            f"This PaymentIntent's status is {pi['status']}; it can no longer be updated.",
+            f"This PaymentIntent's {fixed[0]} could not be updated because it has a status "
+            f"of {pi['status']}. You may only update the {fixed[0]} of a PaymentIntent with "
+            "one of the following statuses: " + ", ".join(UPDATABLE) + ".",
             "payment_intent",
             copy.deepcopy(pi),
         )
@@ -184,6 +189,8 @@ async def update(request: web.Request) -> web.Response:
         if customer is not None:
             emulator.store.get("customer", customer, "customer")
         pi["customer"] = customer
+    if "setup_future_usage" in p:
+        pi["setup_future_usage"] = choice(p, "setup_future_usage", USAGES, None)
     if p.get("payment_method"):
         pm = _payment_method(emulator, pi, p)
         pi.update(payment_method=pm["id"] if pm else None, status="requires_confirmation")
@@ -211,7 +218,7 @@ async def cancel(request: web.Request) -> web.Response:
             "payment_intent",
             copy.deepcopy(pi),
         )
-    if pi["id"] in emu(request).store.session_of_pi:
+    if emu(request).store.session_of(pi["id"]) is not None:
         raise invalid(
             "This PaymentIntent was created by a Checkout Session and cannot be canceled "
             "directly. Expire the Checkout Session instead."
@@ -246,11 +253,4 @@ async def capture(request: web.Request) -> web.Response:
 
 @routes.get("/v1/payment_intents")
 async def list_(request: web.Request) -> web.Response:
-    p = params(request)
-    customer = text(p, "customer")
-    found = [
-        pi
-        for pi in emu(request).store.newest_first("payment_intent")
-        if customer is None or pi["customer"] == customer
-    ]
-    return answer(request, page(found, p, "/v1/payment_intents"))
+    return list_by_customer(request, "payment_intent", "/v1/payment_intents")

@@ -1,4 +1,5 @@
-"""PaymentMethods from card details or Stripe's `pm_card_*` ids; retrieve; attach."""
+"""PaymentMethods from card details or Stripe's `pm_card_*` ids; retrieve; attach, detach
+and list a customer's saved cards."""
 
 from __future__ import annotations
 
@@ -7,12 +8,12 @@ from typing import Any
 
 from aiohttp import web
 
-from . import objects
+from . import objects, saved_cards
 from .api import answer, emu, metadata, params, text
 from .cards import INCORRECT_NUMBER, PM_IDS, luhn_ok
 from .errors import StripeError, invalid, missing
 from .state import Emulator
-from .store import Obj
+from .store import Obj, page
 
 routes = web.RouteTableDef()
 
@@ -69,8 +70,8 @@ def from_card(raw: Any, billing: Any, meta: dict[str, str]) -> tuple[Obj, str]:
 
 def save(emulator: Emulator, pm: Obj, number: str) -> Obj:
     # The full number never appears in answers; it decides the card's behaviour.
-    emulator.store.card_numbers[pm["id"]] = number
-    return emulator.store.put(pm)
+    emulator.store.add_card(pm, number)
+    return pm
 
 
 def resolve(emulator: Emulator, ident: str, param: str = "payment_method") -> Obj:
@@ -82,6 +83,22 @@ def resolve(emulator: Emulator, ident: str, param: str = "payment_method") -> Ob
     if pm is None:
         raise missing("PaymentMethod", ident, param)
     return pm
+
+
+def for_intent(emulator: Emulator, intent: Obj, p: dict[str, Any]) -> Obj | None:
+    """The card a Payment/SetupIntent is confirmed with: new card details
+    (`payment_method_data`), a PaymentMethod id, or the one it already has."""
+    data = p.get("payment_method_data")
+    if isinstance(data, dict):
+        return save(emulator, *from_card(data.get("card"), data.get("billing_details"), {}))
+    ident = text(p, "payment_method")
+    if ident is not None:
+        pm = resolve(emulator, ident)
+        saved_cards.check_usable(emulator, pm, intent["customer"])
+        return pm
+    if intent["payment_method"]:
+        return emulator.store.get("payment_method", str(intent["payment_method"]))
+    return None
 
 
 @routes.post("/v1/payment_methods")
@@ -106,6 +123,40 @@ async def attach(request: web.Request) -> web.Response:
     emulator = emu(request)
     emulator.store.get("customer", customer_id, "customer")
     pm = resolve(emulator, request.match_info["id"], "id")
-    pm["customer"] = customer_id
-    emulator.emit("payment_method.attached", pm)
+    saved_cards.attach(emulator, pm, customer_id)
     return answer(request, pm)
+
+
+@routes.post("/v1/payment_methods/{id}/detach")
+async def detach(request: web.Request) -> web.Response:
+    emulator = emu(request)
+    pm = resolve(emulator, request.match_info["id"], "id")
+    saved_cards.detach(emulator, pm)
+    return answer(request, pm)
+
+
+def _saved(request: web.Request, customer_id: str, param: str) -> web.Response:
+    p = params(request)
+    emulator = emu(request)
+    emulator.store.get("customer", customer_id, param)
+    kind = text(p, "type")
+    found = [
+        pm
+        for pm in emulator.store.newest_first("payment_method")
+        if pm["customer"] == customer_id and kind in (None, pm["type"])
+    ]
+    return answer(request, page(found, p, request.path))
+
+
+@routes.get("/v1/payment_methods")
+async def list_(request: web.Request) -> web.Response:
+    """Only a customer's cards: Stripe lists nothing else for a plain account."""
+    customer_id = text(params(request), "customer")
+    if customer_id is None:
+        return answer(request, page([], params(request), request.path))
+    return _saved(request, customer_id, "customer")
+
+
+@routes.get("/v1/customers/{id}/payment_methods")
+async def list_for_customer(request: web.Request) -> web.Response:
+    return _saved(request, request.match_info["id"], "customer")

@@ -8,8 +8,16 @@ from __future__ import annotations
 import asyncio
 import copy
 
-from . import charge_objects, sessions
-from .cards import DECLINES, GENERIC, Behaviour, Decline, behaviour
+from . import charge_objects, saved_cards, sessions
+from .cards import (
+    AUTHENTICATION_REQUIRED,
+    DECLINES,
+    GENERIC,
+    SET_UP_ONCE,
+    Behaviour,
+    Decline,
+    behaviour,
+)
 from .errors import DOC_URL, StripeError
 from .state import Emulator
 from .store import Obj, new_id, now
@@ -21,13 +29,25 @@ AUTH_FAILURE = (
 )
 
 
-def confirm(emulator: Emulator, pi: Obj, pm: Obj, base: str) -> StripeError | None:
-    """Run one confirmation; returns the card error to answer with, if declined."""
+def confirm(
+    emulator: Emulator, pi: Obj, pm: Obj, base: str, off_session: bool = False
+) -> StripeError | None:
+    """Run one confirmation; returns the card error to answer with, if declined.
+
+    Off-session nobody can answer 3-D Secure: a card that wants it is declined with
+    `authentication_required`, unless it is the card that needs it only once and was
+    set up before (Stripe's 4000 0025 0000 3155).
+    """
     pi["payment_method"] = pm["id"]
     pi["last_payment_error"] = None
     pi["next_action"] = None
-    number = emulator.store.card_numbers[pm["id"]]
+    number = emulator.store.card_number(pm["id"])
     kind = behaviour(number)
+    if off_session and kind is Behaviour.THREE_DS:
+        if number == SET_UP_ONCE and emulator.store.is_set_up(pm["id"]):
+            succeed(emulator, pi, pm)
+            return None
+        return decline(emulator, pi, pm, AUTHENTICATION_REQUIRED)
     if kind is Behaviour.THREE_DS:
         _require_action(emulator, pi, base)
         return None
@@ -42,23 +62,27 @@ def confirm(emulator: Emulator, pi: Obj, pm: Obj, base: str) -> StripeError | No
     return None
 
 
-def _require_action(emulator: Emulator, pi: Obj, base: str) -> None:
-    url = f"{base}/3ds/{pi['id']}?client_secret={pi['client_secret']}"
-    return_url = emulator.store.return_urls.get(pi["id"])
+def authentication_action(emulator: Emulator, intent: Obj, base: str) -> Obj:
+    """The `next_action` that sends a Payment- or SetupIntent to the 3-D Secure page."""
+    url = f"{base}/3ds/{intent['id']}?client_secret={intent['client_secret']}"
+    return_url = emulator.store.return_url(intent["id"])
     if return_url:
-        pi["next_action"] = {
+        return {
             "type": "redirect_to_url",
             "redirect_to_url": {"url": url, "return_url": return_url},
         }
-    else:
-        pi["next_action"] = {
-            "type": "use_stripe_sdk",
-            "use_stripe_sdk": {
-                "type": "three_d_secure_redirect",
-                "stripe_js": url,
-                "source": new_id("src"),
-            },
-        }
+    return {
+        "type": "use_stripe_sdk",
+        "use_stripe_sdk": {
+            "type": "three_d_secure_redirect",
+            "stripe_js": url,
+            "source": new_id("src"),
+        },
+    }
+
+
+def _require_action(emulator: Emulator, pi: Obj, base: str) -> None:
+    pi["next_action"] = authentication_action(emulator, pi, base)
     pi["status"] = "requires_action"
     emulator.emit("payment_intent.requires_action", pi)
 
@@ -105,7 +129,15 @@ def succeed(emulator: Emulator, pi: Obj, pm: Obj, charge_id: str | None = None) 
     else:
         pi.update(status="succeeded", amount_received=pi["amount"])
         emulator.emit("payment_intent.succeeded", pi)
+    _save_for_later(emulator, pi, pm)
     sessions.on_payment_intent(emulator, pi)
+
+
+def _save_for_later(emulator: Emulator, pi: Obj, pm: Obj) -> None:
+    """`setup_future_usage` with a customer: the card is attached once the payment passes."""
+    if pi["setup_future_usage"] and pi["customer"]:
+        saved_cards.attach(emulator, pm, str(pi["customer"]))
+        emulator.store.mark_set_up(pm["id"])
 
 
 def _error_fields(d: Decline) -> Obj:
@@ -117,17 +149,19 @@ def _error_fields(d: Decline) -> Obj:
     return {k: v for k, v in fields.items() if v is not None}
 
 
-def decline_error(d: Decline, charge_id: str, pm: Obj) -> Obj:
-    """The `last_payment_error` a decline leaves on its PaymentIntent."""
-    return {
+def decline_error(d: Decline, charge_id: str | None, pm: Obj) -> Obj:
+    """The `last_payment_error` (`last_setup_error`: no charge) a decline leaves."""
+    error: Obj = {
         "type": "card_error",
         "code": d.code,
         "message": d.message,
-        "charge": charge_id,
         "doc_url": f"{DOC_URL}/{d.code.replace('_', '-')}",
         "payment_method": copy.deepcopy(pm),
         **_error_fields(d),
     }
+    if charge_id is not None:
+        error["charge"] = charge_id
+    return error
 
 
 def decline(

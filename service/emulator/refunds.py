@@ -15,7 +15,7 @@ from .api import answer, choice, emu, integer, metadata, params, text
 from .cards import Behaviour, behaviour
 from .errors import invalid
 from .state import Emulator
-from .store import Obj, page
+from .store import Obj, new_id, page
 
 routes = web.RouteTableDef()
 
@@ -74,7 +74,7 @@ async def create(request: web.Request) -> web.Response:
     ch["refunds"]["data"].insert(0, refund)
     emulator.emit("refund.created", refund)
     emulator.emit("charge.refunded", ch)
-    number = emulator.store.card_numbers.get(str(ch["payment_method"]), "")
+    number = emulator.store.card_number(str(ch["payment_method"]))
     if behaviour(number) is Behaviour.REFUND_FAIL:
         emulator.spawn(_fail_later(emulator, refund["id"]))
     return answer(request, refund)
@@ -91,7 +91,8 @@ async def _fail_later(emulator: Emulator, refund_id: str) -> None:
     ch = emulator.store.get("charge", str(refund["charge"]))
     previous = {"status": refund["status"]}
     refund.update(status="failed", failure_reason="expired_or_canceled_card")
-    refund["failure_balance_transaction"] = None
+    # Stripe books the failed refund back with its own balance transaction.
+    refund["failure_balance_transaction"] = new_id("txn")
     _apply(ch, -int(refund["amount"]))
     emulator.emit("refund.updated", refund, previous)
     emulator.emit("refund.failed", refund)

@@ -7,7 +7,7 @@ from .store import Obj
 
 
 def on_payment_intent(emulator: Emulator, pi: Obj) -> None:
-    session_id = emulator.store.session_of_pi.get(pi["id"])
+    session_id = emulator.store.session_of(pi["id"])
     if session_id is None:
         return
     session = emulator.store.get("checkout.session", session_id)

@@ -31,8 +31,7 @@ class Emulator:
         self.config = config
         self.store = Store()
         self.idempotency = IdempotencyCache(config.idempotency_ttl)
-        self.endpoint_secrets: dict[str, str] = {}
-        self.dispatcher = Dispatcher(self, config.seed)
+        self.dispatcher = Dispatcher(config, self.store, self.spawn)
         self._tasks: set[asyncio.Task[None]] = set()
         self.background_errors: list[BaseException] = []  # raised again by wait_idle()
 

@@ -32,6 +32,7 @@ _NAMES = {
     "customer": "customer",
     "payment_method": "PaymentMethod",
     "payment_intent": "payment_intent",
+    "setup_intent": "setup_intent",
     "charge": "charge",
     "refund": "refund",
     "checkout.session": "checkout.session",
@@ -41,14 +42,20 @@ _NAMES = {
 
 
 class Store:
+    """Stripe objects plus what Stripe keeps about them but never shows in their JSON."""
+
     def __init__(self) -> None:
         self._objects: dict[str, dict[str, Obj]] = {}
-        self.line_items: dict[str, list[Obj]] = {}  # checkout session id -> items
-        self.card_numbers: dict[str, str] = {}  # payment method id -> card number
-        self.return_urls: dict[str, str] = {}  # payment intent id -> confirm's return_url
-        self.session_of_pi: dict[str, str] = {}  # payment intent id -> checkout session id
+        self._line_items: dict[str, list[Obj]] = {}  # checkout session id -> items
+        self._card_numbers: dict[str, str] = {}  # payment method id -> card number
+        self._return_urls: dict[str, str] = {}  # payment intent id -> confirm's return_url
+        self._session_of_pi: dict[str, str] = {}  # payment intent id -> checkout session id
         # checkout session id -> what its PaymentIntent gets once the customer pays
-        self.session_pi_data: dict[str, Obj] = {}
+        self._session_pi_data: dict[str, Obj] = {}
+        self._endpoint_secrets: dict[str, str] = {}  # webhook endpoint id -> signing secret
+        self._set_up: set[str] = set()  # payment methods authenticated for later use
+        self._spent: set[str] = set()  # payment methods detached: never usable again
+        self._deleted: set[str] = set()  # ids of deleted objects (retrieve shows them deleted)
 
     def put(self, obj: Obj) -> Obj:
         self._objects.setdefault(str(obj["object"]), {})[str(obj["id"])] = obj
@@ -70,6 +77,78 @@ class Store:
 
     def newest_first(self, kind: str) -> list[Obj]:
         return list(reversed(self._objects.get(kind, {}).values()))
+
+    def delete_for_good(self, kind: str, ident: str) -> Obj:
+        """Delete as Stripe's DELETE does: the id is then known as deleted."""
+        obj = self.delete(kind, ident)
+        self._deleted.add(ident)
+        return obj
+
+    def was_deleted(self, ident: str) -> bool:
+        return ident in self._deleted
+
+    def mark_set_up(self, pm_id: str) -> None:
+        """The card was authenticated for future (off-session) use."""
+        self._set_up.add(pm_id)
+
+    def is_set_up(self, pm_id: str) -> bool:
+        return pm_id in self._set_up
+
+    def mark_spent(self, pm_id: str) -> None:
+        self._spent.add(pm_id)
+
+    def is_spent(self, pm_id: str) -> bool:
+        return pm_id in self._spent
+
+    def add_card(self, pm: Obj, number: str) -> None:
+        self.put(pm)
+        self._card_numbers[pm["id"]] = number
+
+    def card_number(self, pm_id: str) -> str:
+        """The full number behind a card PaymentMethod ("" for one made elsewhere)."""
+        return self._card_numbers.get(pm_id, "")
+
+    def set_return_url(self, pi_id: str, url: str) -> None:
+        self._return_urls[pi_id] = url
+
+    def return_url(self, pi_id: str) -> str | None:
+        return self._return_urls.get(pi_id)
+
+    def add_session(self, session: Obj, items: list[Obj], pi_data: Obj) -> None:
+        """A Checkout Session, its line items and what its PaymentIntent will carry."""
+        self.put(session)
+        self._line_items[session["id"]] = items
+        self._session_pi_data[session["id"]] = pi_data
+
+    def line_items(self, session_id: str) -> list[Obj]:
+        return self._line_items.get(session_id, [])
+
+    def session_pi_data(self, session_id: str) -> Obj:
+        return self._session_pi_data.get(session_id, {})
+
+    def link_session(self, pi_id: str, session_id: str) -> None:
+        self._session_of_pi[pi_id] = session_id
+
+    def session_of(self, pi_id: str) -> str | None:
+        """The Checkout Session a PaymentIntent was made for, if any."""
+        return self._session_of_pi.get(pi_id)
+
+    def add_endpoint(self, endpoint: Obj, secret: str) -> None:
+        self.put(endpoint)
+        self._endpoint_secrets[endpoint["id"]] = secret
+
+    def delete_endpoint(self, endpoint_id: str) -> Obj:
+        endpoint = self.delete("webhook_endpoint", endpoint_id)
+        self._endpoint_secrets.pop(endpoint_id, None)
+        return endpoint
+
+    def enabled_endpoints(self) -> list[tuple[Obj, str]]:
+        """Enabled webhook endpoints with their secrets, oldest first."""
+        return [
+            (e, self._endpoint_secrets[e["id"]])
+            for e in self.newest_first("webhook_endpoint")[::-1]
+            if e["status"] == "enabled"
+        ]
 
 
 def _limit(params: dict[str, Any]) -> int:

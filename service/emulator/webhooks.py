@@ -8,15 +8,22 @@ import hmac
 import json
 import random
 import time
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 import aiohttp
 
+from .config import EmulatorConfig
 from .store import Obj
 
-if TYPE_CHECKING:
-    from .state import Emulator
+Spawner = Callable[[Coroutine[Any, Any, None]], None]
+
+
+class Endpoints(Protocol):
+    """Where the webhook endpoints made through the API live (the store)."""
+
+    def enabled_endpoints(self) -> list[tuple[Obj, str]]: ...
 
 
 def sign(payload: str, secret: str, timestamp: int | None = None) -> str:
@@ -53,9 +60,16 @@ def _matches(enabled: list[str], event_type: str) -> bool:
 
 
 class Dispatcher:
-    def __init__(self, emulator: Emulator, seed: int | None) -> None:
-        self._emu = emulator
-        self._rng = random.Random(seed)
+    """Delivers events to the configured URL and to the API-made endpoints.
+
+    `spawn` runs each delivery as tracked background work (the emulator's `wait_idle`).
+    """
+
+    def __init__(self, config: EmulatorConfig, endpoints: Endpoints, spawn: Spawner) -> None:
+        self._config = config
+        self._endpoints = endpoints
+        self._spawn = spawn
+        self._rng = random.Random(config.seed)
         self._session: aiohttp.ClientSession | None = None
         self.attempts: list[DeliveryAttempt] = []
         self.delivered: list[Obj] = []  # events in the order a 2xx was received
@@ -66,12 +80,11 @@ class Dispatcher:
 
     def targets(self, event_type: str) -> list[Target]:
         found: list[Target] = []
-        cfg = self._emu.config
+        cfg = self._config
         if cfg.webhook_url and cfg.webhook_secret and _matches(cfg.webhook_events, event_type):
             found.append(Target(cfg.webhook_url, cfg.webhook_secret, None))
-        for endpoint in self._emu.store.newest_first("webhook_endpoint")[::-1]:
-            if endpoint["status"] == "enabled" and _matches(endpoint["enabled_events"], event_type):
-                secret = self._emu.endpoint_secrets[endpoint["id"]]
+        for endpoint, secret in self._endpoints.enabled_endpoints():
+            if _matches(endpoint["enabled_events"], event_type):
                 found.append(Target(endpoint["url"], secret, endpoint["id"]))
         return found
 
@@ -80,13 +93,13 @@ class Dispatcher:
         targets = self.targets(event["type"])
         event["pending_webhooks"] = len(targets)
         payload = json.dumps(event, indent=2)  # snapshot: later changes are not sent
-        copies = 2 if self._emu.knobs.duplicate else 1
+        copies = 2 if self._config.knobs.duplicate else 1
         for target in targets:
             for copy in range(copies):
-                self._emu.spawn(self._deliver(event, payload, target, counts=copy == 0))
+                self._spawn(self._deliver(event, payload, target, counts=copy == 0))
 
     async def _deliver(self, event: Obj, payload: str, target: Target, counts: bool) -> None:
-        knobs = self._emu.knobs
+        knobs = self._config.knobs
         wait = knobs.delay + self._rng.uniform(0, knobs.shuffle_window)
         if wait > 0:
             await asyncio.sleep(wait)

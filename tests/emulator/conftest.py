@@ -14,6 +14,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from service.emulator import EMULATOR, DeliveryKnobs, Emulator, EmulatorConfig, create_emulator_app
+from tests.support.stripe_conformance import check_conformance
 
 ServerFactory = Callable[[web.Application], Awaitable[TestServer]]
 SECRET_KEY = "sk_test_emulator"
@@ -81,14 +82,17 @@ async def receiver(aiohttp_server: ServerFactory) -> Receiver:
 @pytest.fixture
 async def emulator(
     aiohttp_server: ServerFactory, config: EmulatorConfig, receiver: Receiver
-) -> Running:
+) -> AsyncIterator[Running]:
+    """The emulator; every answer it gives is checked against Stripe's API spec."""
     config.webhook_url = receiver.url
     app = create_emulator_app(config)
+    conformance = check_conformance(app)
     server = await aiohttp_server(app)
     handle = app[EMULATOR]
     assert handle.webhook_secret is not None
     receiver.secret = handle.webhook_secret
-    return Running(str(server.make_url("")).rstrip("/"), handle, receiver)
+    yield Running(str(server.make_url("")).rstrip("/"), handle, receiver)
+    conformance.assert_clean()
 
 
 @pytest.fixture
@@ -116,3 +120,42 @@ async def close_http(http_client: stripe.AIOHTTPClient) -> None:
 
 def auth(key: str = SECRET_KEY) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
+
+
+@dataclass
+class Api:
+    """Raw calls to the emulator's API: (status, JSON body), the exact wire shapes."""
+
+    http: aiohttp.ClientSession
+    base: str
+
+    async def call(
+        self, method: str, path: str, data: dict[str, str] | None = None, key: str = SECRET_KEY
+    ) -> tuple[int, dict[str, Any]]:
+        params = data if method == "GET" else None
+        form = data if method != "GET" else None
+        async with self.http.request(
+            method, self.base + path, params=params, data=form, headers=auth(key)
+        ) as resp:
+            body: dict[str, Any] = await resp.json()
+            return resp.status, body
+
+    async def ok(
+        self, method: str, path: str, data: dict[str, str] | None = None, key: str = SECRET_KEY
+    ) -> dict[str, Any]:
+        status, body = await self.call(method, path, data, key)
+        assert status == 200, body
+        return body
+
+    async def challenge(self, intent: dict[str, Any], outcome: str = "complete") -> int:
+        """Answer the 3-D Secure page for a Payment- or SetupIntent; the page's status."""
+        url = f"{self.base}/3ds/{intent['id']}/{outcome}"
+        secret = {"client_secret": intent["client_secret"]}
+        async with self.http.post(url, data=secret, allow_redirects=False) as resp:
+            await resp.read()
+            return resp.status
+
+
+@pytest.fixture
+def api(emulator: Running, http: aiohttp.ClientSession) -> Api:
+    return Api(http, emulator.url)

@@ -53,24 +53,34 @@ async function main() {
   for (const s of scenarios.runs) {
     challengeOutcome = s.challenge || "complete";
     let res;
+    const confirm = s.kind === "setup" ? "confirmCardSetup" : "confirmCardPayment";
     if (s.kind === "retrieve") {
       res = await stripe.retrievePaymentIntent(s.secret);
+    } else if (s.kind === "retrieveSetup") {
+      res = await stripe.retrieveSetupIntent(s.secret);
+    } else if (s.kind === "next") {
+      res = await stripe.handleNextAction({ clientSecret: s.secret });
     } else if (s.card) {
       inputs.cardnumber = { value: s.card };
       inputs["exp-date"] = { value: "12/34" };
       inputs.cvc = { value: "123" };
       card._emit("change", card._state()); // the DOM stand-in fires no input events
-      res = await stripe.confirmCardPayment(s.secret, {
+      res = await stripe[confirm](s.secret, {
         payment_method: { card, billing_details: { name: "Ada" } },
       });
     } else {
-      res = await stripe.confirmCardPayment(s.secret, { payment_method: s.pm });
+      res = await stripe[confirm](s.secret, { payment_method: s.pm });
     }
+    const intent = res.paymentIntent || res.setupIntent;
+    const failed = res.error && (res.error.payment_intent || res.error.setup_intent);
     results.push({
-      status: res.paymentIntent ? res.paymentIntent.status : null,
+      status: intent ? intent.status : null,
       error: res.error ? { code: res.error.code, decline_code: res.error.decline_code,
-        type: res.error.type, pi: res.error.payment_intent && res.error.payment_intent.id } : null,
+        type: res.error.type, pi: failed && failed.id } : null,
     });
+    if (intent && !intent.id.startsWith(s.kind === "setup" || s.kind === "retrieveSetup" ? "seti_" : "pi_")) {
+      throw new Error("answer of the wrong kind: " + intent.id);
+    }
   }
   process.stdout.write(JSON.stringify({ results, challengeLog, changes }));
 }

@@ -6,7 +6,9 @@
         emulator.handle.events()
 
 Plain async context managers rather than fixtures, so any test module (or a benchmark)
-can start as many as it needs and choose the config per test.
+can start as many as it needs and choose the config per test. Every answer the emulator
+gives is checked against Stripe's API spec; a violation fails the test on leaving the
+`async with` block (see `stripe_conformance.py`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 from aiohttp import web
 
 from service.emulator import EMULATOR, Emulator, EmulatorConfig, create_emulator_app
+from tests.support.stripe_conformance import check_conformance
 
 # The emulator accepts any `sk_test_…` key.
 EMULATOR_SECRET_KEY = "sk_test_paylive_emulator"
@@ -54,5 +57,7 @@ async def running_emulator(
     if config is not None and options:
         raise TypeError("pass either a config or config fields, not both")
     app = create_emulator_app(config or EmulatorConfig(**options))
+    conformance = check_conformance(app)
     async with running_app(app) as url:
         yield RunningEmulator(url=url, handle=app[EMULATOR])
+    conformance.assert_clean()  # not reached when the block raised: that error comes first

@@ -1,6 +1,7 @@
 /* Stripe.js-compatible shim served by the paylive Stripe emulator.
- * Supports Stripe(pk).elements().create('card'), confirmCardPayment, handleCardAction
- * and retrievePaymentIntent, talking to the emulator at BASE. */
+ * Supports Stripe(pk).elements().create('card'), confirmCardPayment, confirmCardSetup,
+ * handleCardAction, handleNextAction, retrievePaymentIntent and retrieveSetupIntent,
+ * talking to the emulator at BASE. */
 (function () {
   "use strict";
   var BASE = "__EMULATOR_BASE__";
@@ -118,24 +119,39 @@
       getElement: function (type) { return type === "card" ? created : null; },
     };
   };
-  Stripe.prototype.retrievePaymentIntent = function (secret) {
+  // Payment- and SetupIntents go through the same steps; the client secret says which.
+  function kindOf(secret) {
+    return secret.indexOf("seti_") === 0
+      ? { path: "/v1/setup_intents/", key: "setupIntent", lastError: "last_setup_error", errorKey: "setup_intent" }
+      : { path: "/v1/payment_intents/", key: "paymentIntent", lastError: "last_payment_error", errorKey: "payment_intent" };
+  }
+  function result(secret, intent) {
+    var out = {};
+    out[kindOf(secret).key] = intent;
+    return out;
+  }
+  Stripe.prototype._retrieve = function (secret) {
     var id = secret.split("_secret_")[0];
-    return call(this._key, "GET", "/v1/payment_intents/" + id, { client_secret: secret })
-      .then(function (r) { return r.ok ? { paymentIntent: r.body } : { error: r.body.error }; });
+    return call(this._key, "GET", kindOf(secret).path + id, { client_secret: secret })
+      .then(function (r) { return r.ok ? result(secret, r.body) : { error: r.body.error }; });
   };
+  Stripe.prototype.retrievePaymentIntent = function (secret) { return this._retrieve(secret); };
+  Stripe.prototype.retrieveSetupIntent = function (secret) { return this._retrieve(secret); };
   Stripe.prototype._settle = function (secret) {
-    return this.retrievePaymentIntent(secret).then(function (res) {
-      var pi = res.paymentIntent;
-      if (pi && pi.status === "requires_payment_method" && pi.last_payment_error) {
-        var error = Object.assign({}, pi.last_payment_error, { payment_intent: pi });
+    var kind = kindOf(secret);
+    return this._retrieve(secret).then(function (res) {
+      var intent = res[kind.key];
+      if (intent && intent.status === "requires_payment_method" && intent[kind.lastError]) {
+        var error = Object.assign({}, intent[kind.lastError]);
+        error[kind.errorKey] = intent;
         return { error: error };
       }
       return res;
     });
   };
-  Stripe.prototype._next = function (secret, pi) {
-    if (pi.status !== "requires_action" || !pi.next_action) return Promise.resolve({ paymentIntent: pi });
-    var action = pi.next_action;
+  Stripe.prototype._next = function (secret, intent) {
+    if (intent.status !== "requires_action" || !intent.next_action) return Promise.resolve(result(secret, intent));
+    var action = intent.next_action;
     if (action.type === "redirect_to_url") {
       window.location.assign(action.redirect_to_url.url);
       return new Promise(function () {});
@@ -145,11 +161,14 @@
   };
   Stripe.prototype.handleCardAction = function (secret) {
     var self = this;
-    return this.retrievePaymentIntent(secret).then(function (res) {
-      return res.error ? res : self._next(secret, res.paymentIntent);
+    return this._retrieve(secret).then(function (res) {
+      return res.error ? res : self._next(secret, res[kindOf(secret).key]);
     });
   };
-  Stripe.prototype.confirmCardPayment = function (secret, data, options) {
+  Stripe.prototype.handleNextAction = function (options) {
+    return this.handleCardAction(options.clientSecret);
+  };
+  Stripe.prototype._confirm = function (secret, data, options) {
     var self = this;
     var id = secret.split("_secret_")[0];
     data = data || {};
@@ -170,14 +189,20 @@
       var params = { client_secret: secret };
       if (pm) params.payment_method = pm.id;
       if (data.return_url) params.return_url = data.return_url;
-      return call(self._key, "POST", "/v1/payment_intents/" + id + "/confirm", params);
+      return call(self._key, "POST", kindOf(secret).path + id + "/confirm", params);
     }).then(function (r) {
       if (!r.ok) return { error: r.body.error };
-      if (options && options.handleActions === false) return { paymentIntent: r.body };
+      if (options && options.handleActions === false) return result(secret, r.body);
       return self._next(secret, r.body);
     }, function (error) {
       return { error: error };
     });
+  };
+  Stripe.prototype.confirmCardPayment = function (secret, data, options) {
+    return this._confirm(secret, data, options);
+  };
+  Stripe.prototype.confirmCardSetup = function (secret, data, options) {
+    return this._confirm(secret, data, options);
   };
   window.Stripe = Stripe;
 })();
