@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -30,7 +31,7 @@ async def test_pages_newest_first_with_paid_time_and_refunds(api: Client) -> Non
         await tx.add_refund(uuid.uuid4(), paid, 300, "requested_by_customer")
     await add_customer_payment(store, fresh_user())  # someone else's: never listed
 
-    seen: list[dict[str, object]] = []
+    seen: list[dict[str, Any]] = []
     cursor = None
     pages = 0
     while True:
