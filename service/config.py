@@ -92,6 +92,7 @@ class Settings(BaseSettings):
     auth_authorized_parties: CommaList = []
     auth_leeway_seconds: int = Field(default=5, ge=0, le=300)
     clerk_webhook_signing_secret: SecretStr | None = None
+    auth_sign_in_url: str | None = None  # the demo page's "Sign in" link
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -159,7 +160,7 @@ class Settings(BaseSettings):
             raise ValueError("must be at least 32 characters")
         return value
 
-    @field_validator("auth_jwks_url")
+    @field_validator("auth_jwks_url", "auth_sign_in_url")
     @classmethod
     def _jwks_url(cls, value: str | None) -> str | None:
         if value is not None and not _URL.match(value):
