@@ -8,34 +8,20 @@ imports it).
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import logging
 import os
-import subprocess
+import secrets
 import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 
 from pydantic import SecretStr
 
+from service.child_process import running_child
 from service.config import Settings
 
 log = logging.getLogger(__name__)
-
-
-def _wait_until_up(url: str, process: subprocess.Popen[bytes], seconds: float = 20) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the Clerk stand-in exited with {process.returncode}")
-        try:
-            urllib.request.urlopen(url, timeout=1).close()  # noqa: S310 - local
-            return
-        except (urllib.error.URLError, OSError):
-            time.sleep(0.1)
-    raise RuntimeError("the Clerk stand-in did not start in time")
 
 
 @contextlib.contextmanager
@@ -47,33 +33,23 @@ def demo_sign_in(settings: Settings, own_url: str, clerk_port: int) -> Iterator[
     base = f"http://127.0.0.1:{clerk_port}"
     origins = settings.allowed_redirect_origins
     secret = settings.clerk_webhook_signing_secret
-    if secret is None:
-        from service.emulator.clerk.app import new_signing_secret  # the demo only
-
-        secret = SecretStr(new_signing_secret())
+    if secret is None:  # Svix's format: whsec_ and base64 of the key
+        secret = SecretStr("whsec_" + base64.b64encode(secrets.token_bytes(24)).decode())
     command = [sys.executable, "-m", "service.emulator.clerk", "--port", str(clerk_port)]
     command += ["--public-url", base, "--webhook-url", f"{own_url}/webhooks/clerk"]
     for origin in origins:
         command += ["--allowed-origin", origin]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env["CLERK_STANDIN_WEBHOOK_SECRET"] = secret.get_secret_value()
-    process = subprocess.Popen(command, env=env)
-    try:
-        _wait_until_up(f"{base}/.well-known/jwks.json", process)
+    ready = f"{base}/.well-known/jwks.json"
+    with running_child(command, env=env, ready_url=ready, name="the Clerk stand-in"):
         log.info("Clerk stand-in on %s", base)
         yield settings.model_copy(
             update={
-                "auth_jwks_url": f"{base}/.well-known/jwks.json",
+                "auth_jwks_url": ready,
                 "auth_issuer": base,
                 "auth_authorized_parties": origins,
                 "auth_sign_in_url": f"{base}/sign-in",
                 "clerk_webhook_signing_secret": secret,
             }
         )
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()

@@ -11,6 +11,7 @@ from uuid import UUID
 import asyncpg
 
 from service.identity.models import CustomerPayment, CustomerRecord, CustomerRefund
+from service.identity.user_sync import IdentityChange
 
 _CUSTOMER_COLUMNS = """id, external_id, email, first_name, last_name, name, stripe_customer_id,
     identity_updated_at, deleted_at, created_at"""
@@ -56,17 +57,7 @@ class CustomersRepo:
         assert found is not None
         return found
 
-    async def save_identity(
-        self,
-        customer_id: UUID,
-        *,
-        email: str | None,
-        first_name: str | None,
-        last_name: str | None,
-        name: str | None,
-        identity_updated_at: int | None,
-        deleted: bool,
-    ) -> None:
+    async def save_identity(self, customer_id: UUID, change: IdentityChange) -> None:
         await self.conn.execute(
             """UPDATE customers SET email = $2, first_name = $3, last_name = $4, name = $5,
                    identity_updated_at = coalesce($6, identity_updated_at),
@@ -74,12 +65,12 @@ class CustomersRepo:
                    updated_at = now()
                WHERE id = $1""",
             customer_id,
-            email,
-            first_name,
-            last_name,
-            name,
-            identity_updated_at,
-            deleted,
+            change.email,
+            change.first_name,
+            change.last_name,
+            change.name,
+            change.identity_updated_at,
+            change.deleted,
         )
 
     async def customer_payments(

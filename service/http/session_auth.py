@@ -44,11 +44,7 @@ def _bearer(request: web.Request) -> str | None:
 
 
 async def _verify(request: web.Request, token: str) -> SessionClaims:
-    verifier = request.app.get(SESSION_VERIFIER)
-    if verifier is None:
-        raise errors.Unauthenticated(
-            "Session tokens are not accepted by this service.", code="session_tokens_disabled"
-        )
+    verifier = request.app[SESSION_VERIFIER]  # _session_token found none without it
     try:
         return await verifier.verify(token)
     except SessionTokenError as exc:
@@ -63,10 +59,10 @@ async def _verify(request: web.Request, token: str) -> SessionClaims:
 def _session_token(request: web.Request, explicit: str | None) -> str | None:
     """The session token among `explicit` (what the caller chose to send) and the cookie;
     None when the caller sent another kind of credential, or nothing at all."""
+    if SESSION_VERIFIER not in request.app:
+        return None  # sessions off: every token is what it was before (status, API key)
     if explicit:
         return explicit if looks_like_jwt(explicit) else None
-    if SESSION_VERIFIER not in request.app:
-        return None  # sessions off: a stray cookie is not a credential
     return request.cookies.get(SESSION_COOKIE) or None
 
 

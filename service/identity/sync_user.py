@@ -37,17 +37,7 @@ class IdentityTx(Protocol):
     ) -> str: ...
     async def clerk_mark_processed(self, svix_id: str, outcome: str) -> None: ...
     async def lock_or_add_customer(self, new_id: UUID, external_id: str) -> CustomerRecord: ...
-    async def save_identity(
-        self,
-        customer_id: UUID,
-        *,
-        email: str | None,
-        first_name: str | None,
-        last_name: str | None,
-        name: str | None,
-        identity_updated_at: int | None,
-        deleted: bool,
-    ) -> None: ...
+    async def save_identity(self, customer_id: UUID, change: IdentityChange) -> None: ...
 
 
 class IdentityTransactions(Protocol):
@@ -116,15 +106,7 @@ async def _apply(
             name=change.name,
             idempotency_key=_push_key(svix_id, change),
         )
-    await tx.save_identity(
-        customer.id,
-        email=change.email,
-        first_name=change.first_name,
-        last_name=change.last_name,
-        name=change.name,
-        identity_updated_at=change.identity_updated_at,
-        deleted=change.deleted,
-    )
+    await tx.save_identity(customer.id, change)
     log.info("customer %s synced from Clerk (%s)", customer.id, event.type)
     return decision.outcome
 

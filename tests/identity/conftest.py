@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import uuid
 from collections.abc import AsyncIterator
 
@@ -18,6 +19,7 @@ from tests.support.emulator import RunningEmulator
 from tests.support.session_keys import ISSUER, PARTY, JwksServer, SigningKey, running_jwks
 
 ORDER_SECRET = "order-token-secret-0123456789abcdef0123456789"
+CLERK_SECRET = "whsec_" + base64.b64encode(b"clerk-signing-secret-for-tests!!").decode()
 KEY = SigningKey.rsa("kid-1")
 
 
@@ -38,10 +40,16 @@ async def api(
         auth_issuer=ISSUER,
         auth_authorized_parties=[PARTY],
         order_token_secret=ORDER_SECRET,
+        clerk_webhook_signing_secret=CLERK_SECRET,
         catch_up_seconds=0.5,
         listener_probe_seconds=0.2,
     )
     return await aiohttp_client(create_app(settings))
+
+
+def fresh_user() -> str:
+    """A user id no other test of the module's database has used."""
+    return f"user_{uuid.uuid4().hex[:16]}"
 
 
 def session(user: str) -> dict[str, str]:

@@ -23,28 +23,12 @@ from service.emulator.clerk.events import (
 )
 from service.keys import DB_POOL
 from tests.conftest import make_settings
-from tests.identity.conftest import KEY, ORDER_SECRET
+from tests.identity.conftest import CLERK_SECRET as SECRET
+from tests.identity.conftest import KEY, fresh_user
 from tests.support.api import API, Client
 from tests.support.emulator import RunningEmulator
-from tests.support.session_keys import ISSUER, PARTY, JwksServer
+from tests.support.session_keys import ISSUER, PARTY
 from tests.support.webhooks import emulator_call
-
-SECRET = "whsec_" + base64.b64encode(b"clerk-signing-secret-for-tests!!").decode()
-
-
-@pytest.fixture
-async def api(
-    aiohttp_client: AiohttpClient, database_url: str, jwks: JwksServer, emulator: RunningEmulator
-) -> Client:
-    settings = make_settings(
-        database_url,
-        stripe_api_base=emulator.url,
-        auth_jwks_url=jwks.url,
-        auth_issuer=ISSUER,
-        clerk_webhook_signing_secret=SECRET,
-        order_token_secret=ORDER_SECRET,
-    )
-    return await aiohttp_client(create_app(settings))
 
 
 def user_event(
@@ -74,10 +58,6 @@ async def me(api: Client, user_id: str) -> dict[str, Any]:
     assert response.status == 200
     body: dict[str, Any] = await response.json()
     return body
-
-
-def fresh_user() -> str:
-    return f"user_{uuid.uuid4().hex[:16]}"
 
 
 async def inbox_row(api: Client, message_id: str) -> Any:

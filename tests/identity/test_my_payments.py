@@ -13,13 +13,9 @@ from hypothesis import strategies as st
 
 from service import errors
 from service.http.me import make_cursor, parse_cursor, parse_limit
-from tests.identity.conftest import add_customer_payment, session, store_of
+from tests.identity.conftest import add_customer_payment, fresh_user, session, store_of
 from tests.support.api import Client
 from tests.support.payments import change
-
-
-def fresh_user() -> str:
-    return f"user_{uuid.uuid4().hex[:16]}"
 
 
 async def test_pages_newest_first_with_paid_time_and_refunds(api: Client) -> None:

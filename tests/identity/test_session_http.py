@@ -13,7 +13,14 @@ from aiohttp import WSMsgType
 
 from service.keys import AUTH
 from service.tokens import issue_order_token
-from tests.identity.conftest import KEY, ORDER_SECRET, add_customer_payment, session, store_of
+from tests.identity.conftest import (
+    KEY,
+    ORDER_SECRET,
+    add_customer_payment,
+    fresh_user,
+    session,
+    store_of,
+)
 from tests.support.api import API, Client
 from tests.support.session_keys import ISSUER, PARTY, SigningKey, unsigned_token
 
@@ -157,10 +164,6 @@ def order_token(order_id: str, amount: int = 1999, currency: str = "eur") -> str
     return issue_order_token(
         ORDER_SECRET.encode(), order_id, amount, currency, int(time.time()) + 300
     )
-
-
-def fresh_user() -> str:
-    return f"user_{uuid.uuid4().hex[:12]}"
 
 
 async def test_creation_is_bound_to_the_signed_in_customer(api: Client) -> None:
