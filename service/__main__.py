@@ -43,6 +43,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=8080)
     demo.add_argument("--emulator-port", type=int, default=12111)
+    demo.add_argument("--clerk-port", type=int, default=12112)
     return parser
 
 
@@ -109,9 +110,14 @@ def _serve_command(settings: Settings, args: argparse.Namespace) -> int:
 
 def _demo(settings: Settings, args: argparse.Namespace) -> int:
     from service.demo import TEST_CARDS, demo_settings
+    from service.demo_clerk import demo_sign_in
     from service.serving import serve
 
-    with demo_settings(settings, args.host, args.port, args.emulator_port) as demo:
+    own = f"http://127.0.0.1:{args.port}" if args.host in ("0.0.0.0", "::") else None  # noqa: S104
+    with (
+        demo_settings(settings, args.host, args.port, args.emulator_port) as demo,
+        demo_sign_in(demo, own or f"http://{args.host}:{args.port}", args.clerk_port) as demo,
+    ):
         print(f"\n  paylive demo: http://{args.host}:{args.port}/\n\n{TEST_CARDS}\n", flush=True)
         serve(demo, args.host, args.port)
     return 0

@@ -21,9 +21,11 @@ from service.http.metrics import Metrics
 from service.http.openapi import build_document
 from service.http.request_id import echo_request_id, request_id_middleware
 from service.http.routes import setup_routes
+from service.http.session_auth import setup_sessions
 from service.http.webhook_stats import WebhookStats
 from service.keys import (
     AUTH,
+    CUSTOMER_DIRECTORY,
     DB_POOL,
     GATEWAY,
     HUB,
@@ -68,6 +70,7 @@ def create_app(settings: Settings) -> web.Application:
     app[AUTH] = AuthConfig.from_settings(settings)
     app[METRICS] = metrics
     app[WEBHOOK_STATS] = metrics.webhooks
+    setup_sessions(app)
     if settings.status_token_secret is None:
         log.warning("STATUS_TOKEN_SECRET unset: status tokens are valid in this process only")
     app.cleanup_ctx.append(_database)
@@ -95,6 +98,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
 async def _stripe(app: web.Application) -> AsyncIterator[None]:
     gateway = bootstrap.stripe_gateway(app[SETTINGS], on_call=app[METRICS].observe_stripe_call)
     app[GATEWAY] = gateway
+    app[CUSTOMER_DIRECTORY] = gateway
     yield
     await gateway.close()
 

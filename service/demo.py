@@ -13,9 +13,7 @@ import json
 import logging
 import os
 import secrets
-import subprocess
 import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -23,6 +21,7 @@ from collections.abc import Iterator
 
 from pydantic import SecretStr
 
+from service.child_process import running_child
 from service.config import Settings
 
 log = logging.getLogger(__name__)
@@ -37,19 +36,6 @@ TEST_CARDS = """Test cards (any future expiry, any CVC):
   4000 0000 0000 9995  declined (insufficient funds)
   4000 0027 6000 3184  3-D Secure: complete or fail the challenge
   4000 0000 0000 8880  goes through 'processing', then succeeds (emulator only)"""
-
-
-def _wait_until_up(url: str, process: subprocess.Popen[bytes], seconds: float = 20) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the Stripe emulator exited with {process.returncode}")
-        try:
-            urllib.request.urlopen(f"{url}/v3/", timeout=1).close()  # noqa: S310 - local
-            return
-        except (urllib.error.URLError, OSError):
-            time.sleep(0.1)
-    raise RuntimeError("the Stripe emulator did not start in time")
 
 
 def _register_webhook(api_base: str, endpoint_url: str) -> str:
@@ -88,20 +74,10 @@ def demo_settings(
         yield settings.model_copy(update=demo)
         return
     api_base = f"http://127.0.0.1:{emulator_port}"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "service.emulator",
-            "--port",
-            str(emulator_port),
-            "--public-url",
-            api_base,
-        ],
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    try:
-        _wait_until_up(api_base, process)
+    command = [sys.executable, "-m", "service.emulator", "--port", str(emulator_port)]
+    command += ["--public-url", api_base]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    with running_child(command, env=env, ready_url=f"{api_base}/v3/", name="the Stripe emulator"):
         secret = _register_webhook(api_base, f"{own}/webhooks/stripe")
         log.info("Stripe emulator on %s; webhook endpoint registered", api_base)
         yield settings.model_copy(
@@ -114,10 +90,3 @@ def demo_settings(
                 "stripe_webhook_secrets": [SecretStr(secret)],
             }
         )
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()

@@ -21,6 +21,7 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from service.http.idempotency import HEADER as IDEMPOTENCY_HEADER
 from service.http.idempotency import REPLAYED_HEADER
+from service.http.openapi_identity import IDENTITY_OPERATIONS
 from service.http.openapi_table import (
     CREATE,
     JSON,
@@ -139,7 +140,9 @@ def _operation(
 
 
 def build_openapi(
-    operations: Iterable[Operation] = OPERATIONS, *, allow_anonymous_create: bool = False
+    operations: Iterable[Operation] = (*OPERATIONS, *IDENTITY_OPERATIONS),
+    *,
+    allow_anonymous_create: bool = False,
 ) -> dict[str, Any]:
     operations = tuple(operations)
     # One generator for all models: shared $defs, and name clashes get distinct names.

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from service.http.openapi_sessions import SESSION, SESSION_SCHEMES
 from service.http.schemas import (
     AttemptOut,
     CancelIn,
@@ -131,9 +132,10 @@ SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
         "description": "A signed order token from the app's backend fixing order id, amount "
         "and currency, so a browser cannot choose its own price.",
     },
+    **SESSION_SCHEMES,
 }
 
-READ = (API_KEY, STATUS_HEADER, STATUS_QUERY)
+READ = (API_KEY, STATUS_HEADER, STATUS_QUERY, *SESSION)
 CREATE = (API_KEY, ORDER_HEADER)
 
 PATH_PARAMS: dict[str, Param] = {

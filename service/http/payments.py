@@ -24,6 +24,7 @@ from service.http.schemas import (
     RefundIn,
 )
 from service.http.serialize import attempt_out, payment_out, refund_out, timeline_out
+from service.http.session_auth import bound_customer, session_may_read
 from service.keys import AUTH, GATEWAY, SETTINGS, STORE
 from service.payments.cancel_payment import cancel_payment
 from service.payments.create_payment import (
@@ -63,7 +64,7 @@ async def create_payment_intent(request: web.Request) -> web.Response:
         order_id=body.order_id,
         amount=body.amount,
         currency=body.currency,
-        customer=_customer(body),
+        customer=await bound_customer(request, _customer(body)),
         description=body.description,
         metadata=body.metadata,
         capture_method=body.capture_method,
@@ -102,7 +103,7 @@ async def create_checkout_session(request: web.Request) -> web.Response:
         order_id=body.order_id,
         amount=total,
         currency=body.currency,
-        customer=_customer(body),
+        customer=await bound_customer(request, _customer(body)),
         description=body.description,
         metadata=body.metadata,
         checkout=checkout,
@@ -125,7 +126,8 @@ async def create_checkout_session(request: web.Request) -> web.Response:
 
 async def _readable_payment(request: web.Request) -> Payment:
     payment_id = _payment_id(request)
-    auth.authorize_read(request, request.app[AUTH], payment_id)
+    if not await session_may_read(request, payment_id):
+        auth.authorize_read(request, request.app[AUTH], payment_id)
     async with request.app[STORE].transaction() as tx:
         payment = await tx.get_payment(payment_id)
     if payment is None:

@@ -13,6 +13,7 @@ from aiohttp import web
 
 from service import errors
 from service.http.auth import authorize_read
+from service.http.session_auth import session_may_read
 from service.keys import AUTH, HUB, SETTINGS
 from service.realtime.subscriber import Kind
 
@@ -31,7 +32,8 @@ async def stream(request: web.Request) -> web.StreamResponse:
         payment_id = UUID(request.match_info["payment_id"])
     except ValueError:
         raise errors.NotFound("No such payment.", code="payment_not_found") from None
-    authorize_read(request, request.app[AUTH], payment_id)
+    if not await session_may_read(request, payment_id):
+        authorize_read(request, request.app[AUTH], payment_id)
     since = _since(request)
     settings = request.app[SETTINGS]
     hub = request.app[HUB]

@@ -14,6 +14,7 @@ from aiohttp import WSMsgType, web
 from service import errors
 from service.http.auth import check_status_token, has_api_key
 from service.http.errors import error_response
+from service.http.session_auth import session_may_read
 from service.keys import AUTH, HUB, SETTINGS
 from service.realtime import protocol
 from service.realtime.subscriber import Kind, Subscriber
@@ -88,10 +89,13 @@ async def _subscribe(request: web.Request, client: Subscriber, msg: protocol.Sub
     auth = request.app[AUTH]
     if not has_api_key(request, auth):
         try:
-            if not msg.token:
-                raise errors.Unauthenticated("A status token is required.", code="token_required")
-            check_status_token(auth, msg.token, msg.payment_id)
-        except (errors.Unauthenticated, errors.Forbidden) as exc:
+            if not await session_may_read(request, msg.payment_id, msg.token or ""):
+                if not msg.token:
+                    raise errors.Unauthenticated(
+                        "A status token is required.", code="token_required"
+                    )
+                check_status_token(auth, msg.token, msg.payment_id)
+        except (errors.Unauthenticated, errors.Forbidden, errors.Unavailable) as exc:
             await _refuse(client, protocol.CLOSE_AUTH, exc.code, exc.message, msg)
             return False
     hub = request.app[HUB]

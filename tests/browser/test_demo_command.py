@@ -83,6 +83,8 @@ async def demo_command(database_url: str) -> AsyncIterator[str]:
             str(port),
             "--emulator-port",
             str(emulator_port),
+            "--clerk-port",
+            str(_free_port()),
             cwd=PROJECT_ROOT,
             env=env,
             stdout=asyncio.subprocess.PIPE,
