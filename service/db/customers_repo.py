@@ -37,11 +37,9 @@ class CustomersRepo:
     async def customer_by_external_id(
         self, external_id: str, *, for_update: bool = False
     ) -> CustomerRecord | None:
-        row = await self.conn.fetchrow(
-            f"SELECT {_CUSTOMER_COLUMNS} FROM customers WHERE external_id = $1"
-            + (" FOR UPDATE" if for_update else ""),
-            external_id,
-        )
+        lock = " FOR UPDATE" if for_update else ""
+        sql = f"SELECT {_CUSTOMER_COLUMNS} FROM customers WHERE external_id = $1{lock}"  # noqa: S608 - constant SQL pieces only
+        row = await self.conn.fetchrow(sql, external_id)
         return None if row is None else _customer(row)
 
     async def lock_or_add_customer(self, new_id: UUID, external_id: str) -> CustomerRecord:
