@@ -1,4 +1,4 @@
-"""Command line: ``python -m service serve | migrate | demo | reconcile``."""
+"""Command line: ``python -m service serve | migrate | demo | reset-demo | reconcile``."""
 
 from __future__ import annotations
 
@@ -40,9 +40,10 @@ def _parser() -> argparse.ArgumentParser:
         "reconcile", help="one reconciliation round with Stripe now; prints the report (JSON)"
     )
     demo = commands.add_parser("demo", help="the zero-config demo (emulator + service + page)")
-    demo.add_argument("--host", default="127.0.0.1")
-    demo.add_argument("--port", type=int, default=8080)
-    demo.add_argument("--emulator-port", type=int, default=12111)
+    demo.add_argument("--host", help="address to bind (default: HOST or 127.0.0.1)")
+    demo.add_argument("--port", type=int, help="port to bind (default: PORT or 8080)")
+    demo.add_argument("--emulator-port", type=int, help="default: EMULATOR_PORT or any free")
+    commands.add_parser("reset-demo", help="delete the demo's data folder (embedded PostgreSQL)")
     return parser
 
 
@@ -76,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"paylive: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     configure_logging(settings.log_level)
+    if args.command == "reset-demo":
+        return _reset_demo(settings)
     try:
         with database(settings) as settings:
             assert settings.database_url is not None
@@ -108,13 +111,24 @@ def _serve_command(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _demo(settings: Settings, args: argparse.Namespace) -> int:
-    from service.demo import TEST_CARDS, demo_settings
+    from service.demo import TEST_CARDS, demo_settings, page_url
     from service.serving import serve
 
-    with demo_settings(settings, args.host, args.port, args.emulator_port) as demo:
-        print(f"\n  paylive demo: http://{args.host}:{args.port}/\n\n{TEST_CARDS}\n", flush=True)
-        serve(demo, args.host, args.port)
+    host = args.host or settings.host
+    port = args.port or settings.port
+    emulator_port = settings.emulator_port if args.emulator_port is None else args.emulator_port
+    with demo_settings(settings, host, port, emulator_port) as demo:
+        print(f"\n  paylive demo: {page_url(host, port)}/\n\n{TEST_CARDS}\n", flush=True)
+        serve(demo, host, port)
     return 0
+
+
+def _reset_demo(settings: Settings) -> int:
+    from service.demo import reset_demo_data
+
+    done, message = reset_demo_data(settings.embedded_pgdata)
+    print(f"paylive: {message}", file=sys.stdout if done else sys.stderr)
+    return 0 if done else 1
 
 
 def _reconcile(settings: Settings) -> int:

@@ -13,6 +13,8 @@ import json
 import logging
 import os
 import secrets
+import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -20,10 +22,12 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 
 from pydantic import SecretStr
 
 from service.config import Settings
+from service.db.embedded import resolve_data_dir
 
 log = logging.getLogger(__name__)
 
@@ -66,17 +70,36 @@ def _register_webhook(api_base: str, endpoint_url: str) -> str:
     return secret
 
 
+def page_url(host: str, port: int) -> str:
+    """The URL a browser on this machine opens: a wildcard bind is reached by loopback."""
+    if host in _ANY_ADDRESS:
+        host = "127.0.0.1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def _listening_socket(port: int) -> socket.socket:
+    """The emulator's socket, bound here (0: any free port) so its real port is known
+    before the child starts, without a race for it."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(("127.0.0.1", port))
+    except OSError as exc:
+        sock.close()
+        raise RuntimeError(f"the Stripe emulator cannot listen on port {port}: {exc}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
 @contextlib.contextmanager
 def demo_settings(
     settings: Settings, host: str, port: int, emulator_port: int
 ) -> Iterator[Settings]:
     """Settings for the demo, with the emulator running for as long as the context."""
-    own = f"http://{host}:{port}"
+    own = page_url(host, port)
     # The page may be opened by either loopback name (or the host's own name).
     names = {"127.0.0.1", "localhost"} | ({host} if host not in _ANY_ADDRESS else set())
-    origins = {f"http://{name}:{port}" for name in names}
-    if host in _ANY_ADDRESS:
-        own = f"http://127.0.0.1:{port}"
+    origins = {page_url(name, port) for name in names}
     demo = {
         "allow_anonymous_create": True,
         "demo_page": True,
@@ -87,19 +110,21 @@ def demo_settings(
         log.info("using Stripe test mode with the keys from the environment")
         yield settings.model_copy(update=demo)
         return
-    api_base = f"http://127.0.0.1:{emulator_port}"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "service.emulator",
-            "--port",
-            str(emulator_port),
-            "--public-url",
-            api_base,
-        ],
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+    with _listening_socket(emulator_port) as sock:
+        api_base = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "service.emulator",
+                "--listen-fd",
+                str(sock.fileno()),
+                "--public-url",
+                api_base,
+            ],
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            pass_fds=(sock.fileno(),),
+        )
     try:
         _wait_until_up(api_base, process)
         secret = _register_webhook(api_base, f"{own}/webhooks/stripe")
@@ -121,3 +146,33 @@ def demo_settings(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def reset_demo_data(wanted: Path) -> tuple[bool, str]:
+    """Delete the demo's PostgreSQL folder unless a server is running on it; (done, why)."""
+    data_dir = resolve_data_dir(wanted)
+    if not data_dir.exists():
+        return True, f"nothing to reset: {data_dir} does not exist"
+    if any(data_dir.iterdir()) and not (data_dir / "PG_VERSION").exists():
+        return False, f"{data_dir} is not a PostgreSQL data folder; left alone"
+    if _server_running(data_dir):
+        return False, f"PostgreSQL is running on {data_dir}: stop the demo (Ctrl-C) first"
+    try:
+        shutil.rmtree(data_dir)
+    except PermissionError:
+        return False, f"{data_dir} belongs to another user: run `sudo make reset`"
+    return True, f"deleted the demo's data: {data_dir}"
+
+
+def _server_running(data_dir: Path) -> bool:
+    try:
+        pid = int((data_dir / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # alive, another user's (postgres's) process
+    return True

@@ -29,5 +29,6 @@ def setup_routes(app: web.Application) -> None:
     if app[SETTINGS].demo_page:
         app.router.add_get("/", demo.index)
         app.router.add_get("/checkout/return", demo.checkout_return)
+        app.router.add_get("/favicon.ico", demo.favicon)
         app.router.add_get("/demo/config.json", demo.config)
         app.router.add_static("/static/", demo.WEB_DIR, append_version=True)
