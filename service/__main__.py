@@ -18,7 +18,7 @@ from types import FrameType
 import asyncpg
 
 from service.config import Settings, SettingsError, load_settings
-from service.db.embedded import EmbeddedPostgres, EmbeddedPostgresError
+from service.db.embedded import EmbeddedPostgres, EmbeddedPostgresError, resolve_data_dir
 from service.db.migrations import MigrationError, migrate
 from service.logs import configure_logging
 
@@ -126,7 +126,7 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
 def _reset_demo(settings: Settings) -> int:
     from service.demo import reset_demo_data
 
-    done, message = reset_demo_data(settings.embedded_pgdata)
+    done, message = reset_demo_data(resolve_data_dir(settings.embedded_pgdata))
     print(f"paylive: {message}", file=sys.stdout if done else sys.stderr)
     return 0 if done else 1
 

@@ -27,7 +27,6 @@ from pathlib import Path
 from pydantic import SecretStr
 
 from service.config import Settings
-from service.db.embedded import resolve_data_dir
 
 log = logging.getLogger(__name__)
 
@@ -148,9 +147,8 @@ def demo_settings(
             process.wait()
 
 
-def reset_demo_data(wanted: Path) -> tuple[bool, str]:
+def reset_demo_data(data_dir: Path) -> tuple[bool, str]:
     """Delete the demo's PostgreSQL folder unless a server is running on it; (done, why)."""
-    data_dir = resolve_data_dir(wanted)
     if not data_dir.exists():
         return True, f"nothing to reset: {data_dir} does not exist"
     if any(data_dir.iterdir()) and not (data_dir / "PG_VERSION").exists():
