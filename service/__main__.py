@@ -14,6 +14,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import asyncpg
 
@@ -21,6 +22,9 @@ from service.config import Settings, SettingsError, load_settings
 from service.db.embedded import EmbeddedPostgres, EmbeddedPostgresError, resolve_data_dir
 from service.db.migrations import MigrationError, migrate
 from service.logs import configure_logging
+
+if TYPE_CHECKING:
+    from service.demo import EmulatorChild
 
 log = logging.getLogger("service")
 
@@ -80,14 +84,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "reset-demo":
         return _reset_demo(settings)
     try:
-        with database(settings) as settings:
+        with _demo_emulator(settings, args) as emulator, database(settings) as settings:
             assert settings.database_url is not None
             applied = asyncio.run(run_migrations(settings.database_url, settings.migrations_dir))
             log.info("database schema up to date", extra={"applied": applied})
             if args.command == "serve":
                 return _serve_command(settings, args)
             if args.command == "demo":
-                return _demo(settings, args)
+                return _demo(settings, args, emulator)
             if args.command == "reconcile":
                 return _reconcile(settings)
     except (EmbeddedPostgresError, MigrationError, RuntimeError) as exc:
@@ -110,14 +114,25 @@ def _serve_command(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _demo(settings: Settings, args: argparse.Namespace) -> int:
+def _demo_emulator(
+    settings: Settings, args: argparse.Namespace
+) -> contextlib.AbstractContextManager[EmulatorChild | None]:
+    """The demo's emulator starts first, so its start-up overlaps the database's."""
+    if args.command != "demo" or settings.stripe_secret_key is not None:
+        return contextlib.nullcontext()
+    from service.demo import emulator_child
+
+    port = settings.emulator_port if args.emulator_port is None else args.emulator_port
+    return emulator_child(port)
+
+
+def _demo(settings: Settings, args: argparse.Namespace, emulator: EmulatorChild | None) -> int:
     from service.demo import TEST_CARDS, demo_settings, page_url
     from service.serving import serve
 
     host = args.host or settings.host
     port = args.port or settings.port
-    emulator_port = settings.emulator_port if args.emulator_port is None else args.emulator_port
-    with demo_settings(settings, host, port, emulator_port) as demo:
+    with demo_settings(settings, host, port, emulator) as demo:
         print(f"\n  paylive demo: {page_url(host, port)}/\n\n{TEST_CARDS}\n", flush=True)
         serve(demo, host, port)
     return 0

@@ -22,6 +22,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import SecretStr
@@ -42,7 +43,7 @@ TEST_CARDS = """Test cards (any future expiry, any CVC):
   4000 0000 0000 8880  goes through 'processing', then succeeds (emulator only)"""
 
 
-def _wait_until_up(url: str, process: subprocess.Popen[bytes], seconds: float = 20) -> None:
+def _wait_until_up(url: str, process: subprocess.Popen[bytes], seconds: float = 60) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -90,26 +91,17 @@ def _listening_socket(port: int) -> socket.socket:
     return sock
 
 
+@dataclass(frozen=True)
+class EmulatorChild:
+    api_base: str
+    process: subprocess.Popen[bytes]
+
+
 @contextlib.contextmanager
-def demo_settings(
-    settings: Settings, host: str, port: int, emulator_port: int
-) -> Iterator[Settings]:
-    """Settings for the demo, with the emulator running for as long as the context."""
-    own = page_url(host, port)
-    # The page may be opened by either loopback name (or the host's own name).
-    names = {"127.0.0.1", "localhost"} | ({host} if host not in _ANY_ADDRESS else set())
-    origins = {page_url(name, port) for name in names}
-    demo = {
-        "allow_anonymous_create": True,
-        "demo_page": True,
-        "allowed_redirect_origins": sorted({*settings.allowed_redirect_origins, *origins}),
-        "status_token_secret": settings.status_token_secret or SecretStr(secrets.token_hex(32)),
-    }
-    if settings.stripe_secret_key is not None:
-        log.info("using Stripe test mode with the keys from the environment")
-        yield settings.model_copy(update=demo)
-        return
-    with _listening_socket(emulator_port) as sock:
+def emulator_child(port: int) -> Iterator[EmulatorChild]:
+    """The Stripe emulator in a child process, stopped on exit. Started before the database,
+    so the two start-ups overlap; `demo_settings` waits for it."""
+    with _listening_socket(port) as sock:
         api_base = f"http://127.0.0.1:{sock.getsockname()[1]}"
         process = subprocess.Popen(
             [
@@ -125,19 +117,7 @@ def demo_settings(
             pass_fds=(sock.fileno(),),
         )
     try:
-        _wait_until_up(api_base, process)
-        secret = _register_webhook(api_base, f"{own}/webhooks/stripe")
-        log.info("Stripe emulator on %s; webhook endpoint registered", api_base)
-        yield settings.model_copy(
-            update={
-                **demo,
-                "stripe_secret_key": SecretStr(EMULATOR_SECRET_KEY),
-                "stripe_publishable_key": EMULATOR_PUBLISHABLE_KEY,
-                "stripe_api_base": api_base,
-                "stripe_js_url": f"{api_base}/v3/",
-                "stripe_webhook_secrets": [SecretStr(secret)],
-            }
-        )
+        yield EmulatorChild(api_base, process)
     finally:
         process.terminate()
         try:
@@ -145,6 +125,42 @@ def demo_settings(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@contextlib.contextmanager
+def demo_settings(
+    settings: Settings, host: str, port: int, emulator: EmulatorChild | None
+) -> Iterator[Settings]:
+    """Settings for the demo: with the emulator (once it answers), or with Stripe's test
+    mode when the environment has keys (then ``emulator`` is None)."""
+    own = page_url(host, port)
+    # The page may be opened by either loopback name (or the host's own name).
+    names = {"127.0.0.1", "localhost"} | ({host} if host not in _ANY_ADDRESS else set())
+    origins = {page_url(name, port) for name in names}
+    demo = {
+        "allow_anonymous_create": True,
+        "demo_page": True,
+        "allowed_redirect_origins": sorted({*settings.allowed_redirect_origins, *origins}),
+        "status_token_secret": settings.status_token_secret or SecretStr(secrets.token_hex(32)),
+    }
+    if emulator is None:
+        log.info("using Stripe test mode with the keys from the environment")
+        yield settings.model_copy(update=demo)
+        return
+    api_base = emulator.api_base
+    _wait_until_up(api_base, emulator.process)
+    secret = _register_webhook(api_base, f"{own}/webhooks/stripe")
+    log.info("Stripe emulator on %s; webhook endpoint registered", api_base)
+    yield settings.model_copy(
+        update={
+            **demo,
+            "stripe_secret_key": SecretStr(EMULATOR_SECRET_KEY),
+            "stripe_publishable_key": EMULATOR_PUBLISHABLE_KEY,
+            "stripe_api_base": api_base,
+            "stripe_js_url": f"{api_base}/v3/",
+            "stripe_webhook_secrets": [SecretStr(secret)],
+        }
+    )
 
 
 def reset_demo_data(data_dir: Path) -> tuple[bool, str]:
