@@ -28,14 +28,15 @@ $(DEV): pyproject.toml $(RUNTIME)
 	$(PIP) install --no-compile -e '.[dev]'
 	touch $@
 
-run: install
+# Machine packages first, so a machine that lacks one stops before any pip install.
+run:
 	scripts/system-packages run
+	@$(MAKE) --no-print-directory install
 	$(PY) -m service demo
 
-# Machine packages first, so a machine that lacks one stops at once; then lint, then the tests.
-test: $(DEV)
+test:
 	scripts/system-packages test
-	$(MAKE) --no-print-directory lint
+	@$(MAKE) --no-print-directory lint
 	$(PY) -m pytest
 
 lint: $(DEV)
@@ -43,12 +44,14 @@ lint: $(DEV)
 	$(VENV)/bin/ruff format --check service tests
 	$(VENV)/bin/mypy
 
-migrate: install
+migrate:
 	scripts/system-packages run
+	@$(MAKE) --no-print-directory install
 	$(PY) -m service migrate
 
-bench: $(DEV)
+bench:
 	scripts/system-packages run
+	@$(MAKE) --no-print-directory install-dev
 	$(PY) -m tests.bench
 
 # Deletes the demo's data (its PostgreSQL folder); refuses while the demo is running.
