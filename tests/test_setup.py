@@ -32,8 +32,8 @@ def _make_dry_run(target: str) -> list[str]:
 def test_make_run_installs_the_runtime_only() -> None:
     commands = _make_dry_run("run")
     installs = [line for line in commands if " pip " in line and " install " in line]
-    pip = ".venv/bin/python -m pip --quiet --disable-pip-version-check"
-    assert installs == [f"{pip} install --no-compile -e ."]
+    pip = ".venv/bin/python -m pip --quiet --disable-pip-version-check install --no-compile"
+    assert installs == [f"{pip} --upgrade pip", f"{pip} -e ."]
     assert not any("dev" in line for line in commands)
     # A machine that lacks PostgreSQL stops before any time goes into pip.
     assert commands.index("scripts/system-packages run") < commands.index(installs[0])
