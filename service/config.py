@@ -59,6 +59,7 @@ class Settings(BaseSettings):
     order_token_secret: SecretStr | None = None
     allow_anonymous_create: bool = False
     demo_page: bool = False
+    emulator_port: int = Field(default=0, ge=0, le=65535)  # the demo's Stripe emulator; 0: any
     cors_origins: CommaList = []
     allowed_redirect_origins: CommaList = []
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

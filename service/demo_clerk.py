@@ -13,6 +13,7 @@ import contextlib
 import logging
 import os
 import secrets
+import socket
 import sys
 from collections.abc import Iterator
 
@@ -24,18 +25,27 @@ from service.config import Settings
 log = logging.getLogger(__name__)
 
 
+def _free_port() -> int:
+    """A port free now (0 asks for any); the stand-in binds it a moment later."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
 @contextlib.contextmanager
 def demo_sign_in(settings: Settings, own_url: str, clerk_port: int) -> Iterator[Settings]:
     if settings.auth_jwks_url or settings.auth_jwt_key:
         log.info("signed-in customers: using the configured identity provider")
         yield settings
         return
-    base = f"http://127.0.0.1:{clerk_port}"
+    base = f"http://127.0.0.1:{clerk_port or _free_port()}"
     origins = settings.allowed_redirect_origins
     secret = settings.clerk_webhook_signing_secret
     if secret is None:  # Svix's format: whsec_ and base64 of the key
         secret = SecretStr("whsec_" + base64.b64encode(secrets.token_bytes(24)).decode())
-    command = [sys.executable, "-m", "service.emulator.clerk", "--port", str(clerk_port)]
+    port = base.rsplit(":", 1)[1]
+    command = [sys.executable, "-m", "service.emulator.clerk", "--port", port]
     command += ["--public-url", base, "--webhook-url", f"{own_url}/webhooks/clerk"]
     for origin in origins:
         command += ["--allowed-origin", origin]

@@ -25,6 +25,14 @@ async def my_bookings(request: web.Request) -> web.FileResponse:
     return web.FileResponse(WEB_DIR / "bookings.html", headers={"Cache-Control": "no-cache"})
 
 
+async def favicon(request: web.Request) -> web.FileResponse:
+    """Browsers ask for /favicon.ico on every load; a day's caching keeps it to one ask."""
+    return web.FileResponse(
+        WEB_DIR / "favicon.ico",
+        headers={"Cache-Control": "public, max-age=86400", "Content-Type": "image/x-icon"},
+    )
+
+
 async def config(request: web.Request) -> web.Response:
     """What the page needs to know: the publishable key and where Stripe.js lives."""
     settings = request.app[SETTINGS]
