@@ -12,6 +12,7 @@ from service.http.metrics import METRICS as METRICS  # defined there: no import 
 from service.http.webhook_stats import WebhookStats
 from service.payments.ports import PaymentGateway
 from service.realtime.hub import Hub
+from service.realtime.limits import ConnectionLimits
 from service.realtime.listener import PgListener
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -22,6 +23,7 @@ AUTH = web.AppKey("auth", AuthConfig)
 WEBHOOK_STATS = web.AppKey("webhook_stats", WebhookStats)
 HUB = web.AppKey("hub", Hub)
 LISTENER = web.AppKey("listener", PgListener)
+CONNECTION_LIMITS = web.AppKey("connection_limits", ConnectionLimits)
 
 OPENAPI_DOCUMENT = web.AppKey("openapi_document", bytes)  # built once, served as is
 
