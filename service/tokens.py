@@ -16,7 +16,7 @@ import hashlib
 import hmac
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -174,8 +174,10 @@ def issue_order_token(
     iat: int | None = None,
     nbf: int | None = None,
     customer: str | None = None,
+    extra_claims: Mapping[str, object] | None = None,
 ) -> str:
-    """What the app's backend does; here for tests and the demo."""
+    """What the app's backend does; here for tests and the demo. `extra_claims`: any
+    other claims its JWT library adds (``sub``, ``jti``...)."""
     key = _secret_list(secret)[0]
     claims: dict[str, object] = {
         "order_id": order_id,
@@ -185,6 +187,7 @@ def issue_order_token(
     }
     optional = (("iat", iat), ("nbf", nbf), ("customer", customer))
     claims.update({k: v for k, v in optional if v is not None})
+    claims.update(extra_claims or {})
     signing_input = f"{_JWT_HEADER}.{_b64encode(_dumps(claims))}"
     return f"{signing_input}.{_b64encode(_mac(key, signing_input.encode('ascii')))}"
 
