@@ -57,13 +57,12 @@ def _order_token(order_id: str, exp_in: int = 300, customer: str | None = None) 
 async def test_a_revoked_api_key_gets_no_replay(
     aiohttp_client: AiohttpClient, database_url: str, emulator: RunningEmulator
 ) -> None:
-    before = await _app(
-        aiohttp_client, database_url, emulator, api_keys=[TEST_API_KEY, OLD_KEY]
-    )
+    before = await _app(aiohttp_client, database_url, emulator, api_keys=[TEST_API_KEY, OLD_KEY])
     key, order_id = str(uuid.uuid4()), f"order-{uuid.uuid4()}"
     old = {"Authorization": f"Bearer {OLD_KEY}"}
     status, data, _ = await _post(before, key, order_id, old)
-    assert status == 201 and data["client_secret"]
+    assert status == 201
+    assert data["client_secret"]
 
     after = await _app(aiohttp_client, database_url, emulator, api_keys=[TEST_API_KEY])
     status, data, replayed = await _post(after, key, order_id, old)

@@ -119,8 +119,9 @@ async def test_the_token_s_customer_is_the_payer(
         token = _token(order_id, sub=victim)
         status, data = await _create(api, {"X-Order-Token": token}, order_id, **body)
         assert status == 201, data
-        assert await _intent_customer(emulator, data["payment_intent_id"]) == (
-            stored["stripe_customer_id"]
+        assert (
+            await _intent_customer(emulator, data["payment_intent_id"])
+            == (stored["stripe_customer_id"])
         )
     assert await _stored_customer(api, victim) == stored
 
