@@ -61,6 +61,8 @@ class Served:
                 conn.putheader("Content-Length", str(len(body)))
             conn.endheaders(body)
             response = conn.getresponse()
+            if response.getheader("Content-Type", "").startswith("text/event-stream"):
+                return response.status, b""  # a live stream: never ends by itself
             return response.status, response.read()
         finally:
             conn.close()
