@@ -87,7 +87,8 @@ async def _flows(base: str, emulator: Any, app: web.Application) -> set[str]:
 
         await confirm_intent(emulator, made["payment_intent_id"], "pm_card_visa")
         await emulator.handle.wait_idle()
-        assert emulator.handle.deliveries and all(d.ok for d in emulator.handle.deliveries)
+        assert emulator.handle.deliveries
+        assert all(d.ok for d in emulator.handle.deliveries)
 
         for headers, query in (({"X-Status-Token": token}, ""), ({}, f"?token={token}")):
             async with http.get(f"/api/payments/{pid}{query}", headers=headers) as r:
@@ -139,9 +140,7 @@ async def test_no_secret_reaches_the_logs(database_url: str) -> None:
                 log_level="DEBUG",
             )
             app = create_app(settings)
-            runner = web.AppRunner(
-                app, access_log_class=JsonAccessLogger, **handler_args(settings)
-            )
+            runner = web.AppRunner(app, access_log_class=JsonAccessLogger, **handler_args(settings))
             await runner.setup()
             try:
                 site = web.TCPSite(runner, "127.0.0.1", 0)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -102,7 +102,7 @@ def test_nesting_our_bodies_use_is_fine(served: Served) -> None:
 
 _BAD_CHAR = st.sampled_from(["\x00", "\ud800", "\udbff", "\udc00", "\udfff"])
 HOSTILE_TEXT = st.tuples(st.text(max_size=5), _BAD_CHAR, st.text(max_size=5)).map("".join)
-FIELDS = [
+FIELDS: list[Callable[[str], dict[str, Any]]] = [
     lambda s: _create_body(order_id=s),
     lambda s: _create_body(currency=s),
     lambda s: _create_body(description=s),
@@ -148,7 +148,7 @@ def test_unicode_digits_are_not_numbers(
 ) -> None:
     token = served.app[AUTH].issue_status_token(uuid.UUID(payment_id))
     number = quote(prefix + digit)
-    targets = [
+    targets: list[tuple[str, dict[str, str | bytes], str]] = [
         ("/api/payments?limit=" + number, API, "invalid_query"),
         (f"/api/payments/{payment_id}/timeline?since_version={number}", API, "invalid_query"),
         (f"/api/payments/{payment_id}/stream?since_version={number}", API, "invalid_since_version"),
