@@ -52,7 +52,10 @@ class Admission:
     tokens: set[str] = field(default_factory=set)
 
     def take_address(self, address: str) -> bool:
-        if self.address is None and not self.limits.by_address.take(address):
+        """A connection has one address, taken once."""
+        if self.address is not None:
+            return self.address == address
+        if not self.limits.by_address.take(address):
             return False
         self.address = address
         return True
