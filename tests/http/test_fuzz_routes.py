@@ -10,18 +10,15 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
-from typing import Any
 from urllib.parse import quote
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from service.app import create_app
 from service.keys import AUTH
-from tests.conftest import TEST_API_KEY, make_settings
-from tests.support.threaded_app import Served, app_in_thread
-from tests.support.webhooks import WEBHOOK_SECRET
+from tests.conftest import TEST_API_KEY
+from tests.support.threaded_app import Served, service_in_thread
 
 EXAMPLES = settings(
     max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
@@ -84,20 +81,12 @@ HEADER_NAMES = st.sampled_from(
 
 @pytest.fixture(scope="module")
 def served(database_url: str) -> Iterator[Served]:
-    def make(stripe_url: str) -> Any:
-        return create_app(
-            make_settings(
-                database_url,
-                stripe_api_base=stripe_url,
-                stripe_webhook_secrets=[WEBHOOK_SECRET],
-                order_token_secret="order-token-secret-0123456789abcdef0123",
-                allowed_redirect_origins=["https://shop.example"],
-                demo_page=True,
-                stripe_publishable_key="pk_test_paylive_emulator",
-            )
-        )
-
-    with app_in_thread(make) as running:
+    with service_in_thread(
+        database_url,
+        order_token_secret="order-token-secret-0123456789abcdef0123",
+        demo_page=True,
+        stripe_publishable_key="pk_test_paylive_emulator",
+    ) as running:
         yield running
 
 

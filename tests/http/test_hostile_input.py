@@ -17,12 +17,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from service.app import create_app
 from service.keys import AUTH, DB_POOL
 from service.realtime.protocol import CLOSE_BAD_MESSAGE
-from tests.conftest import TEST_API_KEY, make_settings
-from tests.support.threaded_app import Served, app_in_thread
-from tests.support.webhooks import WEBHOOK_SECRET, intent, make_event, signed_headers
+from tests.conftest import TEST_API_KEY
+from tests.support.threaded_app import Served, service_in_thread
+from tests.support.webhooks import intent, make_event, signed_headers
 
 API: dict[str, str | bytes] = {
     "Authorization": f"Bearer {TEST_API_KEY}",
@@ -42,17 +41,7 @@ HYPOTHESIS = settings(
 
 @pytest.fixture(scope="module")
 def served(database_url: str) -> Iterator[Served]:
-    def make(stripe_url: str) -> Any:
-        return create_app(
-            make_settings(
-                database_url,
-                stripe_api_base=stripe_url,
-                stripe_webhook_secrets=[WEBHOOK_SECRET],
-                allowed_redirect_origins=["https://shop.example"],
-            )
-        )
-
-    with app_in_thread(make) as running:
+    with service_in_thread(database_url) as running:
         yield running
 
 

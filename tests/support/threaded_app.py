@@ -1,7 +1,7 @@
 """The service on a real port in a thread of its own, for synchronous tests (hypothesis
 drives them; it cannot drive an async test) that call it with ``http.client``.
 
-    with app_in_thread(lambda stripe_url: create_app(settings(stripe_url))) as served:
+    with service_in_thread(database_url, demo_page=True) as served:
         status, body = served.call("GET", "/api/payments?limit=2", headers=API)
 """
 
@@ -19,7 +19,10 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from service.app import create_app
+from tests.conftest import make_settings
 from tests.support.emulator import running_app, running_emulator
+from tests.support.webhooks import WEBHOOK_SECRET
 
 
 @dataclass(frozen=True)
@@ -107,3 +110,21 @@ def app_in_thread(make_app: Callable[[str], web.Application]) -> Iterator[Served
     finally:
         served[0].loop.call_soon_threadsafe(stop[0].set)
         thread.join(30)
+
+
+@contextlib.contextmanager
+def service_in_thread(database_url: str, **overrides: object) -> Iterator[Served]:
+    """The service (webhook secret and redirect origin of the test helpers set, plus
+    `overrides`) next to its emulator, in a thread."""
+
+    def make(stripe_url: str) -> web.Application:
+        values: dict[str, object] = {
+            "stripe_api_base": stripe_url,
+            "stripe_webhook_secrets": [WEBHOOK_SECRET],
+            "allowed_redirect_origins": ["https://shop.example"],
+            **overrides,
+        }
+        return create_app(make_settings(database_url, **values))
+
+    with app_in_thread(make) as served:
+        yield served
