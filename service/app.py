@@ -17,6 +17,7 @@ from service.http.auth import AuthConfig
 from service.http.cors import setup_cors
 from service.http.errors import error_middleware
 from service.http.idempotency import idempotency_middleware
+from service.http.input_guard import input_guard_middleware
 from service.http.metrics import Metrics
 from service.http.openapi import build_document
 from service.http.request_id import echo_request_id, request_id_middleware
@@ -25,6 +26,7 @@ from service.http.session_auth import setup_sessions
 from service.http.webhook_stats import WebhookStats
 from service.keys import (
     AUTH,
+    CONNECTION_LIMITS,
     CUSTOMER_DIRECTORY,
     DB_POOL,
     GATEWAY,
@@ -37,6 +39,7 @@ from service.keys import (
 )
 from service.payments.reconcile import ReconcileStats
 from service.realtime.hub import Hub
+from service.realtime.limits import ConnectionLimits
 from service.realtime.listener import PgListener
 from service.realtime.protocol import CLOSE_RESTART
 from service.realtime.stats import RealtimeStats
@@ -63,11 +66,20 @@ def create_app(settings: Settings) -> web.Application:
     )
     app = web.Application(
         # idempotency innermost: what it stores is exactly what the caller saw
-        middlewares=[metrics.middleware, request_id_middleware(), error_middleware, idempotency],
+        middlewares=[
+            metrics.middleware,
+            request_id_middleware(),
+            error_middleware,
+            input_guard_middleware,
+            idempotency,
+        ],
         client_max_size=settings.max_body_bytes,
     )
     app[SETTINGS] = settings
     app[AUTH] = AuthConfig.from_settings(settings)
+    app[CONNECTION_LIMITS] = ConnectionLimits.of(
+        settings.ws_max_connections_per_token, settings.ws_max_connections_per_address
+    )
     app[METRICS] = metrics
     app[WEBHOOK_STATS] = metrics.webhooks
     setup_sessions(app)

@@ -68,6 +68,11 @@ class Settings(BaseSettings):
     idempotency_ttl_seconds: float = Field(default=24 * 3600.0, gt=0, le=30 * 24 * 3600)
     idempotency_lease_seconds: float = Field(default=60.0, gt=0, le=3600)
     ws_max_connections: int = Field(default=20_000, ge=1, le=1_000_000)
+    # Live connections (WebSocket + SSE) one credential / one client address may hold.
+    ws_max_connections_per_token: int = Field(default=32, ge=1, le=1_000_000)
+    ws_max_connections_per_address: int = Field(default=500, ge=1, le=1_000_000)
+    # A client must send a request's headers within this long (slow-header clients).
+    header_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
     ws_max_subscriptions: int = Field(default=20, ge=1, le=1000)
     ws_max_message_bytes: int = Field(default=4096, ge=256, le=1024 * 1024)
     ws_idle_seconds: float = Field(default=60.0, gt=0, le=3600)

@@ -14,6 +14,7 @@ from service.identity.sync_user import CustomerDirectory
 from service.identity.verifier import SessionVerifier
 from service.payments.ports import PaymentGateway
 from service.realtime.hub import Hub
+from service.realtime.limits import ConnectionLimits
 from service.realtime.listener import PgListener
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -26,6 +27,7 @@ WEBHOOK_STATS = web.AppKey("webhook_stats", WebhookStats)
 HUB = web.AppKey("hub", Hub)
 LISTENER = web.AppKey("listener", PgListener)
 SESSION_VERIFIER = web.AppKey("session_verifier", SessionVerifier)  # set when configured
+CONNECTION_LIMITS = web.AppKey("connection_limits", ConnectionLimits)
 
 OPENAPI_DOCUMENT = web.AppKey("openapi_document", bytes)  # built once, served as is
 

@@ -173,7 +173,8 @@ LIST_PARAMS = (
 # Every route that calls Stripe can get Stripe's answers back as 402/409/422/502/503.
 _CREATE_ERRORS = (400, 401, 402, 403, 409, 413, 422, 502, 503)
 _CHANGE_ERRORS = (400, 401, 402, 404, 409, 413, 422, 502, 503)
-_READ_ERRORS = (401, 403, 404)
+# 400: a path, query or header with a NUL or undecodable bytes (every route).
+_READ_ERRORS = (400, 401, 403, 404)
 
 OPERATIONS: tuple[Operation, ...] = (
     Operation(
@@ -239,7 +240,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "List payments, newest first",
         "payments",
         ok={200: PaymentListOut},
-        errors=(401, 422),
+        errors=(400, 401, 422),
         security=(API_KEY,),
         params=LIST_PARAMS,
     ),
@@ -306,7 +307,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "Live status as Server-Sent Events",
         "live",
         ok={200: Raw("text/event-stream", {"type": "string"})},
-        errors=(*_READ_ERRORS, 422, 503),
+        errors=(*_READ_ERRORS, 422, 429, 503),
         security=READ,
         params=(
             SINCE_VERSION,
@@ -327,7 +328,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "Live status over a WebSocket",
         "live",
         ok={101: None},
-        errors=(403, 503),
+        errors=(400, 403, 429, 503),
         description="Credentials go in each `subscribe` message, not in the upgrade request. "
         "Browsers must come from a configured origin (403 otherwise).",
     ),
