@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from service.http import demo, health, openapi, payments, webhooks
+from service.http.client_js import ClientScripts
 from service.http.openapi_table import OPENAPI_PATH
 from service.keys import METRICS, SETTINGS
 from service.realtime import sse, ws
@@ -26,6 +27,9 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/api/payments/{payment_id}/stream", sse.stream)
     app.router.add_post("/webhooks/stripe", webhooks.stripe_webhook)
     app.router.add_get("/ws", ws.websocket)
+    scripts = ClientScripts.load()  # read and hashed once, here
+    app.router.add_get("/paylive.js", scripts.javascript.handle)
+    app.router.add_get("/paylive.d.ts", scripts.types.handle)
     if app[SETTINGS].demo_page:
         app.router.add_get("/", demo.index)
         app.router.add_get("/checkout/return", demo.checkout_return)
