@@ -34,4 +34,5 @@ def setup_routes(app: web.Application) -> None:
         app.router.add_get("/", demo.index)
         app.router.add_get("/checkout/return", demo.checkout_return)
         app.router.add_get("/demo/config.json", demo.config)
+        app.router.add_get("/examples/minimal.html", demo.minimal_example)
         app.router.add_static("/static/", demo.WEB_DIR, append_version=True)
