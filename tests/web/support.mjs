@@ -81,13 +81,17 @@ export async function startProxy(target = SERVICE) {
       }
       pairs.clear();
     },
+    // unpipe first: a pipe resumes its source whenever the destination drains.
     stall() {
       proxy.stalled = true;
-      for (const [, upstream] of pairs) upstream.pause();
+      for (const [client, upstream] of pairs) {
+        upstream.unpipe(client);
+        upstream.pause();
+      }
     },
     resume() {
       proxy.stalled = false;
-      for (const [, upstream] of pairs) upstream.resume();
+      for (const [client, upstream] of pairs) upstream.pipe(client);
     },
   };
   const server = net.createServer((client) => {
@@ -103,7 +107,10 @@ export async function startProxy(target = SERVICE) {
       upstream.write(first);
       client.pipe(upstream);
       upstream.pipe(client);
-      if (proxy.stalled) upstream.pause();
+      if (proxy.stalled) {
+        upstream.unpipe(client);
+        upstream.pause();
+      }
       const drop = () => {
         pairs.delete(pair);
         client.destroy();

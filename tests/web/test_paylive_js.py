@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -31,7 +32,16 @@ def node_command(test_file: Path) -> list[str]:
     if node is None:
         pytest.fail("Node.js is not installed: `apt-get install -y nodejs`.", pytrace=False)
     # Node 20's WebSocket is behind a flag; later versions have it on and accept the flag.
-    return [node, "--experimental-websocket", "--test", "--test-reporter=spec", str(test_file)]
+    # --test-force-exit: a failed test may leave its client running; it must not hang the run.
+    return [
+        node,
+        "--experimental-websocket",
+        "--test",
+        "--test-force-exit",
+        "--test-timeout=60000",
+        "--test-reporter=spec",
+        str(test_file),
+    ]
 
 
 @pytest.fixture
@@ -57,8 +67,14 @@ async def run_node(test_file: Path, env: dict[str, str], seconds: float = 150) -
         env={**os.environ, **env},
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
+        start_new_session=True,  # its own process group: a timeout ends the runner's children too
     )
-    out, _ = await asyncio.wait_for(proc.communicate(), seconds)
+    try:
+        out, _ = await asyncio.wait_for(proc.communicate(), seconds)
+    except TimeoutError:
+        os.killpg(proc.pid, signal.SIGKILL)
+        await proc.wait()
+        raise
     text = out.decode()
     assert proc.returncode == 0, text
     return text
