@@ -3,9 +3,10 @@ paylive.js for the live status, the emulator's Payment Element for the card."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from playwright.async_api import Page, expect
 
@@ -34,6 +35,12 @@ async def pay(page: Page, number: str) -> None:
     await element.locator('input[name="cvc"]').fill("123")
     await expect(page.get_by_test_id("pay")).to_be_enabled()
     await page.get_by_test_id("pay").click()
+
+
+async def eventually(check: Callable[[], bool], seconds: float = 15) -> None:
+    async with asyncio.timeout(seconds):
+        while not check():
+            await asyncio.sleep(0.05)
 
 
 def subscribes(watch: PageWatch) -> list[dict[str, object]]:
@@ -80,3 +87,21 @@ async def test_three_d_secure_over_the_page(database_url: str) -> None:
         await expect(page.get_by_test_id("status")).to_have_text("requires_action")
         await challenge.locator("#complete").click()
         await expect(page.get_by_test_id("status")).to_have_text("succeeded")
+
+
+async def test_restart_resumes_and_blocked_websockets_fall_back_to_sse(database_url: str) -> None:
+    async with example_page(database_url) as (demo, page, watch):
+        await expect(page.get_by_test_id("status")).to_have_text("requires_payment_method")
+        # A restart (1012): paylive.js resubscribes from the version it holds.
+        assert await demo.drop_live_connections() == 1
+        await eventually(lambda: len(subscribes(watch)) == 2)
+        assert [s["since_version"] for s in subscribes(watch)] == [0, 1]
+        # Now WebSockets cannot get through (503 on /ws): after 3 failed handshakes it reads
+        # Server-Sent Events, and the payment's outcome still arrives live.
+        demo.outage = True
+        assert await demo.drop_live_connections() == 1
+        await eventually(lambda: any("/stream?since_version=1" in url for url in watch.requests))
+        await pay(page, "4242424242424242")
+        await expect(page.get_by_test_id("status")).to_have_text("succeeded")
+        await expect(page.get_by_test_id("transport")).to_have_text("sse")
+        assert len(subscribes(watch)) == 2  # nothing more was sent over a WebSocket
