@@ -38,9 +38,12 @@ async def pay(page: Page, number: str) -> None:
 
 
 async def eventually(check: Callable[[], bool], seconds: float = 15) -> None:
-    async with asyncio.timeout(seconds):
-        while not check():
-            await asyncio.sleep(0.05)
+    """Until `check()` holds (what the page sent or loaded is recorded as it happens)."""
+    for _ in range(int(seconds / 0.05)):
+        if check():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("not reached in time")
 
 
 def subscribes(watch: PageWatch) -> list[dict[str, object]]:
