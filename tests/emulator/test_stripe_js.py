@@ -15,6 +15,18 @@ from .conftest import PUBLISHABLE_KEY, Running
 HARNESS = Path(__file__).with_name("stripe_js_harness.js")
 
 
+async def _download(emulator: Running, http: aiohttp.ClientSession, folder: Path) -> Path:
+    """The shim as the emulator serves it (its base URL filled in), saved for Node."""
+    async with http.get(emulator.url + "/v3/") as resp:
+        (folder / "stripe.js").write_text(await resp.text())
+    return folder / "stripe.js"
+
+
+async def _client_secret(client: stripe.StripeClient) -> str:
+    pi = await client.v1.payment_intents.create_async({"amount": 1500, "currency": "usd"})
+    return str(pi.client_secret)
+
+
 async def _run_harness(script: Path, runs: list[dict[str, str]]) -> dict[str, Any]:
     """The harness under Node (>= 18, for fetch): its JSON report."""
     scenarios = json.dumps({"pk": PUBLISHABLE_KEY, "runs": runs})
@@ -49,12 +61,10 @@ async def test_script_is_served_with_base_url(
 async def test_confirm_card_payment_flows_under_node(
     emulator: Running, client: stripe.StripeClient, http: aiohttp.ClientSession, tmp_path: Path
 ) -> None:
-    async with http.get(emulator.url + "/v3/") as resp:
-        (tmp_path / "stripe.js").write_text(await resp.text())
+    shim = await _download(emulator, http, tmp_path)
 
     async def secret() -> str:
-        pi = await client.v1.payment_intents.create_async({"amount": 1500, "currency": "usd"})
-        return str(pi.client_secret)
+        return await _client_secret(client)
 
     runs = [
         {"secret": await secret(), "pm": "pm_card_visa"},
@@ -65,7 +75,7 @@ async def test_confirm_card_payment_flows_under_node(
         {"secret": await secret(), "card": "4242424242424241"},
     ]
     runs.append({"kind": "retrieve", "secret": runs[0]["secret"]})
-    report = await _run_harness(tmp_path / "stripe.js", runs)
+    report = await _run_harness(shim, runs)
     results = report["results"]
     assert results[0] == {"status": "succeeded", "error": None}
     assert results[1]["error"]["code"] == "card_declined"
@@ -84,12 +94,10 @@ async def test_payment_element_flows_under_node(
     emulator: Running, client: stripe.StripeClient, http: aiohttp.ClientSession, tmp_path: Path
 ) -> None:
     """elements({ clientSecret }).create("payment"), confirmPayment, handleNextAction."""
-    async with http.get(emulator.url + "/v3/") as resp:
-        (tmp_path / "stripe.js").write_text(await resp.text())
+    shim = await _download(emulator, http, tmp_path)
 
     async def secret() -> str:
-        pi = await client.v1.payment_intents.create_async({"amount": 1500, "currency": "usd"})
-        return str(pi.client_secret)
+        return await _client_secret(client)
 
     runs = [
         {"kind": "payment", "secret": await secret(), "card": "4242424242424242"},
@@ -111,7 +119,7 @@ async def test_payment_element_flows_under_node(
         {"kind": "next_action", "secret": await secret(), "card": "4000002760003184"},
     ]
     runs.append({"kind": "retrieve", "secret": runs[0]["secret"]})
-    report = await _run_harness(tmp_path / "stripe.js", runs)
+    report = await _run_harness(shim, runs)
     results = report["results"]
     assert results[0] == {"status": "succeeded", "error": None}
     assert results[1]["error"]["code"] == "card_declined"
