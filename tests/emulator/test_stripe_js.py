@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 import stripe
 
 from .conftest import PUBLISHABLE_KEY, Running
@@ -15,16 +16,24 @@ from .conftest import PUBLISHABLE_KEY, Running
 HARNESS = Path(__file__).with_name("stripe_js_harness.js")
 
 
-async def _download(emulator: Running, http: aiohttp.ClientSession, folder: Path) -> Path:
+@pytest.fixture
+async def shim(emulator: Running, http: aiohttp.ClientSession, tmp_path: Path) -> Path:
     """The shim as the emulator serves it (its base URL filled in), saved for Node."""
     async with http.get(emulator.url + "/v3/") as resp:
-        (folder / "stripe.js").write_text(await resp.text())
-    return folder / "stripe.js"
+        (tmp_path / "stripe.js").write_text(await resp.text())
+    return tmp_path / "stripe.js"
 
 
-async def _client_secret(client: stripe.StripeClient) -> str:
+async def _secret(client: stripe.StripeClient) -> str:
     pi = await client.v1.payment_intents.create_async({"amount": 1500, "currency": "usd"})
     return str(pi.client_secret)
+
+
+def _assert_insufficient_funds(result: dict[str, Any], secret: str) -> None:
+    """4000 0000 0000 9995's decline, naming the PaymentIntent it declined."""
+    assert result["error"]["code"] == "card_declined"
+    assert result["error"]["decline_code"] == "insufficient_funds"
+    assert result["error"]["pi"] == secret.split("_secret_")[0]
 
 
 async def _run_harness(script: Path, runs: list[dict[str, str]]) -> dict[str, Any]:
@@ -59,28 +68,21 @@ async def test_script_is_served_with_base_url(
 
 
 async def test_confirm_card_payment_flows_under_node(
-    emulator: Running, client: stripe.StripeClient, http: aiohttp.ClientSession, tmp_path: Path
+    client: stripe.StripeClient, shim: Path
 ) -> None:
-    shim = await _download(emulator, http, tmp_path)
-
-    async def secret() -> str:
-        return await _client_secret(client)
-
     runs = [
-        {"secret": await secret(), "pm": "pm_card_visa"},
-        {"secret": await secret(), "card": "4000000000009995"},
-        {"secret": await secret(), "card": "4242424242424242"},
-        {"secret": await secret(), "card": "4000002760003184", "challenge": "complete"},
-        {"secret": await secret(), "card": "4000002760003184", "challenge": "fail"},
-        {"secret": await secret(), "card": "4242424242424241"},
+        {"secret": await _secret(client), "pm": "pm_card_visa"},
+        {"secret": await _secret(client), "card": "4000000000009995"},
+        {"secret": await _secret(client), "card": "4242424242424242"},
+        {"secret": await _secret(client), "card": "4000002760003184", "challenge": "complete"},
+        {"secret": await _secret(client), "card": "4000002760003184", "challenge": "fail"},
+        {"secret": await _secret(client), "card": "4242424242424241"},
     ]
     runs.append({"kind": "retrieve", "secret": runs[0]["secret"]})
     report = await _run_harness(shim, runs)
     results = report["results"]
     assert results[0] == {"status": "succeeded", "error": None}
-    assert results[1]["error"]["code"] == "card_declined"
-    assert results[1]["error"]["decline_code"] == "insufficient_funds"
-    assert results[1]["error"]["pi"] == runs[1]["secret"].split("_secret_")[0]
+    _assert_insufficient_funds(results[1], runs[1]["secret"])
     assert results[2] == {"status": "succeeded", "error": None}
     assert results[3] == {"status": "succeeded", "error": None}
     assert results[4]["error"]["code"] == "payment_intent_authentication_failure"
@@ -90,41 +92,37 @@ async def test_confirm_card_payment_flows_under_node(
     assert report["changes"] == [True] * 5
 
 
-async def test_payment_element_flows_under_node(
-    emulator: Running, client: stripe.StripeClient, http: aiohttp.ClientSession, tmp_path: Path
-) -> None:
+async def test_payment_element_flows_under_node(client: stripe.StripeClient, shim: Path) -> None:
     """elements({ clientSecret }).create("payment"), confirmPayment, handleNextAction."""
-    shim = await _download(emulator, http, tmp_path)
-
-    async def secret() -> str:
-        return await _client_secret(client)
-
     runs = [
-        {"kind": "payment", "secret": await secret(), "card": "4242424242424242"},
-        {"kind": "payment", "secret": await secret(), "card": "4000000000009995"},
-        {"kind": "payment", "secret": await secret(), "card": "4000002760003184"},
+        {"kind": "payment", "secret": await _secret(client), "card": "4242424242424242"},
+        {"kind": "payment", "secret": await _secret(client), "card": "4000000000009995"},
+        {"kind": "payment", "secret": await _secret(client), "card": "4000002760003184"},
         {
             "kind": "payment",
-            "secret": await secret(),
+            "secret": await _secret(client),
             "card": "4000002760003184",
             "challenge": "fail",
         },
-        {"kind": "payment", "secret": await secret(), "card": "4242424242424242", "exp": "12"},
         {
             "kind": "payment",
-            "secret": await secret(),
+            "secret": await _secret(client),
+            "card": "4242424242424242",
+            "exp": "12",
+        },
+        {
+            "kind": "payment",
+            "secret": await _secret(client),
             "card": "4242424242424242",
             "redirect": "always",
         },
-        {"kind": "next_action", "secret": await secret(), "card": "4000002760003184"},
+        {"kind": "next_action", "secret": await _secret(client), "card": "4000002760003184"},
     ]
     runs.append({"kind": "retrieve", "secret": runs[0]["secret"]})
     report = await _run_harness(shim, runs)
     results = report["results"]
     assert results[0] == {"status": "succeeded", "error": None}
-    assert results[1]["error"]["code"] == "card_declined"
-    assert results[1]["error"]["decline_code"] == "insufficient_funds"
-    assert results[1]["error"]["pi"] == runs[1]["secret"].split("_secret_")[0]
+    _assert_insufficient_funds(results[1], runs[1]["secret"])
     assert results[2] == {"status": "succeeded", "error": None}
     assert results[3]["error"]["code"] == "payment_intent_authentication_failure"
     assert results[4]["error"] == {
