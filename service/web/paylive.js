@@ -238,6 +238,9 @@ class Live {
     this.opts = { ...DEFAULTS, ...options };
     const base = String(this.opts.baseUrl || (globalThis.location && globalThis.location.origin) || "");
     this.httpBase = base.replace(/\/+$/, "");
+    if (!/^https?:\/\//.test(this.httpBase)) {
+      throw new TypeError("connect({ baseUrl }): an http(s) URL is needed outside a web page");
+    }
     this.wsUrl = this.httpBase.replace(/^http/, "ws") + "/ws";
     const WS = "WebSocket" in this.opts ? this.opts.WebSocket : globalThis.WebSocket;
     this.WebSocket = WS || null;
@@ -260,6 +263,11 @@ class Live {
     this.onVisibility = () => this._visibility();
     if (this.opts.pauseWhenHidden && this.doc && this.doc.addEventListener) {
       this.doc.addEventListener("visibilitychange", this.onVisibility);
+      // Opened in a background tab: connect only once it is shown.
+      if (this.doc.visibilityState === "hidden") {
+        this.paused = true;
+        this.state = "paused";
+      }
     }
   }
 

@@ -212,6 +212,20 @@ test("pauses while the tab is hidden and catches up when shown", async () => {
   seen.assertExactlyOnce(version);
   assert.equal(live.sockets, 2);
   live.close();
+
+  // Opened in a background tab: nothing connects until it is shown.
+  const background = new EventTarget();
+  background.visibilityState = "hidden";
+  const later = connect({ baseUrl: SERVICE, ...FAST, pauseWhenHidden: true, document: background });
+  const caught = new Recorder();
+  later.watch(p.payment_id, p.token, caught);
+  await sleep(200);
+  assert.equal(later.sockets, 0);
+  background.visibilityState = "visible";
+  background.dispatchEvent(new Event("visibilitychange"));
+  await until(caught.reached(version), "the snapshot once shown");
+  caught.assertExactlyOnce(version);
+  later.close();
 });
 
 test("unwatch and close: cleans up every timer and socket", async () => {
