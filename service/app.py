@@ -24,6 +24,7 @@ from service.http.webhook_stats import WebhookStats
 from service.keys import (
     AUTH,
     DB_POOL,
+    DELIVERY,
     GATEWAY,
     HUB,
     LISTENER,
@@ -32,6 +33,8 @@ from service.keys import (
     STORE,
     WEBHOOK_STATS,
 )
+from service.notifications.run import deliver_notifications
+from service.notifications.stats import DeliveryCollector
 from service.payments.reconcile import ReconcileStats
 from service.realtime.hub import Hub
 from service.realtime.listener import PgListener
@@ -68,11 +71,16 @@ def create_app(settings: Settings) -> web.Application:
     app[AUTH] = AuthConfig.from_settings(settings)
     app[METRICS] = metrics
     app[WEBHOOK_STATS] = metrics.webhooks
+    metrics.registry.register(
+        DeliveryCollector(lambda: app[DELIVERY].stats if DELIVERY in app else None)
+    )
     if settings.status_token_secret is None:
         log.warning("STATUS_TOKEN_SECRET unset: status tokens are valid in this process only")
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_stripe)
     app.cleanup_ctx.append(_realtime)
+    if settings.merchant_webhook_urls:
+        app.cleanup_ctx.append(deliver_notifications)
     app.cleanup_ctx.append(
         reconcile_in_background(ReconcileConfig.from_settings(settings), metrics.reconcile)
     )
@@ -93,7 +101,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
         max_size=settings.db_pool_max_size,
     )
     app[DB_POOL] = pool
-    app[STORE] = PgStore(pool)
+    app[STORE] = PgStore(pool, notify_merchants=bool(settings.merchant_webhook_urls))
     yield
     await pool.close()
 

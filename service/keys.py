@@ -10,6 +10,7 @@ from service.db.store import PgStore
 from service.http.auth import AuthConfig
 from service.http.metrics import METRICS as METRICS  # defined there: no import cycle
 from service.http.webhook_stats import WebhookStats
+from service.notifications.worker import DeliveryWorker
 from service.payments.ports import PaymentGateway
 from service.realtime.hub import Hub
 from service.realtime.listener import PgListener
@@ -22,6 +23,7 @@ AUTH = web.AppKey("auth", AuthConfig)
 WEBHOOK_STATS = web.AppKey("webhook_stats", WebhookStats)
 HUB = web.AppKey("hub", Hub)
 LISTENER = web.AppKey("listener", PgListener)
+DELIVERY = web.AppKey("delivery", DeliveryWorker)  # only with MERCHANT_WEBHOOK_URLS
 
 OPENAPI_DOCUMENT = web.AppKey("openapi_document", bytes)  # built once, served as is
 

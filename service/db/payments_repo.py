@@ -17,6 +17,7 @@ from uuid import UUID
 import asyncpg
 
 from service.db.inbox_repo import InboxQueries
+from service.db.notifications_repo import record_notification
 from service.db.refunds_repo import RefundQueries
 from service.payments.models import (
     Attempt,
@@ -87,8 +88,9 @@ def _with_timeline(change_sql: str) -> str:
 
 
 class PaymentsRepo(InboxQueries, RefundQueries):
-    def __init__(self, conn: asyncpg.Connection) -> None:
+    def __init__(self, conn: asyncpg.Connection, *, notify_merchants: bool = True) -> None:
         self.conn = conn
+        self.notify_merchants = notify_merchants  # write the merchant outbox (issue 16)
 
     # customers -------------------------------------------------------------------------
 
@@ -152,7 +154,14 @@ class PaymentsRepo(InboxQueries, RefundQueries):
             new.description,
             new.metadata,
         )
-        return _payment(row) if row is not None else None
+        if row is None:
+            return None
+        created = _payment(row)
+        if self.notify_merchants:  # the outbox row, in this transaction (issue 16)
+            await record_notification(
+                self.conn, None, created, Change("created", "api", None, data={})
+            )
+        return created
 
     async def get_payment(self, payment_id: UUID, *, for_update: bool = False) -> Payment | None:
         lock = " FOR UPDATE" if for_update else ""
@@ -257,7 +266,10 @@ class PaymentsRepo(InboxQueries, RefundQueries):
         )
         if row is None:
             raise RuntimeError(f"payment {payment.id} changed under us (lock not held?)")
-        return _payment(row)
+        changed = _payment(row)
+        if self.notify_merchants:  # the outbox row, in this transaction (issue 16)
+            await record_notification(self.conn, payment, changed, change)
+        return changed
 
     async def touch_stripe_state(self, payment_id: UUID, at: datetime, rank: int | None) -> None:
         """Record that a newer Stripe event was seen, without a visible change."""
