@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from service.http import demo, health, openapi, payments, webhooks
+from service.http import demo, health, notifications, openapi, payments, webhooks
 from service.http.openapi_table import OPENAPI_PATH
 from service.keys import METRICS, SETTINGS
 from service.realtime import sse, ws
@@ -24,6 +24,10 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post("/api/payments/{payment_id}/cancel", payments.cancel)
     app.router.add_post("/api/payments/{payment_id}/refunds", payments.refund)
     app.router.add_get("/api/payments/{payment_id}/stream", sse.stream)
+    app.router.add_get("/api/notifications", notifications.list_notifications)
+    app.router.add_post(
+        "/api/notifications/{notification_id}/retry", notifications.retry_notification
+    )
     app.router.add_post("/webhooks/stripe", webhooks.stripe_webhook)
     app.router.add_get("/ws", ws.websocket)
     if app[SETTINGS].demo_page:
