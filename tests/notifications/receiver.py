@@ -48,6 +48,8 @@ class Receiver:
     deliveries: list[Delivery] = field(default_factory=list)  # answered ones, in order
     in_flight: dict[str, int] = field(default_factory=dict)  # webhook-id: requests open
     overlaps: list[str] = field(default_factory=list)  # ids seen twice at once
+    open_requests: int = 0
+    most_open: int = 0  # the most requests open at once
     rejected: int = 0  # bad signatures
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -69,11 +71,14 @@ class Receiver:
         if self.in_flight.get(webhook_id):
             self.overlaps.append(webhook_id)
         self.in_flight[webhook_id] = self.in_flight.get(webhook_id, 0) + 1
+        self.open_requests += 1
+        self.most_open = max(self.most_open, self.open_requests)
         self.arrived.set()
         try:
             status = await self.answer(Delivery(webhook_id, payload, 0))
         finally:
             self.in_flight[webhook_id] -= 1
+            self.open_requests -= 1
         self.deliveries.append(Delivery(webhook_id, payload, status))
         return web.Response(status=status)
 
