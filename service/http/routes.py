@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from service import demo_theatre as theatre
 from service.http import demo, health, notifications, openapi, payments, webhooks
 from service.http.openapi_table import OPENAPI_PATH
 from service.keys import METRICS, SETTINGS
@@ -35,3 +36,6 @@ def setup_routes(app: web.Application) -> None:
         app.router.add_get("/checkout/return", demo.checkout_return)
         app.router.add_get("/demo/config.json", demo.config)
         app.router.add_static("/static/", demo.WEB_DIR, append_version=True)
+        if app[SETTINGS].merchant_webhook_secret:  # the theatre's backend (issue 16)
+            secret = app[SETTINGS].merchant_webhook_secret[0].get_secret_value()
+            app.add_subapp(theatre.PREFIX, theatre.theatre_app(secret))
