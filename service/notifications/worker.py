@@ -39,6 +39,8 @@ from service.notifications.stats import DeliveryStats
 
 log = logging.getLogger(__name__)
 
+_COALESCE_SECONDS = 0.005
+
 
 @dataclass(frozen=True)
 class DeliveryConfig:
@@ -121,6 +123,9 @@ class DeliveryWorker:
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.config.poll_seconds)
+                # Woken: let the changes committing right now join this one claim, so
+                # a busy ingestion path costs one claim query per few ms, not per change.
+                await asyncio.sleep(_COALESCE_SECONDS)
             self._wake.clear()
             try:
                 if self._listen is None or self._listen.is_closed():
