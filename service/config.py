@@ -94,7 +94,7 @@ class Settings(BaseSettings):
         36000,
         36000,
     ]
-    merchant_webhook_concurrency: int = Field(default=4, ge=1, le=100)  # per endpoint
+    merchant_webhook_concurrency: int = Field(default=8, ge=1, le=100)  # per endpoint
     merchant_webhook_poll_seconds: float = Field(default=1.0, gt=0, le=300)
     db_pool_min_size: int = Field(default=1, ge=0, le=100)
     db_pool_max_size: int = Field(default=10, ge=1, le=200)

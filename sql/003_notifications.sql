@@ -34,8 +34,10 @@ CREATE TABLE notifications (
     finished_at     timestamptz,
     UNIQUE (endpoint_id, payment_id, version)
 );
-CREATE INDEX notifications_due ON notifications (endpoint_id, next_attempt_at)
-    WHERE status = 'pending';
+-- Claiming takes a window of the oldest due rows of an endpoint from this index; each
+-- candidate then looks for an earlier pending version of its payment with one probe of
+-- the unique index above.
+CREATE INDEX notifications_due ON notifications (next_attempt_at, id) WHERE status = 'pending';
 CREATE INDEX notifications_payment ON notifications (payment_id, version);
 
 CREATE TABLE notification_attempts (

@@ -151,17 +151,25 @@ class NotificationsStore:
         token = uuid4()
         async with self.pool.acquire() as conn:
             rows = await conn.fetch(
-                """WITH ready AS (
-                       SELECT n.id FROM notifications n
+                """WITH window_ AS (
+                       -- the oldest due rows first, so the per-row checks below stay
+                       -- bounded however long the backlog is
+                       SELECT id FROM notifications
+                       WHERE endpoint_id = $1 AND status = 'pending'
+                         AND next_attempt_at <= now()
+                         AND (lease_until IS NULL OR lease_until < now())
+                       ORDER BY next_attempt_at, id LIMIT $2 * 4 + 64),
+                   ready AS (
+                       SELECT n.id FROM window_ w
+                       JOIN notifications n ON n.id = w.id
                        JOIN merchant_endpoints e ON e.id = n.endpoint_id
-                       WHERE n.endpoint_id = $1 AND n.status = 'pending'
-                         AND n.next_attempt_at <= now() AND e.disabled_at IS NULL
+                       WHERE e.disabled_at IS NULL AND n.status = 'pending'
                          AND (n.lease_until IS NULL OR n.lease_until < now())
-                         AND NOT EXISTS (
-                             SELECT 1 FROM notifications o
+                         -- a subplan: one index probe per candidate
+                         AND n.version = (
+                             SELECT min(o.version) FROM notifications o
                              WHERE o.endpoint_id = n.endpoint_id
-                               AND o.payment_id = n.payment_id
-                               AND o.version < n.version AND o.status = 'pending')
+                               AND o.payment_id = n.payment_id AND o.status = 'pending')
                        ORDER BY n.next_attempt_at, n.id LIMIT $2
                        FOR UPDATE OF n SKIP LOCKED)
                    UPDATE notifications n

@@ -88,7 +88,7 @@ def _with_timeline(change_sql: str) -> str:
 
 
 class PaymentsRepo(InboxQueries, RefundQueries):
-    def __init__(self, conn: asyncpg.Connection, *, notify_merchants: bool = False) -> None:
+    def __init__(self, conn: asyncpg.Connection, *, notify_merchants: bool = True) -> None:
         self.conn = conn
         self.notify_merchants = notify_merchants  # write the merchant outbox (issue 16)
 

@@ -76,6 +76,7 @@ class DeliveryWorker:
         self._dsn = dsn
         self._signer = Signer(config.secrets)
         self._wake = asyncio.Event()
+        self._slot_freed = False
         self._endpoints: list[Endpoint] = []
         self._in_flight: dict[int, set[asyncio.Task[None]]] = {}
         self._session: aiohttp.ClientSession | None = None
@@ -102,7 +103,7 @@ class DeliveryWorker:
         await asyncio.gather(*tasks, return_exceptions=True)
         if self._listen is not None:
             with contextlib.suppress(Exception):
-                await self._listen.close()
+                await self._listen.close(timeout=2)
         if self._session is not None:
             await self._session.close()
 
@@ -123,10 +124,12 @@ class DeliveryWorker:
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.config.poll_seconds)
-                # Woken: let the changes committing right now join this one claim, so
-                # a busy ingestion path costs one claim query per few ms, not per change.
-                await asyncio.sleep(_COALESCE_SECONDS)
+                if not self._slot_freed:
+                    # Woken by a commit: let the changes committing right now join this
+                    # claim, so busy ingestion costs one claim per few ms, not per change.
+                    await asyncio.sleep(_COALESCE_SECONDS)
             self._wake.clear()
+            self._slot_freed = False
             try:
                 if self._listen is None or self._listen.is_closed():
                     await self._listen_for_changes()
@@ -169,7 +172,8 @@ class DeliveryWorker:
             error = f"{type(exc).__name__}: {exc}"[:500]
         attempt = AttemptRecord(sent_at, status, error, (time.perf_counter() - started) * 1000)
         await self._record(endpoint, claimed, status, attempt)
-        self.nudge()  # this payment's next version may be waiting for this one
+        self._slot_freed = True  # claim again at once: this payment's next version may wait
+        self.nudge()
 
     async def _record(
         self, endpoint: Endpoint, claimed: Claimed, status: int | None, attempt: AttemptRecord

@@ -10,6 +10,7 @@ import pytest
 from service.db.notifications_repo import NotificationsStore
 from service.db.pool import Pool
 from service.db.store import PgStore
+from service.db.watermark_repo import ReconcileStore
 from service.payments.ingest_event import ingest_event
 from service.payments.models import Change, NewPayment
 from tests.support.payments import add_payment
@@ -137,3 +138,17 @@ async def test_no_endpoint_configured_writes_nothing(pool: Pool, store: PgStore)
 async def test_a_store_without_notifications_writes_nothing(pool: Pool, endpoint: int) -> None:
     payment = await add_payment(PgStore(pool, notify_merchants=False))
     assert await _rows(pool, payment.id) == []
+
+
+async def test_reconciliation_changes_notify_too(pool: Pool, store: PgStore, endpoint: int) -> None:
+    payment = await add_payment(store)
+    async with ReconcileStore(pool).transaction() as tx:
+        current = await tx.get_payment(payment.id, for_update=True)
+        assert current is not None
+        await tx.apply_change(current, Change("reconciled", "reconcile", None, status="canceled"))
+    rows = await _rows(pool, payment.id)
+    assert [(r["version"], r["type"]) for r in rows] == [
+        (1, "payment.created"),
+        (2, "payment.canceled"),
+    ]
+    assert rows[1]["data"]["cause"] == {"kind": "reconciled", "type": "reconcile", "id": None}

@@ -6,6 +6,7 @@ import asyncio
 import os
 import signal
 import subprocess
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 
@@ -114,22 +115,33 @@ async def test_kill_9_mid_request_is_sent_again_with_the_same_id(
     receiver = Receiver(answer=hang_the_first)
     env = _env(database_url, receiver)
     async with receiving(receiver):
-        async with _service(env) as doomed:
-            payment = await add_payment(store)
-            await asyncio.wait_for(first_try.wait(), 20)
-            os.kill(doomed.pid, signal.SIGKILL)
-            doomed.wait(timeout=10)
-            assert receiver.delivered() == []
-        async with _service(env):
-            await change(store, payment, "succeeded")
-            await wait_for(lambda: len(receiver.delivered()) == 2, seconds=30)
-    created, succeeded = receiver.delivered()
+        try:
+            delivered = await _kill_then_deliver(env, store, receiver, first_try)
+        finally:
+            hold.set()  # lets the orphaned request end, so the receiver stops at once
+    created, succeeded = delivered
     assert (created.payload["type"], succeeded.payload["type"]) == (
         "payment.created",
         "payment.succeeded",
     )
     assert hung == [created.webhook_id]  # the request that hung is the one delivered after
-    notes = await NotificationsStore(pool).list(payment.id, "delivered", 10)
+    notes = await NotificationsStore(pool).list(uuid.UUID(created.key[0]), "delivered", 10)
     first = next(n for n in notes if n.version == 1)
     # The killed attempt left no answer; the next process's attempt is the one recorded.
     assert [a.http_status for a in first.attempts] == [200]
+
+
+async def _kill_then_deliver(
+    env: dict[str, str], store: PgStore, receiver: Receiver, first_try: asyncio.Event
+) -> list[Delivery]:
+    """A process dies mid-request (SIGKILL); the next one delivers both notifications."""
+    async with _service(env) as doomed:
+        payment = await add_payment(store)
+        await asyncio.wait_for(first_try.wait(), 20)
+        os.kill(doomed.pid, signal.SIGKILL)
+        doomed.wait(timeout=10)
+        assert receiver.delivered() == []
+    async with _service(env):
+        await change(store, payment, "succeeded")
+        await wait_for(lambda: len(receiver.delivered()) == 2, seconds=30)
+    return receiver.delivered()
