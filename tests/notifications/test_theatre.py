@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 
 from pytest_aiohttp import AiohttpClient
 
 from service.app import create_app
 from service.keys import STORE
-from service.payments.models import NewPayment
 from tests.conftest import make_settings
 from tests.notifications.receiver import SECRET
-from tests.support.payments import change
+from tests.support.payments import add_payment, change
 from tests.support.processes import free_port
 
 
@@ -28,22 +26,8 @@ async def test_the_theatre_sells_the_seats_when_told_the_booking_is_paid(
         merchant_webhook_poll_seconds=0.1,
     )
     client = await aiohttp_client(create_app(settings), server_kwargs={"port": port})
-    order_id = f"booking-{uuid.uuid4().hex[:8]}"
-    async with client.app[STORE].transaction() as tx:
-        payment = await tx.add_payment(
-            NewPayment(
-                id=uuid.uuid4(),
-                order_id=order_id,
-                customer_id=None,
-                flow="payment_intent",
-                amount=9600,
-                currency="usd",
-                capture_method="automatic",
-                description=None,
-                metadata={"seats": "B5 B6"},
-            )
-        )
-    assert payment is not None
+    payment = await add_payment(client.app[STORE], {"seats": "B5 B6"})
+    order_id = payment.order_id
 
     async def order() -> dict[str, object]:
         response = await client.get(f"/theatre/orders/{order_id}")
