@@ -48,7 +48,8 @@ NOTIFICATION_OPERATIONS: tuple[Operation, ...] = (
         "Send a notification again now, from a fresh retry schedule",
         "ops",
         ok={200: NotificationOut},
-        errors=(400, 401, 404),  # 400: a malformed Idempotency-Key
+        # 400, 409, 422: the Idempotency-Key's own answers (malformed, in use, reused)
+        errors=(400, 401, 404, 409, 422),
         security=(API_KEY,),
         description="Also re-enables its endpoint if a 410 Gone had disabled it. Later "
         "versions of the same payment wait until this one is delivered or fails again.",

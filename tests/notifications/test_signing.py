@@ -14,7 +14,6 @@ from service.notifications.signing import Signer, body
 from tests.notifications.receiver import OTHER_SECRET, SECRET
 
 WRONG = "whsec_" + "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo="
-NOW = datetime.now(UTC)
 CREATED = datetime(2026, 12, 2, 1, 0, tzinfo=UTC)
 
 json_values = st.recursive(
@@ -34,9 +33,10 @@ def test_any_payload_verifies_and_parses_back(data: dict[str, object]) -> None:
 
 def test_headers_and_a_tampered_body() -> None:
     payload = body("payment.created", CREATED, {"amount": 100})
-    headers = Signer([SECRET]).headers("msg_abc", NOW, payload)
+    now = datetime.now(UTC)
+    headers = Signer([SECRET]).headers("msg_abc", now, payload)
     assert headers["webhook-id"] == "msg_abc"
-    assert headers["webhook-timestamp"] == str(int(NOW.timestamp()))
+    assert headers["webhook-timestamp"] == str(int(now.timestamp()))
     assert headers["webhook-signature"].startswith("v1,")
     with pytest.raises(WebhookVerificationError):
         Webhook(SECRET).verify(payload.replace("100", "999"), headers)
@@ -46,7 +46,7 @@ def test_headers_and_a_tampered_body() -> None:
 
 def test_rotation_signs_once_per_secret_and_either_verifies() -> None:
     payload = body("payment.created", CREATED, {})
-    headers = Signer([SECRET, OTHER_SECRET]).headers("msg_rot", NOW, payload)
+    headers = Signer([SECRET, OTHER_SECRET]).headers("msg_rot", datetime.now(UTC), payload)
     assert len(headers["webhook-signature"].split(" ")) == 2
     for secret in (SECRET, OTHER_SECRET):
         assert Webhook(secret).verify(payload, headers)["type"] == "payment.created"
