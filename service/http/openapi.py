@@ -22,6 +22,7 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 from service.http.idempotency import HEADER as IDEMPOTENCY_HEADER
 from service.http.idempotency import REPLAYED_HEADER
 from service.http.openapi_identity import IDENTITY_OPERATIONS
+from service.http.openapi_notifications import NOTIFICATION_OPERATIONS, NOTIFICATION_PATH_PARAMS
 from service.http.openapi_table import (
     CREATE,
     JSON,
@@ -78,7 +79,8 @@ def _models(operations: Iterable[Operation]) -> list[tuple[type[BaseModel], Json
 
 def _path_params(path: str) -> list[Param]:
     # KeyError here means a new path variable needs a PATH_PARAMS entry.
-    return [PATH_PARAMS[name] for name in re.findall(r"{(\w+)", path)]
+    known = {**PATH_PARAMS, **NOTIFICATION_PATH_PARAMS}
+    return [known[name] for name in re.findall(r"{(\w+)", path)]
 
 
 def _param(p: Param) -> dict[str, Any]:
@@ -142,7 +144,7 @@ def _operation(
 
 
 def build_openapi(
-    operations: Iterable[Operation] = (*OPERATIONS, *IDENTITY_OPERATIONS),
+    operations: Iterable[Operation] = (*OPERATIONS, *IDENTITY_OPERATIONS, *NOTIFICATION_OPERATIONS),
     *,
     allow_anonymous_create: bool = False,
 ) -> dict[str, Any]:
