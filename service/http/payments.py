@@ -79,6 +79,17 @@ def _customer(
     return CustomerInfo(bound, None, None) if bound else None
 
 
+async def _payer(
+    request: web.Request,
+    body: CreatePaymentIntentIn | CreateCheckoutSessionIn,
+    caller: auth.Caller,
+) -> CustomerInfo | None:
+    """A signed-in user pays as their own customer, whatever the body names; otherwise the
+    rules of ``_customer`` (order token's customer, or any with an API key)."""
+    signed_in = None if not caller.is_browser else await bound_customer(request, None)
+    return signed_in or _customer(body, caller)
+
+
 async def create_payment_intent(request: web.Request) -> web.Response:
     body = await parse_json(request, CreatePaymentIntentIn)
     caller = auth.authorize_create(
@@ -88,7 +99,7 @@ async def create_payment_intent(request: web.Request) -> web.Response:
         order_id=body.order_id,
         amount=body.amount,
         currency=body.currency,
-        customer=await bound_customer(request, _customer(body, caller)),
+        customer=await _payer(request, body, caller),
         description=body.description,
         metadata=body.metadata,
         capture_method=body.capture_method,
@@ -127,7 +138,7 @@ async def create_checkout_session(request: web.Request) -> web.Response:
         order_id=body.order_id,
         amount=total,
         currency=body.currency,
-        customer=await bound_customer(request, _customer(body, caller)),
+        customer=await _payer(request, body, caller),
         description=body.description,
         metadata=body.metadata,
         checkout=checkout,
