@@ -22,6 +22,7 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 from service.http.idempotency import HEADER as IDEMPOTENCY_HEADER
 from service.http.idempotency import REPLAYED_HEADER
 from service.http.openapi_identity import IDENTITY_OPERATIONS
+from service.http.openapi_live import LIVE_OPERATIONS
 from service.http.openapi_notifications import NOTIFICATION_OPERATIONS, NOTIFICATION_PATH_PARAMS
 from service.http.openapi_table import (
     CREATE,
@@ -144,7 +145,12 @@ def _operation(
 
 
 def build_openapi(
-    operations: Iterable[Operation] = (*OPERATIONS, *IDENTITY_OPERATIONS, *NOTIFICATION_OPERATIONS),
+    operations: Iterable[Operation] = (
+        *OPERATIONS,
+        *LIVE_OPERATIONS,
+        *IDENTITY_OPERATIONS,
+        *NOTIFICATION_OPERATIONS,
+    ),
     *,
     allow_anonymous_create: bool = False,
 ) -> dict[str, Any]:
