@@ -20,7 +20,7 @@ from asyncpg.connection import LoggedQuery
 from service.db.payments_repo import PaymentsRepo
 from service.db.pool import create_pool
 from service.payments.ingest_event import ingest_event
-from service.payments.models import Flow, NewPayment, StripeIds
+from tests.support.payments import add_payment
 from tests.support.webhooks import card_error, intent, make_event
 
 ROWS = 20_000
@@ -90,29 +90,6 @@ def full_scans(plan: dict[str, Any]) -> Iterator[str]:
         yield from full_scans(child)
 
 
-async def new_payment(
-    store: RecordingStore, *, intent_id: str | None, flow: Flow = "payment_intent"
-) -> uuid.UUID:
-    async with store.transaction() as tx:
-        payment = await tx.add_payment(
-            NewPayment(
-                id=uuid.uuid4(),
-                order_id=f"order-{uuid.uuid4()}",
-                customer_id=None,
-                flow=flow,
-                amount=2500,
-                currency="usd",
-                capture_method="automatic",
-                description=None,
-                metadata={},
-            )
-        )
-        assert payment is not None
-        if intent_id:
-            await tx.attach_stripe_ids(payment.id, StripeIds(stripe_payment_intent_id=intent_id))
-        return payment.id
-
-
 def webhook_traffic(paid: uuid.UUID, pi_id: str, fresh: uuid.UUID) -> list[dict[str, Any]]:
     """One of each kind of delivery: found by id and by metadata, attempts, cards,
     refunds, a Checkout session, a repeated delivery and a flagged mismatch."""
@@ -179,8 +156,8 @@ async def test_every_webhook_statement_is_an_index_lookup(database_url: str) -> 
             await conn.execute(_HISTORY)
             store = RecordingStore(conn)
             pi_id = f"pi_{uuid.uuid4().hex[:20]}"
-            paid = await new_payment(store, intent_id=pi_id)
-            fresh = await new_payment(store, intent_id=None)
+            paid = (await add_payment(store, intent_id=pi_id)).id
+            fresh = (await add_payment(store)).id
             store.statements.clear()  # what the webhooks send, not the set-up
             outcomes = [
                 (await ingest_event(e, store=store, livemode=False)).outcome

@@ -8,11 +8,8 @@ payment's real objects keep working afterwards.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,57 +23,29 @@ from pytest_aiohttp import AiohttpClient
 
 from service.app import create_app
 from service.config import Settings
-from service.db.pool import create_pool
 from service.db.store import PgStore
 from service.payments.event_binding import Claim, mismatch
 from service.payments.ingest_event import ingest_event
-from service.payments.models import Flow, NewPayment, Payment, StripeIds
+from service.payments.models import Flow, Payment
 from tests.conftest import make_settings
+from tests.payments.test_apply_event import open_store, run
+from tests.support.payments import add_payment
 from tests.support.webhooks import WEBHOOK_SECRET, intent, make_event, post_event
 
 T0 = 1_780_000_000
-
-
-@asynccontextmanager
-async def open_store(database_url: str) -> AsyncIterator[PgStore]:
-    pool = await create_pool(database_url, min_size=1, max_size=4)
-    try:
-        yield PgStore(pool)
-    finally:
-        await pool.close()
 
 
 async def new_payment(
     store: PgStore,
     *,
     flow: Flow = "checkout_session",
-    amount: int = 10_000,
-    currency: str = "eur",
     session: str | None = None,
     intent_id: str | None = None,
 ) -> Payment:
-    """A 100.00 EUR payment by default, with the Stripe ids given (none: not yet known)."""
-    async with store.transaction() as tx:
-        payment = await tx.add_payment(
-            NewPayment(
-                id=uuid.uuid4(),
-                order_id=f"order-{uuid.uuid4()}",
-                customer_id=None,
-                flow=flow,
-                amount=amount,
-                currency=currency,
-                capture_method="automatic",
-                description=None,
-                metadata={},
-            )
-        )
-        assert payment is not None
-        if session or intent_id:
-            payment = await tx.attach_stripe_ids(
-                payment.id,
-                StripeIds(stripe_checkout_session_id=session, stripe_payment_intent_id=intent_id),
-            )
-    return payment
+    """A 100.00 EUR payment, with the Stripe ids given (none: not yet known)."""
+    return await add_payment(
+        store, intent_id=intent_id, session_id=session, flow=flow, amount=10_000, currency="eur"
+    )
 
 
 async def current(store: PgStore, payment: Payment) -> Payment:
@@ -118,14 +87,6 @@ def session_obj(
         "payment_status": payment_status,
         "status": "complete",
     }
-
-
-def run(database_url: str, body: Callable[[PgStore], Awaitable[None]]) -> None:
-    async def main() -> None:
-        async with open_store(database_url) as store:
-            await body(store)
-
-    asyncio.run(main())
 
 
 # the attacks, one case each ----------------------------------------------------------------
