@@ -12,7 +12,7 @@ from service.payments.event_common import (
     save,
     status_change,
 )
-from service.payments.models import PaymentUpdate
+from service.payments.models import Change, PaymentUpdate
 from service.payments.ports import PaymentsTx
 from service.payments.stripe_objects import StripeEvent, parse_checkout_session
 
@@ -46,4 +46,15 @@ async def checkout_event(tx: PaymentsTx, event: StripeEvent, rule: EventRule) ->
         "checkout_status": session.status,
         "payment_status": session.payment_status,
     }
-    return await save(tx, payment, status_change(payment, event, rule, status, update, data))
+    change = status_change(payment, event, rule, status, update, data)
+    if change is None and update.stripe_payment_intent_id is not None:
+        # Status not applied (older, or already final): the session still names its
+        # PaymentIntent, and only it can (``event_binding.py``).
+        change = Change(
+            kind="stripe_ids_attached",
+            cause_type="stripe_event",
+            cause_id=event.id,
+            update=PaymentUpdate(stripe_payment_intent_id=update.stripe_payment_intent_id),
+            data={**data, "event_type": event.type},
+        )
+    return await save(tx, payment, change)

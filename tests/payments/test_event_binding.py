@@ -30,6 +30,7 @@ from service.payments.models import Flow, Payment
 from tests.conftest import make_settings
 from tests.payments.test_apply_event import open_store, run
 from tests.support.payments import add_payment
+from tests.support.payments import change as change_status
 from tests.support.webhooks import WEBHOOK_SECRET, intent, make_event, post_event
 
 T0 = 1_780_000_000
@@ -154,6 +155,25 @@ def test_foreign_intent_cannot_claim_a_checkout_payment(database_url: str) -> No
         after = await current(store, payment)
         assert (after.status, after.stripe_payment_intent_id) == ("succeeded", real_pi)
         assert after.amount_captured == 10_000
+
+    run(database_url, body)
+
+
+def test_session_names_its_intent_even_when_its_status_is_not_applied(database_url: str) -> None:
+    """Only the session binds a Checkout payment to its PaymentIntent: it does so even
+    when the payment is already final (e.g. reconciled first)."""
+
+    async def body(store: PgStore) -> None:
+        session_id = f"cs_test_{uuid.uuid4().hex}"
+        payment = await change_status(
+            store, await new_payment(store, session=session_id), "succeeded"
+        )
+        pi_id = f"pi_{uuid.uuid4().hex}"
+        obj = session_obj(payment, session_id=session_id, payment_intent=pi_id)
+        event = make_event("checkout.session.completed", obj, created=T0)
+        assert (await ingest_event(event, store=store, livemode=False)).outcome == "applied"
+        after = await current(store, payment)
+        assert (after.status, after.stripe_payment_intent_id) == ("succeeded", pi_id)
 
     run(database_url, body)
 
