@@ -117,6 +117,13 @@ class Settings(BaseSettings):
     clerk_webhook_signing_secret: SecretStr | None = None
     auth_sign_in_url: str | None = None  # the demo page's "Sign in" link
 
+    @property
+    def livemode(self) -> bool:
+        """Whether our Stripe key is a live one (sk_live_/rk_live_): webhook events of
+        the other mode are never applied. Without a key: test mode."""
+        key = self.stripe_secret_key
+        return key is not None and key.get_secret_value().startswith(("sk_live_", "rk_live_"))
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper(cls, value: object) -> object:

@@ -657,9 +657,10 @@ async def test_metadata_copied_to_another_intent_is_not_applied(
     other = intent(
         f"pi_{uuid.uuid4().hex}", "succeeded", metadata={"paylive_payment_id": made["payment_id"]}
     )
+    # Flagged, not only ignored: it names a payment it does not belong to (issue 14).
     assert (await post_event(api, make_event("payment_intent.succeeded", other)))[1][
         "outcome"
-    ] == "not_ours"
+    ] == "mismatch"
     payment = await read(api, made["payment_id"])
     assert (payment["status"], payment["version"]) == ("requires_payment_method", 1)
 
@@ -679,7 +680,7 @@ async def test_metadata_copied_to_another_checkout_session_is_not_applied(
         "status": "complete",
     }
     event = make_event("checkout.session.completed", other)
-    assert (await post_event(api, event))[1]["outcome"] == "not_ours"
+    assert (await post_event(api, event))[1]["outcome"] == "mismatch"
     payment = await read(api, data["payment_id"])
     assert (payment["status"], payment["version"]) == ("requires_payment_method", 1)
 

@@ -643,3 +643,48 @@ def test_succeeded_attempt_gets_its_card_from_the_charge_event(
         assert current.version == 2  # card details are history, not a new version
 
     run(database_url, body)
+
+
+def test_charge_refund_list_before_the_capture_is_known_is_not_a_poison_event(
+    database_url: str,
+) -> None:
+    """A charge.refunded carrying its refund list can land before payment_intent.succeeded:
+    the succeeded refund proves the capture, so it applies at once (no CHECK failure on
+    every retry) and the later success keeps it."""
+
+    async def body(store: PgStore) -> None:
+        payment, pi_id = await new_payment(store)
+        refund = {
+            "id": "re_early",
+            "object": "refund",
+            "amount": 1000,
+            "charge": "ch_early",
+            "payment_intent": pi_id,
+            "metadata": {},
+            "status": "succeeded",
+        }
+        charge = {
+            "id": "ch_early",
+            "object": "charge",
+            "amount": 2500,
+            "amount_captured": 2500,
+            "amount_refunded": 1000,
+            "captured": True,
+            "payment_intent": pi_id,
+            "metadata": {},
+            "refunds": {"object": "list", "data": [refund], "has_more": False},
+        }
+        early = make_event("charge.refunded", charge, created=T0 + 2)
+        assert (await ingest_event(early, store=store)).outcome == "applied"
+        got = await state(store, payment)
+        assert (got["amount_captured"], got["amount_refunded"]) == (1000, 1000)
+        ok = make_event("payment_intent.succeeded", intent(pi_id, "succeeded"), created=T0 + 1)
+        await ingest_event(ok, store=store)
+        got = await state(store, payment)
+        assert (got["status"], got["amount_captured"], got["amount_refunded"]) == (
+            "succeeded",
+            2500,
+            1000,
+        )
+
+    run(database_url, body)
