@@ -8,7 +8,7 @@ from aiohttp.test_utils import TestClient
 from pytest_aiohttp import AiohttpClient
 
 from service.app import create_app
-from tests.conftest import make_settings
+from tests.support.settings import make_settings
 from tests.support.tcp_proxy import TcpProxy
 
 

@@ -6,59 +6,23 @@ order of a realistic sequence must end in the same payment.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
-from service.db.pool import create_pool
 from service.db.store import PgStore
 from service.payments.ingest_event import ingest_event
 from service.payments.models import Payment, StripeIds
-from tests.support.payments import add_payment
+from tests.support.payments import new_payment
+from tests.support.store import against_the_database, run
 from tests.support.webhooks import card_error, intent, make_event
 
 T0 = 1_780_000_000
 Event = dict[str, Any]
-
-
-@asynccontextmanager
-async def open_store(database_url: str) -> AsyncIterator[PgStore]:
-    pool = await create_pool(database_url, min_size=1, max_size=4)
-    try:
-        yield PgStore(pool)
-    finally:
-        await pool.close()
-
-
-def run(database_url: str, body: Callable[[PgStore], Awaitable[None]]) -> None:
-    async def main() -> None:
-        async with open_store(database_url) as store:
-            await body(store)
-
-    asyncio.run(main())
-
-
-def against_the_database(max_examples: int) -> settings:
-    """Hypothesis settings for examples that each run against PostgreSQL: no deadline
-    (the database's timing is not the property), the module's database reused."""
-    return settings(
-        max_examples=max_examples,
-        deadline=None,
-        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-    )
-
-
-async def new_payment(store: PgStore, *, attach: bool = True) -> tuple[Payment, str]:
-    """A payment as create_payment leaves it: version 1, the PaymentIntent id attached."""
-    pi_id = f"pi_{uuid.uuid4().hex[:24]}"
-    return await add_payment(store, intent_id=pi_id if attach else None), pi_id
 
 
 async def state(store: PgStore, payment: Payment) -> dict[str, Any]:
