@@ -70,6 +70,36 @@ async def deliver_like_stripe(store: PgStore, payment: Payment, events: list[Eve
     raise AssertionError(f"never applied: {[e['type'] for e in pending]}")
 
 
+def ten_refunded(pi_id: str) -> Event:
+    """A succeeded 10.00 refund of the PaymentIntent's charge (``ch_`` + the same suffix)."""
+    return {
+        "id": f"re_{pi_id[3:]}",
+        "object": "refund",
+        "amount": 1000,
+        "charge": f"ch_{pi_id[3:]}",
+        "currency": "usd",
+        "metadata": {},
+        "payment_intent": pi_id,
+        "reason": None,
+        "status": "succeeded",
+    }
+
+
+def charge_after(refund: Event, **extra: Any) -> Event:
+    """The 25.00 charge once `refund` (10.00) is taken from it."""
+    return {
+        "id": refund["charge"],
+        "object": "charge",
+        "amount": 2500,
+        "amount_captured": 2500,
+        "amount_refunded": 1000,
+        "payment_intent": refund["payment_intent"],
+        "refunded": False,
+        **extra,
+        "metadata": {},
+    }
+
+
 def sequence(pi_id: str, kind: str, gaps: list[int]) -> list[Event]:
     """A realistic sequence for one PaymentIntent; `gaps` (0 or 1 s) allow ties."""
     times = [T0]
@@ -110,27 +140,8 @@ def sequence(pi_id: str, kind: str, gaps: list[int]) -> list[Event]:
             created=times[4],
         )
     )
-    refund = {
-        "id": f"re_{pi_id[3:]}",
-        "object": "refund",
-        "amount": 1000,
-        "charge": charge_id,
-        "currency": "usd",
-        "metadata": {},
-        "payment_intent": pi_id,
-        "reason": None,
-        "status": "succeeded",
-    }
-    charge = {
-        "id": charge_id,
-        "object": "charge",
-        "amount": 2500,
-        "amount_captured": 2500,
-        "amount_refunded": 1000,
-        "payment_intent": pi_id,
-        "refunded": False,
-        "metadata": {},
-    }
+    refund = ten_refunded(pi_id)
+    charge = charge_after(refund)
     events.append(make_event("refund.created", refund, created=times[5]))
     events.append(make_event("charge.refunded", charge, created=times[5]))
     return events
@@ -301,30 +312,9 @@ def test_charge_refunded_never_above_captured(database_url: str, refunded: int) 
 
 def refund_failure_sequence(pi_id: str) -> list[Event]:
     """A refund that Stripe first reports succeeded and that fails later (card closed)."""
-    charge_id = f"ch_{pi_id[3:]}"
-    refund: dict[str, Any] = {
-        "id": f"re_{pi_id[3:]}",
-        "object": "refund",
-        "amount": 1000,
-        "charge": charge_id,
-        "currency": "usd",
-        "metadata": {},
-        "payment_intent": pi_id,
-        "reason": None,
-        "status": "succeeded",
-    }
+    refund = ten_refunded(pi_id)
     failed = {**refund, "status": "failed", "failure_reason": "expired_or_canceled_card"}
-    charge = {
-        "id": charge_id,
-        "object": "charge",
-        "amount": 2500,
-        "amount_captured": 2500,
-        "amount_refunded": 1000,
-        "payment_intent": pi_id,
-        "refunded": False,
-        "refunds": {"object": "list", "data": [refund], "has_more": False},
-        "metadata": {},
-    }
+    charge = charge_after(refund, refunds={"object": "list", "data": [refund], "has_more": False})
     return [
         make_event("refund.created", refund, created=T0 + 10),
         make_event("charge.refunded", charge, created=T0 + 10),

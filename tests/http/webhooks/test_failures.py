@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 from pytest_aiohttp import AiohttpClient
@@ -22,7 +21,7 @@ from tests.support.deliveries import (
     webhook_settings,
 )
 from tests.support.emulator import RunningEmulator
-from tests.support.tcp_proxy import TcpProxy
+from tests.support.tcp_proxy import proxy_database
 from tests.support.webhooks import post_event
 
 
@@ -72,12 +71,7 @@ async def test_database_gone_mid_request(
     emulator: RunningEmulator,
     db: asyncpg.Connection,
 ) -> None:
-    parts = urlsplit(database_url)
-    assert parts.hostname is not None
-    assert parts.port is not None
-    proxy = TcpProxy(parts.hostname, parts.port)
-    port = await proxy.start()
-    proxied = urlunsplit(parts._replace(netloc=f"{parts.username}@127.0.0.1:{port}"))
+    proxy, proxied = await proxy_database(database_url)
     try:
         client = await aiohttp_client(
             create_app(webhook_settings(proxied, emulator, listener_probe_seconds=60))
@@ -126,12 +120,7 @@ async def test_database_cut_inside_the_transaction(
 ) -> None:
     """The connection dies while the webhook transaction is open (the timeline insert is
     slowed down by a trigger): 500, and PostgreSQL keeps nothing of it."""
-    parts = urlsplit(database_url)
-    assert parts.hostname is not None
-    assert parts.port is not None
-    proxy = TcpProxy(parts.hostname, parts.port)
-    port = await proxy.start()
-    proxied = urlunsplit(parts._replace(netloc=f"{parts.username}@127.0.0.1:{port}"))
+    proxy, proxied = await proxy_database(database_url)
     try:
         client = await aiohttp_client(create_app(webhook_settings(proxied, emulator)))
         made, succeeded = await paid_by_card(client, emulator)
