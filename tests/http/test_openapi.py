@@ -19,9 +19,9 @@ from service.http import openapi
 from service.http.openapi import build_openapi
 from service.http.openapi_table import OPENAPI_PATH
 from service.keys import OPENAPI_DOCUMENT
-from tests.conftest import make_settings
 from tests.support.api import API, Client
 from tests.support.emulator import RunningEmulator
+from tests.support.settings import make_settings
 
 DOC_URI = "urn:paylive:openapi"
 SKIPPED_METHODS = {"HEAD", "OPTIONS"}

@@ -10,9 +10,9 @@ from pytest_aiohttp import AiohttpClient
 
 from service.app import create_app
 from service.keys import STORE
-from tests.conftest import TEST_API_KEY, make_settings
 from tests.notifications.receiver import SECRET, Delivery, Receiver, receiving, wait_for
 from tests.support.payments import add_payment, change
+from tests.support.settings import TEST_API_KEY, make_settings
 
 AUTH = {"Authorization": f"Bearer {TEST_API_KEY}"}
 Client = TestClient[web.Request, web.Application]

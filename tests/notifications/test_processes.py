@@ -16,7 +16,6 @@ import pytest
 from service.db.notifications_repo import NotificationsStore
 from service.db.pool import Pool
 from service.db.store import PgStore
-from tests.conftest import TEST_API_KEY
 from tests.notifications.receiver import (
     SECRET,
     Delivery,
@@ -27,6 +26,7 @@ from tests.notifications.receiver import (
 )
 from tests.support.payments import add_payment, change
 from tests.support.processes import free_port, spawn_service, wait_ready
+from tests.support.settings import TEST_API_KEY
 
 pytestmark = pytest.mark.slow
 

@@ -8,10 +8,10 @@ from pytest_aiohttp import AiohttpClient
 
 from service.app import create_app
 from service.keys import STORE
-from tests.conftest import make_settings
 from tests.notifications.receiver import SECRET
 from tests.support.payments import add_payment, change
 from tests.support.processes import free_port
+from tests.support.settings import make_settings
 
 
 async def test_the_theatre_sells_the_seats_when_told_the_booking_is_paid(

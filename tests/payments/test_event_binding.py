@@ -27,10 +27,10 @@ from service.db.store import PgStore
 from service.payments.event_binding import Claim, mismatch
 from service.payments.ingest_event import ingest_event
 from service.payments.models import Flow, Payment
-from tests.conftest import make_settings
-from tests.payments.test_apply_event import open_store, run
 from tests.support.payments import add_payment
 from tests.support.payments import change as change_status
+from tests.support.settings import make_settings
+from tests.support.store import open_store, run
 from tests.support.webhooks import WEBHOOK_SECRET, intent, make_event, post_event
 
 T0 = 1_780_000_000

@@ -14,10 +14,10 @@ from pytest_aiohttp import AiohttpClient
 from service.app import create_app
 from service.config import Settings
 from service.keys import AUTH, HUB, LISTENER, STORE
-from tests.conftest import TEST_API_KEY, make_settings
 from tests.support.api import Client
 from tests.support.payments import add_payment, change
 from tests.support.raw_ws import RawWebSocket
+from tests.support.settings import TEST_API_KEY, make_settings
 
 FAST = {"catch_up_seconds": 0.5, "listener_probe_seconds": 0.2}
 

@@ -29,13 +29,13 @@ from service.app import create_app
 from service.config import PROJECT_ROOT
 from service.emulator import EMULATOR, DeliveryKnobs, EmulatorConfig, create_emulator_app
 from service.keys import HUB
-from tests.conftest import make_settings
 from tests.support.emulator import (
     EMULATOR_PUBLISHABLE_KEY,
     EMULATOR_SECRET_KEY,
     RunningEmulator,
     running_app,
 )
+from tests.support.settings import make_settings
 
 CHROMIUM_ARGS = [
     "--headless",

@@ -54,3 +54,9 @@ async def change(store: PgStore, payment: Payment, status: str, kind: str = "tes
         return await tx.apply_change(
             current, Change(kind=kind, cause_type="api", cause_id=None, status=status)
         )
+
+
+async def new_payment(store: PgStore, *, attach: bool = True) -> tuple[Payment, str]:
+    """A payment as create_payment leaves it: version 1, the PaymentIntent id attached."""
+    pi_id = f"pi_{uuid.uuid4().hex[:24]}"
+    return await add_payment(store, intent_id=pi_id if attach else None), pi_id
