@@ -298,6 +298,17 @@ OPERATIONS: tuple[Operation, ...] = (
         description="Never more than what is still refundable; no amount refunds all of it.",
     ),
     Operation(
+        "POST",
+        "/api/payments/{payment_id}/abandon",
+        "abandon_payment",
+        "The customer gives up its open hosted Checkout (status token)",
+        "payments",
+        ok={200: PaymentOut},
+        errors=_CHANGE_ERRORS,
+        security=(API_KEY, STATUS_HEADER),
+        description="Expires the Checkout Session at Stripe; the order can be paid again.",
+    ),
+    Operation(
         "GET",
         "/api/payments/{payment_id}/stream",
         "stream_payment",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from service.http import demo, health, openapi, payments, webhooks
+from service.http import abandon, demo, health, openapi, payments, webhooks
 from service.http.openapi_table import OPENAPI_PATH
 from service.keys import METRICS, SETTINGS
 from service.realtime import sse, ws
@@ -23,6 +23,7 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/api/payments/{payment_id}/timeline", payments.get_timeline)
     app.router.add_post("/api/payments/{payment_id}/cancel", payments.cancel)
     app.router.add_post("/api/payments/{payment_id}/refunds", payments.refund)
+    app.router.add_post("/api/payments/{payment_id}/abandon", abandon.abandon)
     app.router.add_get("/api/payments/{payment_id}/stream", sse.stream)
     app.router.add_post("/webhooks/stripe", webhooks.stripe_webhook)
     app.router.add_get("/ws", ws.websocket)
