@@ -1,4 +1,4 @@
-"""Command line: ``python -m service serve | migrate | demo | reconcile``."""
+"""Command line: ``python -m service serve | migrate | demo | reset-demo | reconcile``."""
 
 from __future__ import annotations
 
@@ -14,13 +14,17 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import asyncpg
 
 from service.config import Settings, SettingsError, load_settings
-from service.db.embedded import EmbeddedPostgres, EmbeddedPostgresError
+from service.db.embedded import EmbeddedPostgres, EmbeddedPostgresError, resolve_data_dir
 from service.db.migrations import MigrationError, migrate
 from service.logs import configure_logging
+
+if TYPE_CHECKING:
+    from service.demo import EmulatorChild
 
 log = logging.getLogger("service")
 
@@ -40,9 +44,13 @@ def _parser() -> argparse.ArgumentParser:
         "reconcile", help="one reconciliation round with Stripe now; prints the report (JSON)"
     )
     demo = commands.add_parser("demo", help="the zero-config demo (emulator + service + page)")
-    demo.add_argument("--host", default="127.0.0.1")
-    demo.add_argument("--port", type=int, default=8080)
-    demo.add_argument("--emulator-port", type=int, default=12111)
+    demo.add_argument("--host", help="address to bind (default: HOST or 127.0.0.1)")
+    demo.add_argument("--port", type=int, help="port to bind (default: PORT or 8080)")
+    demo.add_argument("--emulator-port", type=int, help="default: EMULATOR_PORT or any free")
+    demo.add_argument(
+        "--clerk-port", type=int, default=0, help="the Clerk stand-in's port (default: any free)"
+    )
+    commands.add_parser("reset-demo", help="delete the demo's data folder (embedded PostgreSQL)")
     return parser
 
 
@@ -76,15 +84,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"paylive: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     configure_logging(settings.log_level)
+    if args.command == "reset-demo":
+        return _reset_demo(settings)
     try:
-        with database(settings) as settings:
+        with _demo_emulator(settings, args) as emulator, database(settings) as settings:
             assert settings.database_url is not None
             applied = asyncio.run(run_migrations(settings.database_url, settings.migrations_dir))
             log.info("database schema up to date", extra={"applied": applied})
             if args.command == "serve":
                 return _serve_command(settings, args)
             if args.command == "demo":
-                return _demo(settings, args)
+                return _demo(settings, args, emulator)
             if args.command == "reconcile":
                 return _reconcile(settings)
     except (EmbeddedPostgresError, MigrationError, RuntimeError) as exc:
@@ -107,14 +117,41 @@ def _serve_command(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _demo(settings: Settings, args: argparse.Namespace) -> int:
-    from service.demo import TEST_CARDS, demo_settings
+def _demo_emulator(
+    settings: Settings, args: argparse.Namespace
+) -> contextlib.AbstractContextManager[EmulatorChild | None]:
+    """The demo's emulator starts first, so its start-up overlaps the database's."""
+    if args.command != "demo" or settings.stripe_secret_key is not None:
+        return contextlib.nullcontext()
+    from service.demo import emulator_child
+
+    port = settings.emulator_port if args.emulator_port is None else args.emulator_port
+    return emulator_child(port)
+
+
+def _demo(settings: Settings, args: argparse.Namespace, emulator: EmulatorChild | None) -> int:
+    from service.demo import TEST_CARDS, demo_settings, page_url
+    from service.demo_clerk import demo_sign_in
     from service.serving import serve
 
-    with demo_settings(settings, args.host, args.port, args.emulator_port) as demo:
-        print(f"\n  paylive demo: http://{args.host}:{args.port}/\n\n{TEST_CARDS}\n", flush=True)
-        serve(demo, args.host, args.port)
+    host = args.host or settings.host
+    port = args.port or settings.port
+    own = page_url("127.0.0.1" if host in ("0.0.0.0", "::") else host, port)  # noqa: S104
+    with (
+        demo_settings(settings, host, port, emulator) as demo,
+        demo_sign_in(demo, own, args.clerk_port) as demo,
+    ):
+        print(f"\n  paylive demo: {page_url(host, port)}/\n\n{TEST_CARDS}\n", flush=True)
+        serve(demo, host, port)
     return 0
+
+
+def _reset_demo(settings: Settings) -> int:
+    from service.demo import reset_demo_data
+
+    done, message = reset_demo_data(resolve_data_dir(settings.embedded_pgdata))
+    print(f"paylive: {message}", file=sys.stdout if done else sys.stderr)
+    return 0 if done else 1
 
 
 def _reconcile(settings: Settings) -> int:

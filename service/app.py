@@ -17,13 +17,17 @@ from service.http.auth import AuthConfig
 from service.http.cors import setup_cors
 from service.http.errors import error_middleware
 from service.http.idempotency import idempotency_middleware
+from service.http.input_guard import input_guard_middleware
 from service.http.metrics import Metrics
 from service.http.openapi import build_document
 from service.http.request_id import echo_request_id, request_id_middleware
 from service.http.routes import setup_routes
+from service.http.session_auth import setup_sessions
 from service.http.webhook_stats import WebhookStats
 from service.keys import (
     AUTH,
+    CONNECTION_LIMITS,
+    CUSTOMER_DIRECTORY,
     DB_POOL,
     GATEWAY,
     HUB,
@@ -35,6 +39,7 @@ from service.keys import (
 )
 from service.payments.reconcile import ReconcileStats
 from service.realtime.hub import Hub
+from service.realtime.limits import ConnectionLimits
 from service.realtime.listener import PgListener
 from service.realtime.protocol import CLOSE_RESTART
 from service.realtime.stats import RealtimeStats
@@ -61,13 +66,23 @@ def create_app(settings: Settings) -> web.Application:
     )
     app = web.Application(
         # idempotency innermost: what it stores is exactly what the caller saw
-        middlewares=[metrics.middleware, request_id_middleware(), error_middleware, idempotency],
+        middlewares=[
+            metrics.middleware,
+            request_id_middleware(),
+            error_middleware,
+            input_guard_middleware,
+            idempotency,
+        ],
         client_max_size=settings.max_body_bytes,
     )
     app[SETTINGS] = settings
     app[AUTH] = AuthConfig.from_settings(settings)
+    app[CONNECTION_LIMITS] = ConnectionLimits.of(
+        settings.ws_max_connections_per_token, settings.ws_max_connections_per_address
+    )
     app[METRICS] = metrics
     app[WEBHOOK_STATS] = metrics.webhooks
+    setup_sessions(app)
     if settings.status_token_secret is None:
         log.warning("STATUS_TOKEN_SECRET unset: status tokens are valid in this process only")
     app.cleanup_ctx.append(_database)
@@ -95,6 +110,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
 async def _stripe(app: web.Application) -> AsyncIterator[None]:
     gateway = bootstrap.stripe_gateway(app[SETTINGS], on_call=app[METRICS].observe_stripe_call)
     app[GATEWAY] = gateway
+    app[CUSTOMER_DIRECTORY] = gateway
     yield
     await gateway.close()
 

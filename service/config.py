@@ -12,6 +12,8 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from service.identity.session_tokens import key_from_pem
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 _ORIGIN = re.compile(r"^https?://[A-Za-z0-9.\-]+(:[0-9]{1,5})?$")
@@ -57,6 +59,7 @@ class Settings(BaseSettings):
     order_token_secret: SecretStr | None = None
     allow_anonymous_create: bool = False
     demo_page: bool = False
+    emulator_port: int = Field(default=0, ge=0, le=65535)  # the demo's Stripe emulator; 0: any
     cors_origins: CommaList = []
     allowed_redirect_origins: CommaList = []
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -65,6 +68,11 @@ class Settings(BaseSettings):
     idempotency_ttl_seconds: float = Field(default=24 * 3600.0, gt=0, le=30 * 24 * 3600)
     idempotency_lease_seconds: float = Field(default=60.0, gt=0, le=3600)
     ws_max_connections: int = Field(default=20_000, ge=1, le=1_000_000)
+    # Live connections (WebSocket + SSE) one credential / one client address may hold.
+    ws_max_connections_per_token: int = Field(default=32, ge=1, le=1_000_000)
+    ws_max_connections_per_address: int = Field(default=500, ge=1, le=1_000_000)
+    # A client must send a request's headers within this long (slow-header clients).
+    header_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
     ws_max_subscriptions: int = Field(default=20, ge=1, le=1000)
     ws_max_message_bytes: int = Field(default=4096, ge=256, le=1024 * 1024)
     ws_idle_seconds: float = Field(default=60.0, gt=0, le=3600)
@@ -83,6 +91,14 @@ class Settings(BaseSettings):
     db_pool_max_size: int = Field(default=10, ge=1, le=200)
     embedded_pgdata: Path = PROJECT_ROOT / ".pgdata"
     migrations_dir: Path = PROJECT_ROOT / "sql"
+    # Signed-in customers (session tokens, e.g. Clerk's) and the Clerk user sync.
+    auth_jwks_url: str | None = None
+    auth_jwt_key: str | None = None  # a PEM public key; wins over AUTH_JWKS_URL
+    auth_issuer: str | None = None
+    auth_authorized_parties: CommaList = []
+    auth_leeway_seconds: int = Field(default=5, ge=0, le=300)
+    clerk_webhook_signing_secret: SecretStr | None = None
+    auth_sign_in_url: str | None = None  # the demo page's "Sign in" link
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -94,6 +110,7 @@ class Settings(BaseSettings):
         "api_keys",
         "cors_origins",
         "allowed_redirect_origins",
+        "auth_authorized_parties",
         mode="before",
     )
     @classmethod
@@ -149,7 +166,33 @@ class Settings(BaseSettings):
             raise ValueError("must be at least 32 characters")
         return value
 
-    @field_validator("cors_origins", "allowed_redirect_origins")
+    @field_validator("auth_jwks_url", "auth_sign_in_url")
+    @classmethod
+    def _jwks_url(cls, value: str | None) -> str | None:
+        if value is not None and not _URL.match(value):
+            raise ValueError("must be an http(s) URL")
+        return value or None
+
+    @field_validator("auth_jwt_key")
+    @classmethod
+    def _jwt_key(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        pem = value.replace("\\n", "\n").strip()  # one-line env values spell newlines \n
+        try:
+            key_from_pem(pem)
+        except ValueError as exc:
+            raise ValueError(f"must be a PEM public key: {exc}") from None
+        return pem
+
+    @field_validator("clerk_webhook_signing_secret")
+    @classmethod
+    def _clerk_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith("whsec_"):
+            raise ValueError("must start with whsec_")
+        return value
+
+    @field_validator("cors_origins", "allowed_redirect_origins", "auth_authorized_parties")
     @classmethod
     def _origins(cls, value: list[str]) -> list[str]:
         bad = [origin for origin in value if not _ORIGIN.match(origin)]

@@ -13,6 +13,8 @@ import json
 import logging
 import os
 import secrets
+import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -20,6 +22,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
 from pydantic import SecretStr
 
@@ -39,7 +43,7 @@ TEST_CARDS = """Test cards (any future expiry, any CVC):
   4000 0000 0000 8880  goes through 'processing', then succeeds (emulator only)"""
 
 
-def _wait_until_up(url: str, process: subprocess.Popen[bytes], seconds: float = 20) -> None:
+def _wait_until_up(url: str, process: subprocess.Popen[bytes], seconds: float = 60) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -66,54 +70,54 @@ def _register_webhook(api_base: str, endpoint_url: str) -> str:
     return secret
 
 
-@contextlib.contextmanager
-def demo_settings(
-    settings: Settings, host: str, port: int, emulator_port: int
-) -> Iterator[Settings]:
-    """Settings for the demo, with the emulator running for as long as the context."""
-    own = f"http://{host}:{port}"
-    # The page may be opened by either loopback name (or the host's own name).
-    names = {"127.0.0.1", "localhost"} | ({host} if host not in _ANY_ADDRESS else set())
-    origins = {f"http://{name}:{port}" for name in names}
+def page_url(host: str, port: int) -> str:
+    """The URL a browser on this machine opens: a wildcard bind is reached by loopback."""
     if host in _ANY_ADDRESS:
-        own = f"http://127.0.0.1:{port}"
-    demo = {
-        "allow_anonymous_create": True,
-        "demo_page": True,
-        "allowed_redirect_origins": sorted({*settings.allowed_redirect_origins, *origins}),
-        "status_token_secret": settings.status_token_secret or SecretStr(secrets.token_hex(32)),
-    }
-    if settings.stripe_secret_key is not None:
-        log.info("using Stripe test mode with the keys from the environment")
-        yield settings.model_copy(update=demo)
-        return
-    api_base = f"http://127.0.0.1:{emulator_port}"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "service.emulator",
-            "--port",
-            str(emulator_port),
-            "--public-url",
-            api_base,
-        ],
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+        host = "127.0.0.1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def _listening_socket(port: int) -> socket.socket:
+    """The emulator's socket, bound here (0: any free port) so its real port is known
+    before the child starts, without a race for it."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
-        _wait_until_up(api_base, process)
-        secret = _register_webhook(api_base, f"{own}/webhooks/stripe")
-        log.info("Stripe emulator on %s; webhook endpoint registered", api_base)
-        yield settings.model_copy(
-            update={
-                **demo,
-                "stripe_secret_key": SecretStr(EMULATOR_SECRET_KEY),
-                "stripe_publishable_key": EMULATOR_PUBLISHABLE_KEY,
-                "stripe_api_base": api_base,
-                "stripe_js_url": f"{api_base}/v3/",
-                "stripe_webhook_secrets": [SecretStr(secret)],
-            }
+        sock.bind(("127.0.0.1", port))
+    except OSError as exc:
+        sock.close()
+        raise RuntimeError(f"the Stripe emulator cannot listen on port {port}: {exc}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+@dataclass(frozen=True)
+class EmulatorChild:
+    api_base: str
+    process: subprocess.Popen[bytes]
+
+
+@contextlib.contextmanager
+def emulator_child(port: int) -> Iterator[EmulatorChild]:
+    """The Stripe emulator in a child process, stopped on exit. Started before the database,
+    so the two start-ups overlap; `demo_settings` waits for it."""
+    with _listening_socket(port) as sock:
+        api_base = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "service.emulator",
+                "--listen-fd",
+                str(sock.fileno()),
+                "--public-url",
+                api_base,
+            ],
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            pass_fds=(sock.fileno(),),
         )
+    try:
+        yield EmulatorChild(api_base, process)
     finally:
         process.terminate()
         try:
@@ -121,3 +125,68 @@ def demo_settings(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@contextlib.contextmanager
+def demo_settings(
+    settings: Settings, host: str, port: int, emulator: EmulatorChild | None
+) -> Iterator[Settings]:
+    """Settings for the demo: with the emulator (once it answers), or with Stripe's test
+    mode when the environment has keys (then ``emulator`` is None)."""
+    own = page_url(host, port)
+    # The page may be opened by either loopback name (or the host's own name).
+    names = {"127.0.0.1", "localhost"} | ({host} if host not in _ANY_ADDRESS else set())
+    origins = {page_url(name, port) for name in names}
+    demo = {
+        "allow_anonymous_create": True,
+        "demo_page": True,
+        "allowed_redirect_origins": sorted({*settings.allowed_redirect_origins, *origins}),
+        "status_token_secret": settings.status_token_secret or SecretStr(secrets.token_hex(32)),
+    }
+    if emulator is None:
+        log.info("using Stripe test mode with the keys from the environment")
+        yield settings.model_copy(update=demo)
+        return
+    api_base = emulator.api_base
+    _wait_until_up(api_base, emulator.process)
+    secret = _register_webhook(api_base, f"{own}/webhooks/stripe")
+    log.info("Stripe emulator on %s; webhook endpoint registered", api_base)
+    yield settings.model_copy(
+        update={
+            **demo,
+            "stripe_secret_key": SecretStr(EMULATOR_SECRET_KEY),
+            "stripe_publishable_key": EMULATOR_PUBLISHABLE_KEY,
+            "stripe_api_base": api_base,
+            "stripe_js_url": f"{api_base}/v3/",
+            "stripe_webhook_secrets": [SecretStr(secret)],
+        }
+    )
+
+
+def reset_demo_data(data_dir: Path) -> tuple[bool, str]:
+    """Delete the demo's PostgreSQL folder unless a server is running on it; (done, why)."""
+    if not data_dir.exists():
+        return True, f"nothing to reset: {data_dir} does not exist"
+    if any(data_dir.iterdir()) and not (data_dir / "PG_VERSION").exists():
+        return False, f"{data_dir} is not a PostgreSQL data folder; left alone"
+    if _server_running(data_dir):
+        return False, f"PostgreSQL is running on {data_dir}: stop the demo (Ctrl-C) first"
+    try:
+        shutil.rmtree(data_dir)
+    except PermissionError:
+        return False, f"{data_dir} belongs to another user: run `sudo make reset`"
+    return True, f"deleted the demo's data: {data_dir}"
+
+
+def _server_running(data_dir: Path) -> bool:
+    try:
+        pid = int((data_dir / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # alive, another user's (postgres's) process
+    return True

@@ -10,18 +10,24 @@ from service.db.store import PgStore
 from service.http.auth import AuthConfig
 from service.http.metrics import METRICS as METRICS  # defined there: no import cycle
 from service.http.webhook_stats import WebhookStats
+from service.identity.sync_user import CustomerDirectory
+from service.identity.verifier import SessionVerifier
 from service.payments.ports import PaymentGateway
 from service.realtime.hub import Hub
+from service.realtime.limits import ConnectionLimits
 from service.realtime.listener import PgListener
 
 SETTINGS = web.AppKey("settings", Settings)
 DB_POOL = web.AppKey("db_pool", Pool)
 STORE = web.AppKey("store", PgStore)
 GATEWAY = web.AppKey[PaymentGateway]("gateway")
+CUSTOMER_DIRECTORY = web.AppKey[CustomerDirectory]("customer_directory")  # the gateway too
 AUTH = web.AppKey("auth", AuthConfig)
 WEBHOOK_STATS = web.AppKey("webhook_stats", WebhookStats)
 HUB = web.AppKey("hub", Hub)
 LISTENER = web.AppKey("listener", PgListener)
+SESSION_VERIFIER = web.AppKey("session_verifier", SessionVerifier)  # set when configured
+CONNECTION_LIMITS = web.AppKey("connection_limits", ConnectionLimits)
 
 OPENAPI_DOCUMENT = web.AppKey("openapi_document", bytes)  # built once, served as is
 

@@ -42,5 +42,6 @@ def configure_logging(level: str) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     # stripe-python writes two INFO lines per API call; our own line per request says
-    # what happened, so its lines are kept for DEBUG.
-    logging.getLogger("stripe").setLevel(logging.DEBUG if level == "DEBUG" else logging.WARNING)
+    # what happened, so its lines are kept for DEBUG. Never its DEBUG lines: they hold
+    # request and response bodies (client secrets, customers' emails).
+    logging.getLogger("stripe").setLevel(logging.INFO if level == "DEBUG" else logging.WARNING)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from aiohttp import web
 
@@ -12,6 +13,18 @@ from service.gc_tuning import SERVING_THRESHOLDS, tune_for_serving
 from service.http.request_id import JsonAccessLogger
 
 log = logging.getLogger(__name__)
+
+
+def handler_args(settings: Settings) -> dict[str, Any]:
+    """The connection handler's settings (for ``run_app`` or an ``AppRunner``).
+
+    aiohttp has no header-read timeout of its own, but its keep-alive timer runs from a
+    connection's start and from each answer's end, is not pushed back by incoming bytes,
+    and closes the connection if no complete request head has arrived by then. Set to the
+    header timeout it cuts slow-header (slowloris) clients, and idle keep-alive
+    connections after as long; a request being handled (a stream, a socket) is not cut.
+    """
+    return {"keepalive_timeout": settings.header_timeout_seconds}
 
 
 def serve(
@@ -41,4 +54,5 @@ def serve(
         reuse_port=reuse_port,
         shutdown_timeout=settings.shutdown_timeout_seconds,
         print=None,
+        **handler_args(settings),
     )

@@ -84,6 +84,15 @@ class StripeGateway:
         )
         return str(customer["id"])
 
+    async def update_customer(
+        self, customer_id: str, *, email: str | None, name: str | None, idempotency_key: str
+    ) -> None:
+        """Set the customer's email and name; None clears one (Stripe unsets on "")."""
+        params = {"email": email or "", "name": name or ""}
+        await self._request(
+            "customers.update", "post", f"/v1/customers/{customer_id}", params, idempotency_key
+        )
+
     async def create_payment_intent(
         self,
         *,

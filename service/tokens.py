@@ -16,12 +16,13 @@ import hashlib
 import hmac
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
 MAX_TOKEN_LENGTH: Final = 4096
 MAX_ORDER_ID_LENGTH: Final = 200
+MAX_CUSTOMER_LENGTH: Final = 200
 STATUS_SCOPE: Final = "payment:read"
 # Domain separation: a status-token MAC can never be replayed as any other MAC made
 # with the same secret (e.g. a JWT signature).
@@ -156,6 +157,9 @@ class OrderClaims:
     exp: int
     iat: int | None = None
     nbf: int | None = None
+    # The customer's external_id the order is for (claim ``customer``, or ``sub``); a
+    # browser holding the token can name no other customer.
+    customer: str | None = None
 
 
 _JWT_HEADER: Final = _b64encode(_dumps({"alg": "HS256", "typ": "JWT"}))
@@ -169,8 +173,11 @@ def issue_order_token(
     exp: int,
     iat: int | None = None,
     nbf: int | None = None,
+    customer: str | None = None,
+    extra_claims: Mapping[str, object] | None = None,
 ) -> str:
-    """What the app's backend does; here for tests and the demo."""
+    """What the app's backend does; here for tests and the demo. `extra_claims`: any
+    other claims its JWT library adds (``sub``, ``jti``...)."""
     key = _secret_list(secret)[0]
     claims: dict[str, object] = {
         "order_id": order_id,
@@ -178,7 +185,9 @@ def issue_order_token(
         "currency": currency,
         "exp": exp,
     }
-    claims.update({k: v for k, v in (("iat", iat), ("nbf", nbf)) if v is not None})
+    optional = (("iat", iat), ("nbf", nbf), ("customer", customer))
+    claims.update({k: v for k, v in optional if v is not None})
+    claims.update(extra_claims or {})
     signing_input = f"{_JWT_HEADER}.{_b64encode(_dumps(claims))}"
     return f"{signing_input}.{_b64encode(_mac(key, signing_input.encode('ascii')))}"
 
@@ -210,10 +219,24 @@ def _order_claims(claims: dict[str, object], now: int, leeway: int) -> OrderClai
         raise TokenError("token_invalid", "claim order_id must be a string of 1-200 chars")
     if not isinstance(currency, str) or not _CURRENCY.fullmatch(currency):
         raise TokenError("token_invalid", "claim currency must be 3 letters")
+    customer = _customer_claim(claims)
     if now >= exp + leeway:
         raise TokenError("token_expired", "token expired")
     if nbf is not None and now + leeway < nbf:
         raise TokenError("token_not_yet_valid", "token not valid yet")
     if iat is not None and iat > now + leeway:
         raise TokenError("token_invalid", "token issued in the future")
-    return OrderClaims(order_id, amount, currency.lower(), exp, iat, nbf)
+    return OrderClaims(order_id, amount, currency.lower(), exp, iat, nbf, customer)
+
+
+def _customer_claim(claims: dict[str, object]) -> str | None:
+    """``customer`` or ``sub`` (the same value if both are given)."""
+    given = [claims[name] for name in ("customer", "sub") if claims.get(name) is not None]
+    if not given:
+        return None
+    value = given[0]
+    if any(other != value for other in given) or not isinstance(value, str):
+        raise TokenError("token_invalid", "claims customer and sub must be one string")
+    if not 0 < len(value) <= MAX_CUSTOMER_LENGTH:
+        raise TokenError("token_invalid", "claim customer/sub must be one string of 1-200 chars")
+    return value

@@ -6,6 +6,7 @@ import sys
 import pytest
 
 from service.config import PROJECT_ROOT, SettingsError, load_settings
+from service.demo import page_url
 
 _ALL = [
     "DATABASE_URL",
@@ -110,3 +111,25 @@ def test_cli_exits_2_with_clear_message() -> None:
     assert "API_KEYS" in result.stderr
     assert "tiny" not in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_demo_ports(monkeypatch: pytest.MonkeyPatch) -> None:
+    """HOST, PORT and EMULATOR_PORT (0: any free port, the default) configure `make run`."""
+    monkeypatch.delenv("EMULATOR_PORT", raising=False)
+    assert load_settings().emulator_port == 0
+    monkeypatch.setenv("HOST", "192.0.2.7")
+    monkeypatch.setenv("PORT", "9090")
+    monkeypatch.setenv("EMULATOR_PORT", "12111")
+    settings = load_settings()
+    assert (settings.host, settings.port, settings.emulator_port) == ("192.0.2.7", 9090, 12111)
+    monkeypatch.setenv("EMULATOR_PORT", "70000")
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    assert [problem[0] for problem in caught.value.problems] == ["EMULATOR_PORT"]
+
+
+def test_demo_page_url_is_one_a_browser_opens() -> None:
+    assert page_url("0.0.0.0", 9090) == "http://127.0.0.1:9090"  # noqa: S104
+    assert page_url("::", 9090) == "http://127.0.0.1:9090"
+    assert page_url("::1", 8080) == "http://[::1]:8080"
+    assert page_url("localhost", 8080) == "http://localhost:8080"

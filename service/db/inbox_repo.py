@@ -88,6 +88,23 @@ class InboxQueries:
             error[:2000],
         )
 
+    async def inbox_quarantine(
+        self, event_id: str, event_type: str, payload: dict[str, str], reason: str
+    ) -> bool:
+        """A signed event that can never apply, kept (as ``payload``, which wraps its raw
+        body) and marked processed so nothing retries it; False if the id was known."""
+        inserted = await self.conn.fetchval(
+            """INSERT INTO stripe_events (id, type, created, livemode, payload, processed_at,
+                                          last_error)
+               VALUES ($1, $2, now(), false, $3::text::jsonb, now(), $4)
+               ON CONFLICT (id) DO NOTHING RETURNING true""",
+            event_id,
+            event_type,
+            json.dumps(payload),
+            reason,
+        )
+        return bool(inserted)
+
     async def inbox_unprocessed(self, limit: int) -> list[dict[str, Any]]:
         rows = await self.conn.fetch(
             """SELECT payload FROM stripe_events WHERE processed_at IS NULL

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import socket
 
 from aiohttp import web
 
@@ -14,6 +15,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m service.emulator", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=12111)
+    # An already-bound socket from the parent (the demo), so its port is known up front.
+    parser.add_argument("--listen-fd", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--public-url", help="base URL clients use to reach the emulator")
     parser.add_argument("--webhook-url", help="deliver every event here")
     parser.add_argument("--webhook-secret", help="whsec_… signing secret (generated if absent)")
@@ -28,7 +31,10 @@ def main(argv: list[str] | None = None) -> None:
     app = create_emulator_app(config)
     if config.webhook_url:
         print(f"webhooks -> {config.webhook_url} signed with {config.webhook_secret}", flush=True)
-    web.run_app(app, host=args.host, port=args.port)
+    if args.listen_fd is not None:
+        web.run_app(app, sock=socket.socket(fileno=args.listen_fd))
+    else:
+        web.run_app(app, host=args.host, port=args.port)
 
 
 if __name__ == "__main__":

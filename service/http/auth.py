@@ -6,17 +6,25 @@ credential ever reaches a log line or an error message.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
 import time
 from dataclasses import dataclass
+from typing import Literal
 from uuid import UUID
 
 from aiohttp import web
 
 from service import errors
 from service.config import Settings
-from service.tokens import TokenError, issue_status_token, verify_order_token, verify_status_token
+from service.tokens import (
+    OrderClaims,
+    TokenError,
+    issue_status_token,
+    verify_order_token,
+    verify_status_token,
+)
 
 
 @dataclass(frozen=True)
@@ -46,21 +54,51 @@ class AuthConfig:
         )
 
 
+@dataclass(frozen=True)
+class Caller:
+    """Who is creating a payment. ``identity`` names the caller's idempotency key space
+    (never the credential itself); anonymous callers (the demo) have none."""
+
+    kind: Literal["api_key", "order_token", "anonymous"]
+    identity: str | None
+    order: OrderClaims | None = None
+
+    @property
+    def is_browser(self) -> bool:
+        return self.kind != "api_key"
+
+
+def _digest(*parts: str) -> str:
+    """A stable name for a credential's holder; a hash, so no secret is stored or logged."""
+    joined = "\x00".join(parts).encode("utf-8", "surrogatepass")
+    return hashlib.sha256(joined).hexdigest()[:32]
+
+
 def _bearer(request: web.Request) -> str | None:
     header = request.headers.get("Authorization", "")
     scheme, _, value = header.partition(" ")
     return value.strip() or None if scheme.lower() == "bearer" else None
 
 
-def has_api_key(request: web.Request, auth: AuthConfig) -> bool:
+def _matching_api_key(request: web.Request, auth: AuthConfig) -> bytes | None:
     given = _bearer(request)
     if given is None:
-        return False
-    presented = given.encode()
-    matched = False
-    for key in auth.api_keys:
-        matched |= hmac.compare_digest(presented, key)
-    return matched
+        return None
+    presented = given.encode("utf-8", "surrogatepass")
+    found: bytes | None = None
+    for key in auth.api_keys:  # every key compared: timing does not say which matched
+        if hmac.compare_digest(presented, key):
+            found = key
+    return found
+
+
+def has_api_key(request: web.Request, auth: AuthConfig) -> bool:
+    return _matching_api_key(request, auth) is not None
+
+
+def api_key_identity(request: web.Request, auth: AuthConfig) -> str | None:
+    key = _matching_api_key(request, auth)
+    return None if key is None else "apikey:" + _digest(key.decode())
 
 
 def require_api_key(request: web.Request, auth: AuthConfig) -> None:
@@ -85,6 +123,13 @@ def authorize_read(request: web.Request, auth: AuthConfig, payment_id: UUID) -> 
     check_status_token(auth, token, payment_id)
 
 
+def reader_name(request: web.Request, auth: AuthConfig, payment_id: UUID) -> str:
+    """Whose live connection this is, once ``authorize_read`` has passed: the API key's
+    holder, or the payment's status-token holders (every token for one payment is one
+    holder, so minting more tokens buys no more connections)."""
+    return api_key_identity(request, auth) or f"payment:{payment_id}"
+
+
 def check_status_token(auth: AuthConfig, token: str, payment_id: UUID) -> None:
     try:
         verify_status_token(auth.status_secret, token, str(payment_id), int(time.time()))
@@ -94,34 +139,55 @@ def check_status_token(auth: AuthConfig, token: str, payment_id: UUID) -> None:
         raise errors.Unauthenticated(exc.message, code=exc.code) from None
 
 
-def authorize_create(
-    request: web.Request, auth: AuthConfig, order_id: str, amount: int, currency: str
-) -> None:
-    """An API key; or an order token from the app's backend fixing order, amount and currency;
-    or, in the demo only, nothing."""
-    if has_api_key(request, auth):
-        return
+def authenticate_create(request: web.Request, auth: AuthConfig) -> Caller:
+    """An API key; or an order token from the app's backend; or, in the demo only, nothing.
+
+    A Bearer credential that is not a valid key is refused even next to a valid order
+    token: a request means one caller, not whichever of its credentials happens to work."""
+    api_key = api_key_identity(request, auth)
+    if api_key is not None:
+        return Caller("api_key", api_key)
+    if _bearer(request) is not None:
+        raise errors.Unauthenticated("The API key is not valid.", code="api_key_invalid")
     order_token = request.headers.get("X-Order-Token")
     if order_token and auth.order_secret is not None:
         try:
             claims = verify_order_token(auth.order_secret, order_token, int(time.time()))
         except TokenError as exc:
             raise errors.Unauthenticated(exc.message, code=exc.code) from None
-        if (claims.order_id, claims.amount, claims.currency) != (
-            order_id,
-            amount,
-            currency.lower(),
-        ):
-            raise errors.Forbidden(
-                "The order token does not match this order's id, amount and currency.",
-                code="order_token_mismatch",
-            )
-        return
-    if auth.allow_anonymous_create and _bearer(request) is None:
-        return
-    if _bearer(request) is not None:
-        raise errors.Unauthenticated("The API key is not valid.", code="api_key_invalid")
+        identity = "order:" + _digest(claims.order_id, claims.customer or "")
+        return Caller("order_token", identity, claims)
+    if auth.allow_anonymous_create:
+        return Caller("anonymous", None)
     raise errors.Unauthenticated(
         "Creating a payment needs an API key or an order token (X-Order-Token).",
         code="credentials_required",
     )
+
+
+def caller_identity(request: web.Request, auth: AuthConfig) -> str | None:
+    """The authenticated identity of a POST's caller, or None (anonymous, or credentials
+    that do not authenticate: the handler answers those itself)."""
+    try:
+        return authenticate_create(request, auth).identity
+    except errors.ServiceError:
+        return None
+
+
+def authorize_create(
+    request: web.Request, auth: AuthConfig, order_id: str, amount: int, currency: str
+) -> Caller:
+    """The caller, if it may create this order: an order token fixes order, amount and
+    currency (and the customer: see ``bound_customer``)."""
+    caller = authenticate_create(request, auth)
+    claims = caller.order
+    if claims is not None and (claims.order_id, claims.amount, claims.currency) != (
+        order_id,
+        amount,
+        currency.lower(),
+    ):
+        raise errors.Forbidden(
+            "The order token does not match this order's id, amount and currency.",
+            code="order_token_mismatch",
+        )
+    return caller

@@ -3,7 +3,9 @@
 The first request with a key claims it and its answer is stored; a retry with the same
 key and the same request replays that answer (``Idempotent-Replayed: true``) without
 running the handler; the same key with another request is 422; a retry while the first
-is still running is 409. Keys are scoped per caller and kept for ``ttl_seconds``.
+is still running is 409. Keys are scoped per authenticated caller (the caller is
+authenticated before anything is looked up; anonymous callers get no replays) and kept
+for ``ttl_seconds``.
 
 It must be innermost (last in the middleware list; ``create_app`` puts it there): it
 converts the handler's exceptions with ``error_middleware`` itself, so what it stores is
@@ -25,8 +27,9 @@ from aiohttp.typedefs import Handler, Middleware
 
 from service.db import idempotency_repo as repo
 from service.db.pool import Pool
+from service.http.auth import caller_identity
 from service.http.errors import error_middleware, error_response
-from service.keys import DB_POOL
+from service.keys import AUTH, DB_POOL
 
 log = logging.getLogger(__name__)
 
@@ -39,12 +42,11 @@ _VALID_KEY = re.compile(r"[\x20-\x7e]{1,255}")
 _RETRYABLE_4XX = frozenset({401, 403, 409, 429})
 
 
-def principal_of(request: web.Request) -> str:
-    """Whose key space this is: a hash of the presented credential, never the secret."""
-    credential = (
-        request.headers.get("Authorization") or request.headers.get("X-Order-Token") or "anonymous"
-    )
-    return hashlib.sha256(credential.encode("utf-8", "surrogatepass")).hexdigest()
+def principal_of(request: web.Request) -> str | None:
+    """Whose key space this is: the caller's authenticated identity (``apikey:…`` or
+    ``order:…``, hashes, never a secret), or None when there is none to key by: nothing
+    is then stored or replayed, and the handler answers (401 for bad credentials)."""
+    return caller_identity(request, request.app[AUTH])
 
 
 def fingerprint(method: str, path_qs: str, body: bytes) -> str:
@@ -122,8 +124,12 @@ def idempotency_middleware(
                 f"The {HEADER} header must be 1 to 255 printable ASCII characters.",
             )
 
-        pool = request.app[DB_POOL]
+        # Authenticated first: a revoked key, an expired token or a stray credential
+        # gets no stored answer, and one caller's keys are never another's.
         principal = principal_of(request)
+        if principal is None:
+            return await handler(request)
+        pool = request.app[DB_POOL]
         request_hash = fingerprint(request.method, request.path_qs, await request.read())
         await cleanup(request)
         try:

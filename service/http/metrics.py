@@ -174,7 +174,7 @@ def _webhook_metrics(stats: WebhookStats) -> Iterator[Metric]:
     yield _counts(
         "paylive_webhook_outcomes",
         "Webhook deliveries by outcome (applied, duplicate, no_change, not_ours, ignored, "
-        "failed, bad_signature, invalid, too_large).",
+        "failed, bad_signature, invalid, too_large, unstorable).",
         "outcome",
         stats.outcomes,
     )

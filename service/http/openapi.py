@@ -21,6 +21,7 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from service.http.idempotency import HEADER as IDEMPOTENCY_HEADER
 from service.http.idempotency import REPLAYED_HEADER
+from service.http.openapi_identity import IDENTITY_OPERATIONS
 from service.http.openapi_table import (
     CREATE,
     JSON,
@@ -39,7 +40,8 @@ _REASONS = {
     101: "Switching Protocols",
     200: "OK",
     201: "Created",
-    400: "Bad request (e.g. an invalid Idempotency-Key, a bad webhook signature)",
+    400: "Bad request (e.g. an invalid Idempotency-Key, a bad webhook signature, a NUL or "
+    "undecodable bytes in the path, query or a header)",
     401: "Missing or invalid credentials",
     402: "The card was declined",
     403: "Credentials valid but not for this (wrong payment, order token mismatch, origin)",
@@ -47,6 +49,7 @@ _REASONS = {
     409: "Conflict (a request with this Idempotency-Key is in flight, or the payment's "
     "state does not allow it)",
     413: "The request body is too large",
+    429: "Too many live connections for this credential or address; retry later",
     422: "The request is not valid (body, query, money rules, reused Idempotency-Key)",
     500: "Internal error",
     502: "Stripe refused or failed",
@@ -139,7 +142,9 @@ def _operation(
 
 
 def build_openapi(
-    operations: Iterable[Operation] = OPERATIONS, *, allow_anonymous_create: bool = False
+    operations: Iterable[Operation] = (*OPERATIONS, *IDENTITY_OPERATIONS),
+    *,
+    allow_anonymous_create: bool = False,
 ) -> dict[str, Any]:
     operations = tuple(operations)
     # One generator for all models: shared $defs, and name clashes get distinct names.

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from service.http.openapi_sessions import SESSION, SESSION_SCHEMES
 from service.http.schemas import (
     AttemptOut,
     CancelIn,
@@ -131,9 +132,10 @@ SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
         "description": "A signed order token from the app's backend fixing order id, amount "
         "and currency, so a browser cannot choose its own price.",
     },
+    **SESSION_SCHEMES,
 }
 
-READ = (API_KEY, STATUS_HEADER, STATUS_QUERY)
+READ = (API_KEY, STATUS_HEADER, STATUS_QUERY, *SESSION)
 CREATE = (API_KEY, ORDER_HEADER)
 
 PATH_PARAMS: dict[str, Param] = {
@@ -171,7 +173,8 @@ LIST_PARAMS = (
 # Every route that calls Stripe can get Stripe's answers back as 402/409/422/502/503.
 _CREATE_ERRORS = (400, 401, 402, 403, 409, 413, 422, 502, 503)
 _CHANGE_ERRORS = (400, 401, 402, 404, 409, 413, 422, 502, 503)
-_READ_ERRORS = (401, 403, 404)
+# 400: a path, query or header with a NUL or undecodable bytes (every route).
+_READ_ERRORS = (400, 401, 403, 404)
 
 OPERATIONS: tuple[Operation, ...] = (
     Operation(
@@ -237,7 +240,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "List payments, newest first",
         "payments",
         ok={200: PaymentListOut},
-        errors=(401, 422),
+        errors=(400, 401, 422),
         security=(API_KEY,),
         params=LIST_PARAMS,
     ),
@@ -315,7 +318,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "Live status as Server-Sent Events",
         "live",
         ok={200: Raw("text/event-stream", {"type": "string"})},
-        errors=(*_READ_ERRORS, 422, 503),
+        errors=(*_READ_ERRORS, 422, 429, 503),
         security=READ,
         params=(
             SINCE_VERSION,
@@ -336,9 +339,27 @@ OPERATIONS: tuple[Operation, ...] = (
         "Live status over a WebSocket",
         "live",
         ok={101: None},
-        errors=(403, 503),
+        errors=(400, 403, 429, 503),
         description="Credentials go in each `subscribe` message, not in the upgrade request. "
         "Browsers must come from a configured origin (403 otherwise).",
+    ),
+    Operation(
+        "GET",
+        "/paylive.js",
+        "paylive_js",
+        "The browser client (ES module)",
+        "live",
+        ok={200: Raw("text/javascript", {"type": "string"})},
+        description="ETag is the content hash (304 on If-None-Match); `?v=<hash>` may be "
+        "cached for a year.",
+    ),
+    Operation(
+        "GET",
+        "/paylive.d.ts",
+        "paylive_types",
+        "TypeScript types for paylive.js",
+        "live",
+        ok={200: Raw("application/typescript", {"type": "string"})},
     ),
     Operation(
         "POST",

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from service import errors
 from service.http import auth
-from service.http.parsing import parse_json
+from service.http.parsing import parse_int, parse_json
 from service.http.schemas import (
     CancelIn,
     CheckoutCreatedOut,
@@ -24,6 +24,7 @@ from service.http.schemas import (
     RefundIn,
 )
 from service.http.serialize import attempt_out, payment_out, refund_out, timeline_out
+from service.http.session_auth import bound_customer, session_may_read
 from service.keys import AUTH, GATEWAY, SETTINGS, STORE
 from service.payments.cancel_payment import cancel_payment
 from service.payments.create_payment import (
@@ -50,20 +51,44 @@ def payment_id_param(request: web.Request) -> UUID:
         raise errors.NotFound("No such payment.", code="payment_not_found") from None
 
 
-def _customer(body: CreatePaymentIntentIn | CreateCheckoutSessionIn) -> CustomerInfo | None:
-    if body.customer is None:
-        return None
-    return CustomerInfo(body.customer.external_id, body.customer.email, body.customer.name)
+def _customer(
+    body: CreatePaymentIntentIn | CreateCheckoutSessionIn, caller: auth.Caller
+) -> CustomerInfo | None:
+    """The customer to pay as. A browser pays as the customer its order token names (or
+    as none) and never sets stored details; only an API key names any customer and
+    creates or updates its email and name."""
+    named = body.customer
+    if not caller.is_browser:
+        return CustomerInfo(named.external_id, named.email, named.name) if named else None
+    bound = caller.order.customer if caller.order else None
+    if named is not None and named.external_id != bound:
+        raise errors.Forbidden(
+            "This order token is not for that customer."
+            if bound
+            else "Only an order token for a customer, or an API key, may name a customer.",
+            code="customer_not_allowed",
+            details={"field": "customer.external_id"},
+        )
+    if named is not None and (named.email is not None or named.name is not None):
+        raise errors.Forbidden(
+            "A customer's email and name can be set only with an API key.",
+            code="customer_details_not_allowed",
+            details={"field": "customer"},
+        )
+    # No email or name: the stored ones are kept as they are.
+    return CustomerInfo(bound, None, None) if bound else None
 
 
 async def create_payment_intent(request: web.Request) -> web.Response:
     body = await parse_json(request, CreatePaymentIntentIn)
-    auth.authorize_create(request, request.app[AUTH], body.order_id, body.amount, body.currency)
+    caller = auth.authorize_create(
+        request, request.app[AUTH], body.order_id, body.amount, body.currency
+    )
     cmd = CreatePayment(
         order_id=body.order_id,
         amount=body.amount,
         currency=body.currency,
-        customer=_customer(body),
+        customer=await bound_customer(request, _customer(body, caller)),
         description=body.description,
         metadata=body.metadata,
         capture_method=body.capture_method,
@@ -90,7 +115,7 @@ async def create_checkout_session(request: web.Request) -> web.Response:
     body = await parse_json(request, CreateCheckoutSessionIn)
     items = [LineItem(i.name, i.unit_amount, i.quantity) for i in body.line_items]
     total = sum(i.unit_amount * i.quantity for i in items)
-    auth.authorize_create(request, request.app[AUTH], body.order_id, total, body.currency)
+    caller = auth.authorize_create(request, request.app[AUTH], body.order_id, total, body.currency)
     checkout = CheckoutDetails(
         line_items=items,
         success_url=body.success_url,
@@ -102,7 +127,7 @@ async def create_checkout_session(request: web.Request) -> web.Response:
         order_id=body.order_id,
         amount=total,
         currency=body.currency,
-        customer=_customer(body),
+        customer=await bound_customer(request, _customer(body, caller)),
         description=body.description,
         metadata=body.metadata,
         checkout=checkout,
@@ -125,7 +150,8 @@ async def create_checkout_session(request: web.Request) -> web.Response:
 
 async def _readable_payment(request: web.Request) -> Payment:
     payment_id = payment_id_param(request)
-    auth.authorize_read(request, request.app[AUTH], payment_id)
+    if not await session_may_read(request, payment_id):
+        auth.authorize_read(request, request.app[AUTH], payment_id)
     async with request.app[STORE].transaction() as tx:
         payment = await tx.get_payment(payment_id)
     if payment is None:
@@ -163,13 +189,14 @@ def _int_query(request: web.Request, name: str, *, default: int, low: int, high:
     raw = request.query.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    value = parse_int(raw, low=low, high=high)
+    if value is None:
         raise errors.InvalidInput(
             f"{name} must be an integer from {low} to {high}.",
             code="invalid_query",
             details={"field": name},
         )
-    return int(raw)
+    return value
 
 
 def _cursor(p: Payment) -> str:

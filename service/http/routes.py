@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from service.http import abandon, demo, health, openapi, payments, webhooks
+from service.http import abandon, clerk_webhooks, demo, health, me, openapi, payments, webhooks
+from service.http.client_js import ClientScripts
 from service.http.openapi_table import OPENAPI_PATH
 from service.keys import METRICS, SETTINGS
 from service.realtime import sse, ws
@@ -26,9 +27,18 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post("/api/payments/{payment_id}/abandon", abandon.abandon)
     app.router.add_get("/api/payments/{payment_id}/stream", sse.stream)
     app.router.add_post("/webhooks/stripe", webhooks.stripe_webhook)
+    app.router.add_post("/webhooks/clerk", clerk_webhooks.clerk_webhook)
+    app.router.add_get("/api/me", me.me)
+    app.router.add_get("/api/me/payments", me.my_payments)
     app.router.add_get("/ws", ws.websocket)
+    scripts = ClientScripts.load()  # read and hashed once, here
+    app.router.add_get("/paylive.js", scripts.javascript.handle)
+    app.router.add_get("/paylive.d.ts", scripts.types.handle)
     if app[SETTINGS].demo_page:
         app.router.add_get("/", demo.index)
         app.router.add_get("/checkout/return", demo.checkout_return)
+        app.router.add_get("/bookings", demo.my_bookings)
+        app.router.add_get("/favicon.ico", demo.favicon)
         app.router.add_get("/demo/config.json", demo.config)
+        app.router.add_get("/examples/minimal.html", demo.minimal_example)
         app.router.add_static("/static/", demo.WEB_DIR, append_version=True)

@@ -10,6 +10,8 @@ from typing import get_args
 from aiohttp import web
 
 from service.http.errors import error_response
+from service.http.parsing import parse_int
+from service.http.webhook_quarantine import quarantine, screen
 from service.keys import LOG_FIELDS, METRICS, SETTINGS, STORE, WEBHOOK_STATS
 from service.payments.event_common import Outcome
 from service.payments.ingest_event import InvalidEvent, check_event_shape, ingest_event
@@ -24,6 +26,8 @@ _ANSWERS = {
     outcome: json.dumps({"received": True, "outcome": outcome}).encode()
     for outcome in get_args(Outcome)
 }
+# A signed event no retry can make storable: kept, flagged, and not retried by Stripe.
+_UNSTORABLE = json.dumps({"received": True, "outcome": "unstorable"}).encode()
 
 
 async def _read_limited(request: web.Request, limit: int) -> bytes | None:
@@ -47,10 +51,8 @@ def _timestamp_in_future(header: str, tolerance: int) -> bool:
     for item in header.split(","):
         key, _, value = item.strip().partition("=")
         if key == "t":
-            try:
-                return int(value) > time.time() + tolerance
-            except ValueError:
-                return True
+            seconds = parse_int(value)
+            return seconds is None or seconds > time.time() + tolerance
     return False
 
 
@@ -72,8 +74,13 @@ async def stripe_webhook(request: web.Request) -> web.Response:
         log.warning("webhook refused: missing, bad or stale signature")
         return error_response(400, "signature_invalid", "The Stripe-Signature is not valid.")
     try:
+        parsed, unstorable = screen(body)
+        if unstorable is not None:
+            stats.outcomes["unstorable"] += 1
+            await quarantine(request.app[STORE], body, parsed, unstorable)
+            return web.Response(body=_UNSTORABLE, content_type="application/json")
         text = body.decode()
-        event = check_event_shape(json.loads(text))
+        event = check_event_shape(parsed)
     except (ValueError, InvalidEvent) as exc:
         stats.outcomes["invalid"] += 1
         return error_response(400, "invalid_event", f"Not a Stripe event: {exc}")

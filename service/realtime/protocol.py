@@ -24,6 +24,7 @@ from service.payments.models import Payment, TimelineEntry
 # WebSocket close codes.
 CLOSE_AUTH = 4001
 CLOSE_BAD_MESSAGE = 4400
+CLOSE_TOO_MANY = 4429  # too many live connections for this credential
 CLOSE_SLOW = 4008
 CLOSE_IDLE = 4000
 CLOSE_RESTART = 1012  # "service restart": reconnect and resubscribe with since_version

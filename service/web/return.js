@@ -1,6 +1,7 @@
 // Back from Stripe's hosted Checkout: follow the same payment over the WebSocket.
 // The result shown is what the socket says, never the URL the browser came back on.
 import { LivePanel, LiveStatus, PANEL_HTML, el, loadBooking, money, saveBooking } from "./common.js";
+import { currentUser } from "./account.js";
 
 const $ = (id) => document.querySelector(`[data-testid="${id}"]`);
 
@@ -18,6 +19,11 @@ function show([result, title, text]) {
   node.className = `result r-${result}`;
   $("result-title").textContent = title;
   $("result-text").textContent = text;
+}
+
+// Signed in: once the socket confirms the payment (never on a timer), show My bookings.
+async function showMyBookings(paymentId) {
+  if (await currentUser()) window.location.assign(`/bookings?paid=${encodeURIComponent(paymentId)}`);
 }
 
 function main() {
@@ -49,7 +55,10 @@ function main() {
   const live = new LiveStatus({
     onChange: (state) => {
       booking.live = state.toJSON();
-      if (state.payment && state.payment.status === "succeeded") booking.paid = true;
+      if (state.payment && state.payment.status === "succeeded") {
+        booking.paid = true;
+        showMyBookings(state.payment.payment_id);
+      }
       saveBooking(booking);
       panel.render(state);
       panel.debug(live);

@@ -181,6 +181,9 @@ def service_env(database_url: str, **extra: str) -> dict[str, str]:
         "SHUTDOWN_TIMEOUT_SECONDS": "2",
         "DB_POOL_MAX_SIZE": os.environ.get("BENCH_DB_POOL_MAX_SIZE", "10"),
         "BENCH_GC_LOG": os.environ.get("BENCH_GC_LOG", "1"),
+        # Every benchmark client comes from 127.0.0.1, many on one payment's token.
+        "WS_MAX_CONNECTIONS_PER_ADDRESS": "1000000",
+        "WS_MAX_CONNECTIONS_PER_TOKEN": "1000000",
     }
     env.update(extra)
     return env

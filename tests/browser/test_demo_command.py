@@ -54,6 +54,14 @@ class DemoProcess:
                 await asyncio.sleep(0.1)
         raise AssertionError(f"the demo did not get ready:\n{self.log()}")
 
+    async def printed(self, text: str) -> bool:
+        """Whether the demo printed TEXT (given a moment for the output to arrive)."""
+        for _ in range(50):
+            if text in self.log():
+                return True
+            await asyncio.sleep(0.1)
+        return False
+
     async def stop(self) -> int:
         if self.process.returncode is None:
             self.process.send_signal(signal.SIGINT)  # Ctrl-C, as in `make run`
@@ -67,38 +75,44 @@ class DemoProcess:
 
 
 @contextlib.asynccontextmanager
-async def demo_command(database_url: str) -> AsyncIterator[str]:
-    port, emulator_port = _free_port(), _free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "DATABASE_URL": database_url, "LOG_LEVEL": "WARNING"}
+async def demo_command(
+    database_url: str, port: int, *args: str, env: dict[str, str] | None = None
+) -> AsyncIterator[DemoProcess]:
+    """`python -m service demo ARGS` with ENV added, ready at http://127.0.0.1:PORT."""
+    environment = {**os.environ, "DATABASE_URL": database_url, "LOG_LEVEL": "WARNING"}
     for name in ("STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STRIPE_API_BASE"):
-        env.pop(name, None)  # the offline demo: the emulator, whatever this shell has
+        environment.pop(name, None)  # the offline demo: the emulator, whatever this shell has
+    for name in ("HOST", "PORT", "EMULATOR_PORT"):
+        environment.pop(name, None)
+    environment.update(env or {})
     demo = DemoProcess(
         await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
             "service",
             "demo",
-            "--port",
-            str(port),
-            "--emulator-port",
-            str(emulator_port),
+            *args,
             cwd=PROJECT_ROOT,
-            env=env,
+            env=environment,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
         )
     )
     try:
-        await demo.wait_ready(url)
-        yield url
+        await demo.wait_ready(f"http://127.0.0.1:{port}")
+        yield demo
     finally:
         code = await demo.stop()
     assert code == 0, demo.log()
 
 
 async def test_make_run_demo_pays_by_card(database_url: str) -> None:
-    async with demo_command(database_url) as url, chromium() as browser:
+    """`PORT=… make run`: HOST, PORT and EMULATOR_PORT (0: any free) from the environment."""
+    port = _free_port()
+    env = {"HOST": "127.0.0.1", "PORT": str(port), "EMULATOR_PORT": "0"}
+    async with demo_command(database_url, port, env=env) as demo, chromium() as browser:
+        url = f"http://127.0.0.1:{port}"
+        assert await demo.printed(f"paylive demo: {url}/\n"), demo.log()
         page, watch = await new_page(browser)
         await page.goto(url + "/")
         await expect(page.locator("body")).to_have_attribute("data-ready", "true")
@@ -115,3 +129,27 @@ async def test_make_run_demo_pays_by_card(database_url: str) -> None:
         await page.context.close()
     assert watch.errors == []
     assert watch.foreign_requests({"127.0.0.1"}) == []
+
+
+async def test_demo_command_line_ports_win_and_favicon_is_served(database_url: str) -> None:
+    """--host/--port/--emulator-port over the environment; the printed URL is the real one,
+    the page's Stripe.js comes from the emulator on the asked port, /favicon.ico is there."""
+    port, emulator_port, unused = _free_port(), _free_port(), _free_port()
+    args = ("--host", "127.0.0.1", "--port", str(port), "--emulator-port", str(emulator_port))
+    env = {"PORT": str(unused), "EMULATOR_PORT": str(unused)}
+    async with (
+        demo_command(database_url, port, *args, env=env) as demo,
+        aiohttp.ClientSession(base_url=f"http://127.0.0.1:{port}") as http,
+    ):
+        assert await demo.printed(f"paylive demo: http://127.0.0.1:{port}/\n"), demo.log()
+        with socket.socket() as sock:  # the environment's port is free: not used
+            sock.bind(("127.0.0.1", unused))
+        async with http.get("/demo/config.json") as response:
+            stripe_js_url = (await response.json())["stripe_js_url"]
+        assert stripe_js_url == f"http://127.0.0.1:{emulator_port}/v3/"
+        async with http.get(stripe_js_url) as response:
+            assert response.status == 200
+        async with http.get("/favicon.ico") as response:
+            assert response.status == 200
+            assert response.content_type == "image/x-icon"
+            assert (await response.read()).startswith(b"\x00\x00\x01\x00")  # an ICO

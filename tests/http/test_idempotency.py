@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import time
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -20,13 +21,14 @@ from service.app import create_app
 from service.config import Settings
 from service.db import idempotency_repo as repo
 from service.http.errors import error_middleware
-from service.http.idempotency import (
-    fingerprint,
-    idempotency_middleware,
-    principal_of,
-)
+from service.http.idempotency import fingerprint, idempotency_middleware
 from service.keys import DB_POOL
-from tests.support.api import Client
+from service.tokens import issue_order_token
+from tests.conftest import TEST_API_KEY, make_settings
+from tests.support.api import API, Client
+
+SECOND_API_KEY = "second-api-key-0123456789abcdef"
+ORDER_SECRET = "order-token-secret-0123456789abcdef0123"
 
 
 @dataclass
@@ -99,6 +101,16 @@ def _routes(app: web.Application, harness_ref: list[Harness]) -> None:
 
 
 @pytest.fixture
+def settings(database_url: str) -> Settings:
+    return make_settings(
+        database_url,
+        api_keys=[TEST_API_KEY, SECOND_API_KEY],
+        order_token_secret=ORDER_SECRET,
+        allow_anonymous_create=True,
+    )
+
+
+@pytest.fixture
 def make_harness(aiohttp_client: AiohttpClient, settings: Settings) -> MakeHarness:
     async def make(**idempotency_settings: Any) -> Harness:
         app = create_app(settings.model_copy(update=idempotency_settings))
@@ -127,7 +139,8 @@ async def _post(
     body: object | str = None,
     headers: dict[str, str] | None = None,
 ) -> ClientResponse:
-    all_headers = {"Content-Type": "application/json", **(headers or {})}
+    """As the API-key caller unless `headers` says who is calling."""
+    all_headers = {"Content-Type": "application/json", **(API if headers is None else headers)}
     if key is not None:
         all_headers["Idempotency-Key"] = key
     data = body if isinstance(body, str) else json.dumps(body if body is not None else {})
@@ -147,7 +160,7 @@ async def test_replay_returns_the_stored_answer(harness: Harness) -> None:
     first_body = await first.json()
 
     again = await _post(
-        harness.client, "/api/things", key, {"amount": 500}, {"X-Request-ID": "retry-1"}
+        harness.client, "/api/things", key, {"amount": 500}, {**API, "X-Request-ID": "retry-1"}
     )
     assert again.status == 201
     assert await again.json() == first_body
@@ -191,11 +204,16 @@ async def test_same_key_other_request_is_422(harness: Harness, path: str, body: 
 
 async def test_keys_are_scoped_per_credential(harness: Harness) -> None:
     key = _key()
+    exp = int(time.time()) + 300
     callers = [
-        {"Authorization": "Bearer key-a"},
-        {"Authorization": "Bearer key-b"},
-        {"X-Order-Token": "order-token-1"},
-        {},
+        API,
+        {"Authorization": f"Bearer {SECOND_API_KEY}"},
+        {"X-Order-Token": issue_order_token(ORDER_SECRET.encode(), "o-1", 500, "usd", exp)},
+        {
+            "X-Order-Token": issue_order_token(
+                ORDER_SECRET.encode(), "o-1", 500, "usd", exp, customer="c-1"
+            )
+        },
     ]
     firsts = []
     for headers in callers:
@@ -215,10 +233,11 @@ async def test_keys_are_scoped_per_credential(harness: Harness) -> None:
 
 async def test_no_secret_is_stored(harness: Harness) -> None:
     key = _key()
-    await _post(harness.client, "/api/things", key, {}, {"Authorization": "Bearer sekrit"})
+    await _post(harness.client, "/api/things", key, {})
     pool = harness.client.app[DB_POOL]
     principal = await pool.fetchval("SELECT principal FROM idempotency_keys WHERE key = $1", key)
-    assert principal == hashlib.sha256(b"Bearer sekrit").hexdigest()
+    assert principal == "apikey:" + hashlib.sha256(TEST_API_KEY.encode()).hexdigest()[:32]
+    assert TEST_API_KEY not in principal
 
 
 async def test_in_flight_is_409_then_replayed(harness: Harness) -> None:
@@ -425,22 +444,6 @@ def test_fingerprint() -> None:
     assert fingerprint("POST", "/api/x", b"\xff\xfe") == fingerprint("POST", "/api/x", b"\xff\xfe")
     # Parts are delimited: moving bytes between path and body changes the hash.
     assert fingerprint("POST", "/api/x1", b"") != fingerprint("POST", "/api/x", b"1")
-
-
-async def test_principal_falls_back_in_order(aiohttp_client: AiohttpClient) -> None:
-    seen: list[str] = []
-
-    async def record(request: web.Request) -> web.Response:
-        seen.append(principal_of(request))
-        return web.json_response({})
-
-    app = web.Application()
-    app.router.add_get("/", record)
-    client = await aiohttp_client(app)
-    await client.get("/", headers={"Authorization": "A", "X-Order-Token": "T"})
-    await client.get("/", headers={"X-Order-Token": "T"})
-    await client.get("/")
-    assert seen == [hashlib.sha256(value).hexdigest() for value in (b"A", b"T", b"anonymous")]
 
 
 async def test_oversized_body_is_413_and_claims_nothing(harness: Harness) -> None:

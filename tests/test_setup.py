@@ -1,0 +1,158 @@
+"""The two commands' set-up: what `make run` installs, the machine packages script, the
+demo's reset, and the licence."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+from service.config import PROJECT_ROOT
+from service.db.embedded import resolve_data_dir
+from service.demo import reset_demo_data
+
+SYSTEM_PACKAGES = PROJECT_ROOT / "scripts" / "system-packages"
+
+
+def _make_dry_run(target: str) -> list[str]:
+    """The commands `make TARGET` would run on a fresh clone (-B: as if nothing were built)."""
+    out = subprocess.run(
+        ["make", "-n", "-B", "--no-print-directory", target],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return out.stdout.splitlines()
+
+
+def test_make_run_installs_the_runtime_only() -> None:
+    commands = _make_dry_run("run")
+    installs = [line for line in commands if " pip " in line and " install " in line]
+    pip = ".venv/bin/python -m pip --quiet --disable-pip-version-check install --no-compile"
+    assert installs == [f"{pip} --upgrade pip", f"{pip} -e ."]
+    assert not any("dev" in line for line in commands)
+    # A machine that lacks PostgreSQL stops before any time goes into pip.
+    assert commands.index("scripts/system-packages run") < commands.index(installs[0])
+
+
+def test_make_test_adds_the_dev_tools_and_lints_first() -> None:
+    commands = _make_dry_run("test")
+    assert any(line.endswith("install --no-compile -e '.[dev]'") for line in commands)
+    assert "scripts/system-packages test" in commands
+    ruff = next(i for i, line in enumerate(commands) if "ruff check" in line)
+    pytest = next(i for i, line in enumerate(commands) if line.endswith("-m pytest"))
+    assert ruff < pytest
+
+
+def _fake_bin(tmp_path: Path) -> tuple[Path, Path]:
+    """A PATH with a recording apt-get and no node or chromium on it."""
+    bin_dir, log = tmp_path / "bin", tmp_path / "apt.log"
+    bin_dir.mkdir()
+    (bin_dir / "apt-get").write_text(f'#!/bin/sh\necho "$*" >> {log}\n')
+    (bin_dir / "apt-get").chmod(0o755)
+    (bin_dir / "env").symlink_to("/usr/bin/env")
+    return bin_dir, log
+
+
+def _system_packages(target: str, path: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["/bin/bash", str(SYSTEM_PACKAGES), target],
+        env={"PATH": path, "PAYLIVE_CHROMIUM": "/nonexistent/chromium", **env},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_system_packages_installs_only_what_is_missing(tmp_path: Path) -> None:
+    bin_dir, log = _fake_bin(tmp_path)
+    result = _system_packages("test", str(bin_dir))
+    if os.geteuid() == 0:
+        assert result.returncode == 0, result.stderr
+        calls = log.read_text().splitlines()
+        assert calls[0] == "update -qq"
+        assert calls[1].startswith("install -y -qq ")
+        assert calls[1].split()[3:] in (
+            ["chromium", "nodejs"],
+            ["postgresql", "chromium", "nodejs"],
+        )
+    else:  # no root, no password-less sudo on this PATH: the one command, and stop
+        assert result.returncode == 1
+        assert "apt-get install -y" in result.stderr
+        assert "chromium nodejs" in result.stderr
+        assert not log.exists()
+
+
+def test_system_packages_for_run_needs_no_browser(tmp_path: Path) -> None:
+    bin_dir, log = _fake_bin(tmp_path)
+    result = _system_packages("run", f"{bin_dir}:{os.environ['PATH']}")
+    assert result.returncode == 0, result.stderr
+    assert not log.exists()  # PostgreSQL is on this machine (the tests use it); nothing else
+
+
+def test_system_packages_rejects_an_unknown_target() -> None:
+    result = _system_packages("deploy", "/usr/bin:/bin")
+    assert result.returncode == 2
+    assert "usage" in result.stderr
+
+
+def test_reset_deletes_the_demo_data(tmp_path: Path) -> None:
+    data = tmp_path / "pgdata"
+    (data / "base").mkdir(parents=True)
+    (data / "PG_VERSION").write_text("17\n")
+    (data / "postmaster.pid").write_text("999999999\n")  # stale: no such process
+    done, message = reset_demo_data(data)
+    assert done, message
+    assert not data.exists()
+    assert reset_demo_data(data) == (True, f"nothing to reset: {data} does not exist")
+
+
+def test_reset_leaves_a_running_cluster_alone(tmp_path: Path) -> None:
+    data = tmp_path / "pgdata"
+    data.mkdir()
+    (data / "PG_VERSION").write_text("17\n")
+    (data / "postmaster.pid").write_text(f"{os.getpid()}\n{data}\n")  # a live process
+    done, message = reset_demo_data(data)
+    assert not done
+    assert "running" in message
+    assert (data / "PG_VERSION").exists()
+
+
+def test_reset_refuses_a_folder_that_is_not_postgresql(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("mine")
+    done, message = reset_demo_data(tmp_path)
+    assert not done
+    assert "not a PostgreSQL data folder" in message
+    assert (tmp_path / "notes.txt").exists()
+
+
+def test_reset_command_deletes_the_folder_the_demo_uses(tmp_path: Path) -> None:
+    configured = tmp_path / "pgdata"
+    data = resolve_data_dir(configured)  # as root, maybe the postgres user's fallback
+    data.mkdir()
+    (data / "PG_VERSION").write_text("17\n")
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "service", "reset-demo"],
+            env={**os.environ, "EMBEDDED_PGDATA": str(configured)},
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == f"paylive: deleted the demo's data: {data}\n"
+        assert not data.exists()
+    finally:
+        shutil.rmtree(data, ignore_errors=True)
+
+
+def test_mit_license() -> None:
+    text = (PROJECT_ROOT / "LICENSE").read_text()
+    assert text.startswith("MIT License\n\nCopyright (c) 2026 the paylive authors\n")
+    pyproject = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())
+    assert pyproject["project"]["license"] == {"text": "MIT"}
