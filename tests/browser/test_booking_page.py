@@ -19,6 +19,7 @@ from tests.support.booking_page import (
     booking_page,
     pay_by_card,
     pick,
+    start_three_d_secure,
     subscribes,
     timeline_versions,
     until_status,
@@ -139,11 +140,7 @@ async def test_insufficient_funds(database_url: str) -> None:
 
 async def test_three_d_secure_completed(database_url: str) -> None:
     async with booking_page(database_url) as (_demo, page, _watch):
-        await pick(page, "B2")
-        await pay_by_card(page, "4000002760003184")
-        challenge = page.frame_locator("[data-emulator-3ds] iframe")
-        await expect(challenge.locator("#complete")).to_be_visible()
-        await until_status(page, "requires_action")
+        challenge = await start_three_d_secure(page, "B2")
         await expect(page.get_by_test_id("result")).to_have_attribute("data-result", "action")
         await expect(page.get_by_test_id("attempt")).to_have_count(1)
         [pending] = await attempts(page)

@@ -13,6 +13,7 @@ from tests.support.booking_page import (
     booking_page,
     pay_by_card,
     pick,
+    start_three_d_secure,
     until_status,
 )
 from tests.support.browser import assert_accessible, screenshot
@@ -131,11 +132,7 @@ async def test_the_panel_shows_the_customer_view_and_developers_a_toggle(
 
 async def test_a_reload_during_3d_secure_can_reopen_the_challenge(database_url: str) -> None:
     async with booking_page(database_url) as (_demo, page, _watch):
-        await pick(page, "B5")
-        await pay_by_card(page, "4000002760003184")
-        challenge = page.frame_locator("[data-emulator-3ds] iframe")
-        await expect(challenge.locator("#complete")).to_be_visible()
-        await until_status(page, "requires_action")
+        challenge = await start_three_d_secure(page, "B5")
 
         await page.reload()
         await expect(page.locator("body")).to_have_attribute("data-ready", "true")

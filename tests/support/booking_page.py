@@ -12,7 +12,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-from playwright.async_api import Page, expect
+from playwright.async_api import FrameLocator, Page, expect
 
 from tests.support.browser import Demo, PageWatch, chromium, new_page, running_demo
 
@@ -103,3 +103,14 @@ async def timeline_versions(page: Page) -> list[int]:
 def subscribes(watch: PageWatch) -> list[dict[str, Any]]:
     sent = [json.loads(frame) for frame in watch.ws_sent]
     return [message for message in sent if message.get("type") == "subscribe"]
+
+
+async def start_three_d_secure(page: Page, seat: str) -> FrameLocator:
+    """Pick `seat` and pay with the 3-D Secure test card: the challenge is open over the
+    page and the payment waits for it (requires_action). Returns the challenge frame."""
+    await pick(page, seat)
+    await pay_by_card(page, "4000002760003184")
+    challenge = page.frame_locator("[data-emulator-3ds] iframe")
+    await expect(challenge.locator("#complete")).to_be_visible()
+    await until_status(page, "requires_action")
+    return challenge
