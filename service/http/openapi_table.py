@@ -302,6 +302,17 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation(
         "POST",
+        "/api/payments/{payment_id}/abandon",
+        "abandon_payment",
+        "The customer gives up its open hosted Checkout (status token)",
+        "payments",
+        ok={200: PaymentOut},
+        errors=_CHANGE_ERRORS,
+        security=(API_KEY, STATUS_HEADER),
+        description="Expires the Checkout Session at Stripe; the order can be paid again.",
+    ),
+    Operation(
+        "POST",
         "/webhooks/stripe",
         "stripe_webhook",
         "Stripe's webhook endpoint",

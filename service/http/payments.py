@@ -44,7 +44,7 @@ def _json(model: BaseModel, status: int = 200) -> web.Response:
     return web.json_response(text=model.model_dump_json(), status=status)
 
 
-def _payment_id(request: web.Request) -> UUID:
+def payment_id_param(request: web.Request) -> UUID:
     try:
         return UUID(request.match_info["payment_id"])
     except ValueError:
@@ -160,7 +160,7 @@ async def create_checkout_session(request: web.Request) -> web.Response:
 
 
 async def _readable_payment(request: web.Request) -> Payment:
-    payment_id = _payment_id(request)
+    payment_id = payment_id_param(request)
     if not await session_may_read(request, payment_id):
         auth.authorize_read(request, request.app[AUTH], payment_id)
     async with request.app[STORE].transaction() as tx:
@@ -245,7 +245,7 @@ async def list_payments(request: web.Request) -> web.Response:
 
 async def cancel(request: web.Request) -> web.Response:
     auth.require_api_key(request, request.app[AUTH])
-    payment_id = _payment_id(request)
+    payment_id = payment_id_param(request)
     body = await parse_json(request, CancelIn, empty_ok=True)
     payment = await cancel_payment(
         payment_id, body.reason, store=request.app[STORE], gateway=request.app[GATEWAY]
@@ -255,7 +255,7 @@ async def cancel(request: web.Request) -> web.Response:
 
 async def refund(request: web.Request) -> web.Response:
     auth.require_api_key(request, request.app[AUTH])
-    payment_id = _payment_id(request)
+    payment_id = payment_id_param(request)
     body = await parse_json(request, RefundIn, empty_ok=True)
     payment, created = await refund_payment(
         payment_id,

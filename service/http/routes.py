@@ -6,6 +6,7 @@ from aiohttp import web
 
 from service import demo_theatre as theatre
 from service.http import (
+    abandon,
     clerk_webhooks,
     demo,
     health,
@@ -34,6 +35,7 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/api/payments/{payment_id}/timeline", payments.get_timeline)
     app.router.add_post("/api/payments/{payment_id}/cancel", payments.cancel)
     app.router.add_post("/api/payments/{payment_id}/refunds", payments.refund)
+    app.router.add_post("/api/payments/{payment_id}/abandon", abandon.abandon)
     app.router.add_get("/api/payments/{payment_id}/stream", sse.stream)
     app.router.add_get("/api/notifications", notifications.list_notifications)
     app.router.add_post(

@@ -6,7 +6,7 @@ from dataclasses import replace
 from typing import Any
 
 from service.payments.attempts import attempt_of
-from service.payments.declines import FRAUD_CODES
+from service.payments.customer_view import customer_attempt
 from service.payments.event_binding import Bound, Claim, bound_payment
 from service.payments.event_common import (
     EventResult,
@@ -99,22 +99,8 @@ def intent_amounts(payment: Payment, intent: IntentAmounts, status: str | None) 
 
 
 def _attempt_summary(attempt: NewAttempt) -> dict[str, Any]:
-    """The attempt as the timeline shows it (the browser replays it)."""
-    decline_code = attempt.decline_code
-    if decline_code in FRAUD_CODES:
-        # The timeline is replayed to the browser: a fraud decline must look generic (§7).
-        decline_code = "generic_decline"
-    summary = {
-        "outcome": attempt.outcome,
-        "error_code": attempt.error_code,
-        "decline_code": decline_code,
-        "advice_next_step": attempt.advice_next_step,
-        "advice_retryable": attempt.advice_retryable,
-        "advice_message": attempt.advice_message,
-        "card_brand": attempt.card_brand,
-        "card_last4": attempt.card_last4,
-    }
-    return {key: value for key, value in summary.items() if value is not None}
+    """The attempt as the timeline shows it: the browser replays it (customer_view)."""
+    return customer_attempt(attempt).to_json()
 
 
 async def charge_card(tx: PaymentsTx, event: StripeEvent, rule: EventRule) -> EventResult:

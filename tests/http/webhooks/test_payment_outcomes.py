@@ -38,11 +38,13 @@ async def test_decline_then_success_from_emulator_events(
     failed, succeeded = attempts
     assert failed["error"]["code"] == "card_declined"
     assert failed["error"]["decline_code"] == "insufficient_funds"
-    # The issuer's advice_code (try_again_later) refines the decline's own advice.
+    # The issuer's advice_code (try_again_later) does not override insufficient funds' own
+    # advice (issue 15): "use another card", and a message that does not say try again.
     assert failed["error"]["advice_code"] == "try_again_later"
-    assert failed["advice"]["next_step"] == "retry_later"
-    assert failed["advice"]["retryable"] is True
-    assert "try again" in failed["advice"]["message"]
+    assert failed["advice"]["next_step"] == "use_another_card"
+    assert failed["advice"]["retryable"] is False
+    assert "another card" in failed["advice"]["message"]
+    assert "try again" not in failed["advice"]["message"]
     assert failed["charge_id"].startswith("ch_")
     assert (failed["card_brand"], failed["card_last4"]) == ("visa", "9995")
     assert succeeded["error"] is None
