@@ -10,9 +10,9 @@ import pytest
 from pytest_aiohttp import AiohttpClient
 
 from service.app import create_app
-from tests.conftest import make_settings
 from tests.support.api import API, Client, create_payment_intent
 from tests.support.emulator import RunningEmulator
+from tests.support.settings import make_settings
 
 
 @pytest.fixture
