@@ -11,6 +11,7 @@ from service.http.auth import AuthConfig
 from service.http.metrics import METRICS as METRICS  # defined there: no import cycle
 from service.http.webhook_stats import WebhookStats
 from service.payments.ports import PaymentGateway
+from service.realtime.brokers.port import Broker
 from service.realtime.hub import Hub
 from service.realtime.listener import PgListener
 
@@ -21,7 +22,8 @@ GATEWAY = web.AppKey[PaymentGateway]("gateway")
 AUTH = web.AppKey("auth", AuthConfig)
 WEBHOOK_STATS = web.AppKey("webhook_stats", WebhookStats)
 HUB = web.AppKey("hub", Hub)
-LISTENER = web.AppKey("listener", PgListener)
+LISTENER = web.AppKey("listener", PgListener)  # set with the postgres broker only
+BROKER = web.AppKey[Broker]("broker")
 
 OPENAPI_DOCUMENT = web.AppKey("openapi_document", bytes)  # built once, served as is
 
