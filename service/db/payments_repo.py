@@ -56,10 +56,10 @@ def _with_timeline(change_sql: str, *, notify: bool = True) -> str:
     webhook path each round trip to PostgreSQL costs more than the work it carries (make
     bench, ingest). No row back: ``change_sql`` changed nothing, and nothing was written.
     """
-    if not notify:
+    if not notify:  # $5 then goes out with the publish; still typed for the statement
         return f"""WITH changed AS ({change_sql}),
         entry AS ({_TIMELINE_ROW})
-        SELECT changed.* FROM changed"""  # noqa: S608 - constant SQL pieces only
+        SELECT changed.* FROM changed, (SELECT $5::float8) AS ts"""  # noqa: S608 - constant SQL pieces only
     return f"""WITH changed AS ({change_sql}),
         entry AS ({_TIMELINE_ROW}),
         note AS (
