@@ -44,7 +44,6 @@ class ServerProcess:
         self.name = name
         self.port = free_port()
         self.folder = Path(tempfile.mkdtemp(prefix=f"paylive-test-{name}-"))
-        self.folder.chmod(0o755)  # pgbouncer runs as postgres when we are root
         self._process: subprocess.Popen[bytes] | None = None
 
     def command(self) -> list[str]:
@@ -132,7 +131,8 @@ class PgBouncer(ServerProcess):
             "ignore_startup_parameters = extra_float_digits\n"
             f"logfile = {self.folder / 'pgbouncer.log'}\n"
         )
-        ini.chmod(0o644)
+        if os.geteuid() == 0:  # PgBouncer refuses root: it runs as postgres, writes here
+            shutil.chown(self.folder, user="postgres")
         binary = _binary("pgbouncer", "/usr/sbin")
         as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
         return [*as_postgres, binary, str(ini)]
