@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Sequence
+from uuid import UUID
 
 import asyncpg
 import pytest
@@ -34,6 +35,16 @@ def test_realtime_broker_defaults_to_postgres() -> None:
     assert (settings.realtime_broker, settings.listen_database_url) == ("postgres", None)
 
 
+async def _change_then_fail(store: PgStore, payment_id: UUID) -> None:
+    async with store.transaction() as tx:
+        current = await tx.get_payment(payment_id, for_update=True)
+        assert current is not None
+        await tx.apply_change(
+            current, Change(kind="t", cause_type="api", cause_id=None, status="canceled")
+        )
+        raise RuntimeError("roll it back")
+
+
 @pytest.fixture
 async def pool(database_url: str) -> AsyncIterator[Pool]:
     pool = await create_pool(database_url, min_size=1, max_size=2)
@@ -57,14 +68,8 @@ async def test_publishing_store_sends_no_notify_and_publishes_after_commit_only(
         payment = await add_payment(store)
         changed = await change(store, payment, "processing")
         assert [(pid, v) for pid, v, _ in published] == [(payment.id, 1), (payment.id, 2)]
-        with pytest.raises(RuntimeError):
-            async with store.transaction() as tx:
-                current = await tx.get_payment(payment.id, for_update=True)
-                assert current is not None
-                await tx.apply_change(
-                    current, Change(kind="t", cause_type="api", cause_id=None, status="canceled")
-                )
-                raise RuntimeError("roll it back")
+        with pytest.raises(RuntimeError, match="roll it back"):
+            await _change_then_fail(store, payment.id)
         assert len(published) == 2  # the rolled-back change was never published
         async with store.connection() as db:
             timeline = await db.timeline(payment.id)
