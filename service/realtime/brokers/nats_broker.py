@@ -14,9 +14,7 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
 from service.db.store import Committed
-from service.realtime.brokers.catch_up import WatermarkCatchUp
 from service.realtime.brokers.remote import RemoteBroker, encode
-from service.realtime.hub import Hub
 
 SUBJECT_PREFIX = "paylive.payment."
 
@@ -27,23 +25,9 @@ def subject(payment_id: UUID) -> str:
 
 class NatsBroker(RemoteBroker):
     name = "nats"
-
-    def __init__(
-        self,
-        url: str,
-        hub: Hub,
-        catch_up: WatermarkCatchUp,
-        *,
-        probe_every: float,
-        catch_up_every: float,
-        max_backoff: float = 5.0,
-    ) -> None:
-        super().__init__(hub, catch_up, catch_up_every=catch_up_every, max_backoff=max_backoff)
-        self.url = url
-        self.probe_every = probe_every
-        self._nc: Client | None = None
-        self._lost = asyncio.Event()
-        self._subs: dict[UUID, Subscription] = {}
+    _nc: Client | None = None
+    _lost: asyncio.Event  # per connection, from _open
+    _subs: dict[UUID, Subscription]
 
     async def _open(self) -> None:
         self._lost = asyncio.Event()

@@ -12,9 +12,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from service.db.store import Committed
-from service.realtime.brokers.catch_up import WatermarkCatchUp
 from service.realtime.brokers.remote import RemoteBroker, encode
-from service.realtime.hub import Hub
 
 CHANNEL_PREFIX = "paylive:payment:"
 HELLO_CHANNEL = "paylive:hello"  # always subscribed, so the reader has a connection
@@ -26,22 +24,8 @@ def channel(payment_id: UUID) -> str:
 
 class RedisBroker(RemoteBroker):
     name = "redis"
-
-    def __init__(
-        self,
-        url: str,
-        hub: Hub,
-        catch_up: WatermarkCatchUp,
-        *,
-        probe_every: float,
-        catch_up_every: float,
-        max_backoff: float = 5.0,
-    ) -> None:
-        super().__init__(hub, catch_up, catch_up_every=catch_up_every, max_backoff=max_backoff)
-        self.url = url
-        self.probe_every = probe_every
-        self._client: aioredis.Redis | None = None
-        self._pubsub: PubSub | None = None
+    _client: aioredis.Redis | None = None
+    _pubsub: PubSub | None = None
 
     async def _open(self) -> None:
         # No silent retries inside redis-py: a lost connection must reach _keep_connected,

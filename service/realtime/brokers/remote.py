@@ -21,11 +21,11 @@ from uuid import UUID
 
 from service.db.store import Committed
 from service.realtime.brokers.catch_up import WatermarkCatchUp
+from service.realtime.brokers.loops import MAX_BATCH, drain_into, repeat_catch_up
 from service.realtime.hub import Hub, Notification
 
 log = logging.getLogger(__name__)
 
-MAX_BATCH = 1000
 WATCH_WAIT = 2.0  # how long a subscribe waits for the broker before reading anyway
 
 
@@ -46,8 +46,18 @@ class RemoteBroker(abc.ABC):
     name = "broker"
 
     def __init__(
-        self, hub: Hub, catch_up: WatermarkCatchUp, *, catch_up_every: float, max_backoff: float
+        self,
+        url: str,
+        hub: Hub,
+        catch_up: WatermarkCatchUp,
+        *,
+        probe_every: float,
+        catch_up_every: float,
+        max_backoff: float = 5.0,
     ) -> None:
+        """``url`` is the broker's; ``probe_every``: how soon a silent dead peer is noticed."""
+        self.url = url
+        self.probe_every = probe_every
         self.hub = hub
         self.catch_up = catch_up
         self.catch_up_every = catch_up_every
@@ -89,8 +99,8 @@ class RemoteBroker(abc.ABC):
             self._spawn(self._keep_connected()),
             self._spawn(self._sync_subscriptions()),
             self._spawn(self._send_loop()),
-            self._spawn(self._consume()),
-            self._spawn(self._periodic_catch_up()),
+            self._spawn(drain_into(self.hub, self._inbox)),
+            self._spawn(repeat_catch_up(self.catch_up_every, self.catch_up.run)),
         ]
 
     async def stop(self) -> None:
@@ -199,21 +209,3 @@ class RemoteBroker(abc.ABC):
                 await self._send(batch)
             except Exception as exc:
                 log.warning("%s: %d change(s) not published (%r)", self.name, len(batch), exc)
-
-    async def _consume(self) -> None:
-        while True:
-            batch = [await self._inbox.get()]
-            while len(batch) < MAX_BATCH and not self._inbox.empty():
-                batch.append(self._inbox.get_nowait())
-            try:
-                await self.hub.publish(batch)
-            except Exception:
-                log.exception("publishing %d notification(s) failed", len(batch))
-
-    async def _periodic_catch_up(self) -> None:
-        while True:
-            await asyncio.sleep(self.catch_up_every)
-            try:
-                await self.catch_up.run()
-            except Exception as exc:
-                log.warning("catch-up failed: %r", exc)
