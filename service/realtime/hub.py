@@ -105,11 +105,17 @@ class Hub:
     async def subscribe(self, client: Subscriber, payment_id: UUID, since_version: int) -> bool:
         """Register first, then read: a change committed meanwhile is merged, never lost."""
         if payment_id not in client.versions:
+            if self.interest is not None and payment_id not in self._watchers:
+                # Subscribed at the broker before registered here: no update can reach
+                # this client ahead of its snapshot, and none is missed after it.
+                await self.interest.watch(payment_id)
+                if client not in self.clients:  # it left meanwhile
+                    if payment_id not in self._watchers:
+                        self.interest.unwatch(payment_id)
+                    return False
             self._watchers.setdefault(payment_id, set()).add(client)
             self.stats.subscriptions += 1
         client.versions[payment_id] = since_version
-        if self.interest is not None:
-            await self.interest.watch(payment_id)  # before the read, like the register
         async with self.store.connection() as db:
             payment = await db.get_payment(payment_id)
             entries = await db.timeline(payment_id, since_version) if payment else []
