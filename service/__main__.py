@@ -89,7 +89,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with _demo_emulator(settings, args) as emulator, database(settings) as settings:
             assert settings.database_url is not None
-            applied = asyncio.run(run_migrations(settings.database_url, settings.migrations_dir))
+            # Migrations hold a session advisory lock: a direct connection, not pgbouncer's.
+            direct = settings.listen_database_url or settings.database_url
+            applied = asyncio.run(run_migrations(direct, settings.migrations_dir))
             log.info("database schema up to date", extra={"applied": applied})
             if args.command == "serve":
                 return _serve_command(settings, args)

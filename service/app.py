@@ -26,6 +26,7 @@ from service.http.session_auth import setup_sessions
 from service.http.webhook_stats import WebhookStats
 from service.keys import (
     AUTH,
+    BROKER,
     CONNECTION_LIMITS,
     CUSTOMER_DIRECTORY,
     DB_POOL,
@@ -41,9 +42,10 @@ from service.keys import (
 from service.notifications.run import deliver_notifications
 from service.notifications.stats import DeliveryCollector
 from service.payments.reconcile import ReconcileStats
+from service.realtime.brokers.factory import make_broker, uses_notify
+from service.realtime.brokers.postgres_broker import PostgresBroker
 from service.realtime.hub import Hub
 from service.realtime.limits import ConnectionLimits
-from service.realtime.listener import PgListener
 from service.realtime.protocol import CLOSE_RESTART
 from service.realtime.stats import RealtimeStats
 from service.reconciler import reconcile_in_background
@@ -132,21 +134,20 @@ async def _realtime(app: web.Application) -> AsyncIterator[None]:
         slow_after=settings.ws_slow_after_seconds,
         ping_every=settings.ws_ping_seconds,
     )
-    listener = PgListener(
-        settings.database_url,
-        hub,
-        probe_every=settings.listener_probe_seconds,
-        catch_up_every=settings.catch_up_seconds,
-    )
+    broker = make_broker(settings, hub, app[DB_POOL])
+    if not uses_notify(settings):
+        app[STORE].after_commit = broker.publish  # publish after commit, no NOTIFY
     app[HUB] = hub
-    app[LISTENER] = listener
-    await listener.start()
+    app[BROKER] = broker
+    if isinstance(broker, PostgresBroker):
+        app[LISTENER] = broker
+    await broker.start()
     watchdog = asyncio.create_task(hub.close_stuck_clients())
     yield
     watchdog.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await watchdog
-    await listener.stop()
+    await broker.stop()
 
 
 async def _close_clients(app: web.Application) -> None:

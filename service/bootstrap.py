@@ -44,6 +44,7 @@ async def database_pool(settings: Settings, *, max_size: int | None = None) -> P
         settings.database_url,
         min_size=min(settings.db_pool_min_size, size),
         max_size=size,
+        statement_cache_size=settings.db_statement_cache_size,
     )
 
 

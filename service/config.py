@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     ws_ping_seconds: float = Field(default=25.0, gt=0, le=300)
     listener_probe_seconds: float = Field(default=2.0, gt=0, le=60)
     catch_up_seconds: float = Field(default=3.0, gt=0, le=300)
+    realtime_broker: str = "postgres"
+    listen_database_url: str | None = None
+    db_statement_cache_size: int = Field(default=100, ge=0, le=10_000)
     reconcile_enabled: bool = True
     reconcile_interval_seconds: float = Field(default=60.0, gt=0, le=24 * 3600)
     reconcile_older_than_seconds: float = Field(default=60.0, ge=0, le=7 * 24 * 3600)
@@ -144,7 +147,15 @@ class Settings(BaseSettings):
     def _comma_list(cls, value: object) -> object:
         return _split(value)
 
-    @field_validator("database_url")
+    @field_validator("realtime_broker")
+    @classmethod
+    def _realtime_broker(cls, value: str) -> str:
+        schemes = ("redis://", "rediss://", "unix://", "nats://", "tls://")
+        if value != "postgres" and not value.startswith(schemes):
+            raise ValueError("must be postgres, a redis:// URL or a nats:// URL")
+        return value
+
+    @field_validator("database_url", "listen_database_url")
     @classmethod
     def _database_url(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("postgres://", "postgresql://")):

@@ -14,6 +14,7 @@ from service.identity.sync_user import CustomerDirectory
 from service.identity.verifier import SessionVerifier
 from service.notifications.worker import DeliveryWorker
 from service.payments.ports import PaymentGateway
+from service.realtime.brokers.port import Broker
 from service.realtime.hub import Hub
 from service.realtime.limits import ConnectionLimits
 from service.realtime.listener import PgListener
@@ -26,7 +27,8 @@ CUSTOMER_DIRECTORY = web.AppKey[CustomerDirectory]("customer_directory")  # the 
 AUTH = web.AppKey("auth", AuthConfig)
 WEBHOOK_STATS = web.AppKey("webhook_stats", WebhookStats)
 HUB = web.AppKey("hub", Hub)
-LISTENER = web.AppKey("listener", PgListener)
+LISTENER = web.AppKey("listener", PgListener)  # set with the postgres broker only
+BROKER = web.AppKey[Broker]("broker")
 SESSION_VERIFIER = web.AppKey("session_verifier", SessionVerifier)  # set when configured
 CONNECTION_LIMITS = web.AppKey("connection_limits", ConnectionLimits)
 DELIVERY = web.AppKey("delivery", DeliveryWorker)  # only with MERCHANT_WEBHOOK_URLS

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from aiohttp import web
 
 from service.db.watermark_repo import ReconcileStore
-from service.keys import DB_POOL, GATEWAY
+from service.keys import DB_POOL, GATEWAY, STORE
 from service.payments.ports import PaymentGateway
 from service.payments.reconcile import (
     ReconcilePolicy,
@@ -92,7 +92,12 @@ def reconcile_in_background(
         if not config.enabled:
             yield
             return
-        worker = Reconciler(ReconcileStore(app[DB_POOL]), app[GATEWAY], config, stats)
+        worker = Reconciler(
+            ReconcileStore(app[DB_POOL], after_commit=app[STORE].after_commit),
+            app[GATEWAY],
+            config,
+            stats,
+        )
         task = asyncio.create_task(worker.run_forever(), name="paylive-reconciler")
         yield
         task.cancel()

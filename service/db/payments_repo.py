@@ -3,7 +3,9 @@
 A ``PaymentsRepo`` wraps one connection inside one transaction (see ``store.py``); the
 use cases call it through the ``PaymentsTx`` port. Every visible change goes through
 ``apply_change``: version + 1, a timeline row and a NOTIFY, all in the caller's
-transaction, so subscribers hear of it exactly when it commits.
+transaction, so subscribers hear of it exactly when it commits. With a fan-out broker
+(``REALTIME_BROKER``) the repo is built ``notify=False``: no NOTIFY, and ``committed``
+lists what its owner publishes once the transaction has committed.
 """
 
 from __future__ import annotations
@@ -41,7 +43,12 @@ def _entry(row: asyncpg.Record) -> TimelineEntry:
     return TimelineEntry(**dict(row))
 
 
-def _with_timeline(change_sql: str) -> str:
+_TIMELINE_ROW = """INSERT INTO payment_events (payment_id, version, kind, status, cause_type,
+                                            cause_id, data)
+            SELECT id, version, $1::text, status, $2::text, $3::text, $4::jsonb FROM changed"""
+
+
+def _with_timeline(change_sql: str, *, notify: bool = True) -> str:
     """`change_sql` (an INSERT or UPDATE of payments, RETURNING its columns, parameters
     from $6) plus its timeline row and its NOTIFY, as one statement.
 
@@ -50,12 +57,12 @@ def _with_timeline(change_sql: str) -> str:
     webhook path each round trip to PostgreSQL costs more than the work it carries (make
     bench, ingest). No row back: ``change_sql`` changed nothing, and nothing was written.
     """
+    if not notify:  # $5 then goes out with the publish; still typed for the statement
+        return f"""WITH changed AS ({change_sql}),
+        entry AS ({_TIMELINE_ROW})
+        SELECT changed.* FROM changed, (SELECT $5::float8) AS ts"""  # noqa: S608 - constant SQL pieces only
     return f"""WITH changed AS ({change_sql}),
-        entry AS (
-            INSERT INTO payment_events (payment_id, version, kind, status, cause_type,
-                                        cause_id, data)
-            SELECT id, version, $1::text, status, $2::text, $3::text, $4::jsonb FROM changed
-        ),
+        entry AS ({_TIMELINE_ROW}),
         note AS (
             SELECT pg_notify('{NOTIFY_CHANNEL}', json_build_object(
                 'payment_id', id, 'version', version, 'ts', $5::float8)::text)
@@ -65,8 +72,7 @@ def _with_timeline(change_sql: str) -> str:
 
 
 # A change sets each value it carries (NULL: leaves it); one statement text for all.
-_APPLY_CHANGE = _with_timeline(
-    f"""UPDATE payments
+_CHANGE = f"""UPDATE payments
         SET version = version + 1, status = coalesce($7, status),
             stripe_state_at = coalesce($8, stripe_state_at),
             stripe_state_rank = coalesce($10, stripe_state_rank),
@@ -78,7 +84,7 @@ _APPLY_CHANGE = _with_timeline(
             updated_at = now()
         WHERE id = $6 AND version = $9
         RETURNING {_PAYMENT_COLUMNS}"""  # noqa: S608 - constant SQL pieces only
-)
+_APPLY_CHANGE = {notify: _with_timeline(_CHANGE, notify=notify) for notify in (True, False)}
 
 _ATTACH_STRIPE_IDS = f"""UPDATE payments
     SET stripe_payment_intent_id = coalesce($2, stripe_payment_intent_id),
@@ -92,9 +98,13 @@ _ATTACH_STRIPE_IDS = f"""UPDATE payments
 
 
 class PaymentsRepo(InboxQueries, RefundQueries, AttemptQueries):
-    def __init__(self, conn: asyncpg.Connection, *, notify_merchants: bool = True) -> None:
+    def __init__(
+        self, conn: asyncpg.Connection, *, notify: bool = True, notify_merchants: bool = True
+    ) -> None:
         self.conn = conn
+        self.notify = notify  # False: a broker publishes after commit (``committed``)
         self.notify_merchants = notify_merchants  # write the merchant outbox (issue 16)
+        self.committed: list[tuple[UUID, int, float]] = []  # (payment, version, ts), notify=False
 
     # customers -------------------------------------------------------------------------
 
@@ -134,7 +144,8 @@ class PaymentsRepo(InboxQueries, RefundQueries, AttemptQueries):
                                           capture_method, description, metadata)
                     VALUES ($6, $7, $8, $9, $10, $11, $12, $13, $14)
                     ON CONFLICT DO NOTHING
-                    RETURNING {_PAYMENT_COLUMNS}"""  # noqa: S608 - constant SQL pieces only
+                    RETURNING {_PAYMENT_COLUMNS}""",  # noqa: S608 - constant SQL pieces only
+                notify=self.notify,
             ),
             "created",
             "api",
@@ -153,12 +164,17 @@ class PaymentsRepo(InboxQueries, RefundQueries, AttemptQueries):
         )
         if row is None:
             return None
-        created = _payment(row)
+        created = self._changed(_payment(row))
         if self.notify_merchants:  # the outbox row, in this transaction (issue 16)
             await record_notification(
                 self.conn, None, created, Change("created", "api", None, data={})
             )
         return created
+
+    def _changed(self, payment: Payment) -> Payment:
+        if not self.notify:
+            self.committed.append((payment.id, payment.version, time.time()))
+        return payment
 
     async def get_payment(self, payment_id: UUID, *, for_update: bool = False) -> Payment | None:
         lock = " FOR UPDATE" if for_update else ""
@@ -240,7 +256,7 @@ class PaymentsRepo(InboxQueries, RefundQueries, AttemptQueries):
         """Version + 1, the timeline row and the NOTIFY; caller holds the row lock."""
         update = change.update
         row = await self.conn.fetchrow(
-            _APPLY_CHANGE,
+            _APPLY_CHANGE[self.notify],
             change.kind,
             change.cause_type,
             change.cause_id,
@@ -259,7 +275,7 @@ class PaymentsRepo(InboxQueries, RefundQueries, AttemptQueries):
         )
         if row is None:
             raise RuntimeError(f"payment {payment.id} changed under us (lock not held?)")
-        changed = _payment(row)
+        changed = self._changed(_payment(row))
         if self.notify_merchants:  # the outbox row, in this transaction (issue 16)
             await record_notification(self.conn, payment, changed, change)
         return changed

@@ -69,8 +69,14 @@ async def _connect(*args: Any, **kwargs: Any) -> asyncpg.Connection:
 Pool: TypeAlias = asyncpg.Pool
 
 
-async def create_pool(dsn: str, *, min_size: int, max_size: int) -> Pool:
-    """A pool whose connections read and write json/jsonb as Python objects."""
+async def create_pool(
+    dsn: str, *, min_size: int, max_size: int, statement_cache_size: int = 100
+) -> Pool:
+    """A pool whose connections read and write json/jsonb as Python objects.
+
+    ``statement_cache_size=0`` behind pgbouncer in transaction mode older than 1.21 (no
+    protocol-level prepared statements): asyncpg then prepares unnamed statements only,
+    which live within one transaction's server connection."""
     pool = await asyncpg.create_pool(
         dsn,
         connect=_connect,
@@ -80,5 +86,6 @@ async def create_pool(dsn: str, *, min_size: int, max_size: int) -> Pool:
         reset=_no_session_reset,
         command_timeout=30,
         max_inactive_connection_lifetime=300,
+        statement_cache_size=statement_cache_size,
     )
     return cast(Pool, pool)

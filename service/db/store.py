@@ -1,24 +1,59 @@
 """``PgStore``: one transaction per use-case step (or a bare connection for single
-statements), handed out as a ``PaymentsRepo``."""
+statements), handed out as a ``PaymentsRepo``.
+
+With a fan-out broker the changes are not NOTIFYed inside the transaction: once it has
+committed, the store hands them to ``after_commit`` (the broker's publish), never for a
+transaction that rolled back.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from uuid import UUID
+
+import asyncpg
 
 from service.db.payments_repo import PaymentsRepo
 from service.db.pool import Pool
 
+Committed = tuple[UUID, int, float]  # payment, its new version, when the change was made
+AfterCommit = Callable[[Sequence[Committed]], None]
+
+
+@asynccontextmanager
+async def committing(
+    conn: asyncpg.Connection, repo: PaymentsRepo, after_commit: AfterCommit | None
+) -> AsyncIterator[None]:
+    """A transaction on ``conn``; then ``after_commit`` sees what ``repo`` changed."""
+    async with conn.transaction():
+        yield
+    if after_commit is not None and repo.committed:
+        after_commit(repo.committed)
+
 
 class PgStore:
-    def __init__(self, pool: Pool, *, notify_merchants: bool = True) -> None:
+    def __init__(
+        self,
+        pool: Pool,
+        *,
+        after_commit: AfterCommit | None = None,
+        notify_merchants: bool = True,
+    ) -> None:
+        """``after_commit`` None: NOTIFY in the transaction (the postgres broker);
+        ``notify_merchants`` False: no MERCHANT_WEBHOOK_URLS, no outbox rows."""
         self.pool = pool
-        self.notify_merchants = notify_merchants  # False: no MERCHANT_WEBHOOK_URLS
+        self.after_commit = after_commit
+        self.notify_merchants = notify_merchants
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[PaymentsRepo]:
-        async with self.pool.acquire() as conn, conn.transaction():
-            yield PaymentsRepo(conn, notify_merchants=self.notify_merchants)
+        async with self.pool.acquire() as conn:
+            repo = PaymentsRepo(
+                conn, notify=self.after_commit is None, notify_merchants=self.notify_merchants
+            )
+            async with committing(conn, repo, self.after_commit):
+                yield repo
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[PaymentsRepo]:

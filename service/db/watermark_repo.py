@@ -18,6 +18,7 @@ import asyncpg
 
 from service.db.payments_repo import _PAYMENT_COLUMNS, PaymentsRepo, _payment
 from service.db.pool import Pool
+from service.db.store import AfterCommit, committing
 from service.payments.models import Payment
 
 # pg_advisory_lock key of the reconciler: one round at a time across processes.
@@ -68,13 +69,16 @@ class ReconcileRepo(PaymentsRepo, ReconcileQueries):
 class ReconcileStore:
     """Like ``PgStore``, with the reconciliation queries on each transaction."""
 
-    def __init__(self, pool: Pool) -> None:
+    def __init__(self, pool: Pool, *, after_commit: AfterCommit | None = None) -> None:
         self.pool = pool
+        self.after_commit = after_commit
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[ReconcileRepo]:
-        async with self.pool.acquire() as conn, conn.transaction():
-            yield ReconcileRepo(conn)
+        async with self.pool.acquire() as conn:
+            repo = ReconcileRepo(conn, notify=self.after_commit is None)
+            async with committing(conn, repo, self.after_commit):
+                yield repo
 
     @asynccontextmanager
     async def exclusive(self, key: int = RECONCILE_LOCK_KEY) -> AsyncIterator[bool]:

@@ -7,7 +7,7 @@ import logging
 
 from aiohttp import web
 
-from service.keys import DB_POOL, LISTENER
+from service.keys import BROKER, DB_POOL
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ async def readyz(request: web.Request) -> web.Response:
     except Exception as exc:  # any failure means "not ready", never a 500
         log.warning("readiness: database unreachable: %s", type(exc).__name__)
         checks["database"] = "unreachable"
-    checks["listener"] = "ok" if request.app[LISTENER].healthy else "reconnecting"
+    checks["listener"] = "ok" if request.app[BROKER].healthy else "reconnecting"
     ready = all(value == "ok" for value in checks.values())
     return web.json_response(
         {"status": "ready" if ready else "not_ready", "checks": checks},

@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
+from typing import Protocol
 from uuid import UUID
 
 from service.payments.models import TimelineEntry
@@ -29,6 +30,16 @@ class Notification:
     payment_id: UUID
     version: int
     committed_at: float | None = None
+
+
+class Interest(Protocol):
+    """A fan-out broker's subscriptions: this process hears only the payments it watches."""
+
+    async def watch(self, payment_id: UUID) -> None:
+        """Returns once messages about the payment reach this process (or it gave up)."""
+        ...
+
+    def unwatch(self, payment_id: UUID) -> None: ...
 
 
 def _up_to(entries: list[TimelineEntry], version: int) -> list[TimelineEntry]:
@@ -58,6 +69,7 @@ class Hub:
         self.clients: set[Subscriber] = set()
         self._watchers: dict[UUID, set[Subscriber]] = {}
         self._known: dict[UUID, int] = {}  # highest version fanned out here, per payment
+        self.interest: Interest | None = None  # a broker that routes per payment, if any
 
     # clients -----------------------------------------------------------------------------
 
@@ -93,6 +105,14 @@ class Hub:
     async def subscribe(self, client: Subscriber, payment_id: UUID, since_version: int) -> bool:
         """Register first, then read: a change committed meanwhile is merged, never lost."""
         if payment_id not in client.versions:
+            if self.interest is not None and payment_id not in self._watchers:
+                # Subscribed at the broker before registered here: no update can reach
+                # this client ahead of its snapshot, and none is missed after it.
+                await self.interest.watch(payment_id)
+                if client not in self.clients:  # it left meanwhile
+                    if payment_id not in self._watchers:
+                        self.interest.unwatch(payment_id)
+                    return False
             self._watchers.setdefault(payment_id, set()).add(client)
             self.stats.subscriptions += 1
         client.versions[payment_id] = since_version
@@ -116,6 +136,8 @@ class Hub:
             if not watchers:
                 del self._watchers[payment_id]
                 self._known.pop(payment_id, None)
+                if self.interest is not None:
+                    self.interest.unwatch(payment_id)
         client.forget(payment_id)
 
     def watching_any(self) -> bool:

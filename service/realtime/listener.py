@@ -19,11 +19,10 @@ from uuid import UUID
 import asyncpg
 
 from service.db.payments_repo import NOTIFY_CHANNEL
+from service.realtime.brokers.loops import drain_into, repeat_catch_up
 from service.realtime.hub import Hub, Notification
 
 log = logging.getLogger(__name__)
-
-MAX_BATCH = 1000
 
 
 class PgListener:
@@ -55,8 +54,8 @@ class PgListener:
         loop = asyncio.get_running_loop()
         self._tasks = [
             loop.create_task(self._keep_listening()),
-            loop.create_task(self._consume()),
-            loop.create_task(self._periodic_catch_up()),
+            loop.create_task(drain_into(self.hub, self._queue)),
+            loop.create_task(repeat_catch_up(self.catch_up_every, self.hub.catch_up)),
         ]
 
     async def stop(self) -> None:
@@ -110,22 +109,3 @@ class PgListener:
                     self._conn = None
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, self.max_backoff)
-
-    async def _consume(self) -> None:
-        while True:
-            batch = [await self._queue.get()]
-            while len(batch) < MAX_BATCH and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
-            try:
-                await self.hub.publish(batch)
-            except Exception:
-                # The database is unreachable; the catch-up re-reads once it is back.
-                log.exception("publishing %d notification(s) failed", len(batch))
-
-    async def _periodic_catch_up(self) -> None:
-        while True:
-            await asyncio.sleep(self.catch_up_every)
-            try:
-                await self.hub.catch_up()
-            except Exception as exc:
-                log.warning("catch-up failed: %r", exc)
