@@ -26,6 +26,7 @@ from service.http.session_auth import setup_sessions
 from service.http.webhook_stats import WebhookStats
 from service.keys import (
     AUTH,
+    CARD_GATEWAY,
     CONNECTION_LIMITS,
     CUSTOMER_DIRECTORY,
     DB_POOL,
@@ -111,6 +112,7 @@ async def _stripe(app: web.Application) -> AsyncIterator[None]:
     gateway = bootstrap.stripe_gateway(app[SETTINGS], on_call=app[METRICS].observe_stripe_call)
     app[GATEWAY] = gateway
     app[CUSTOMER_DIRECTORY] = gateway
+    app[CARD_GATEWAY] = gateway
     yield
     await gateway.close()
 

@@ -21,6 +21,7 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from service.http.idempotency import HEADER as IDEMPOTENCY_HEADER
 from service.http.idempotency import REPLAYED_HEADER
+from service.http.openapi_cards import CARD_OPERATIONS, CARD_PATH_PARAMS
 from service.http.openapi_identity import IDENTITY_OPERATIONS
 from service.http.openapi_table import (
     CREATE,
@@ -40,6 +41,7 @@ _REASONS = {
     101: "Switching Protocols",
     200: "OK",
     201: "Created",
+    204: "No Content",
     400: "Bad request (e.g. an invalid Idempotency-Key, a bad webhook signature, a NUL or "
     "undecodable bytes in the path, query or a header)",
     401: "Missing or invalid credentials",
@@ -78,7 +80,8 @@ def _models(operations: Iterable[Operation]) -> list[tuple[type[BaseModel], Json
 
 def _path_params(path: str) -> list[Param]:
     # KeyError here means a new path variable needs a PATH_PARAMS entry.
-    return [PATH_PARAMS[name] for name in re.findall(r"{(\w+)", path)]
+    known = {**PATH_PARAMS, **CARD_PATH_PARAMS}
+    return [known[name] for name in re.findall(r"{(\w+)", path)]
 
 
 def _param(p: Param) -> dict[str, Any]:
@@ -142,7 +145,7 @@ def _operation(
 
 
 def build_openapi(
-    operations: Iterable[Operation] = (*OPERATIONS, *IDENTITY_OPERATIONS),
+    operations: Iterable[Operation] = (*OPERATIONS, *IDENTITY_OPERATIONS, *CARD_OPERATIONS),
     *,
     allow_anonymous_create: bool = False,
 ) -> dict[str, Any]:

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from service.http import clerk_webhooks, demo, health, me, openapi, payments, webhooks
+from service.http import (
+    clerk_webhooks,
+    demo,
+    health,
+    me,
+    openapi,
+    payments,
+    saved_cards,
+    webhooks,
+)
 from service.http.openapi_table import OPENAPI_PATH
 from service.keys import METRICS, SETTINGS
 from service.realtime import sse, ws
@@ -28,6 +37,11 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post("/webhooks/clerk", clerk_webhooks.clerk_webhook)
     app.router.add_get("/api/me", me.me)
     app.router.add_get("/api/me/payments", me.my_payments)
+    app.router.add_get("/api/me/payment-methods", saved_cards.my_cards)
+    app.router.add_delete("/api/me/payment-methods/{payment_method_id}", saved_cards.remove_my_card)
+    app.router.add_post("/api/me/setup-intents", saved_cards.create_setup_intent)
+    app.router.add_get("/api/customers/{external_id}/payment-methods", saved_cards.customer_cards)
+    app.router.add_post("/api/payments/{payment_id}/confirm", saved_cards.confirm_with_card)
     app.router.add_get("/ws", ws.websocket)
     if app[SETTINGS].demo_page:
         app.router.add_get("/", demo.index)

@@ -6,6 +6,7 @@ from dataclasses import replace
 from typing import Any
 
 from service.payments.attempts import attempt_of
+from service.payments.card_effects import card_effect
 from service.payments.declines import FRAUD_CODES
 from service.payments.event_common import EventResult, EventRule, find_payment, save, status_change
 from service.payments.models import Change, NewAttempt, Payment, PaymentUpdate
@@ -32,11 +33,13 @@ async def intent_event(tx: PaymentsTx, event: StripeEvent, rule: EventRule) -> E
         if card is not None:
             attempt = replace(attempt, card_brand=card.brand, card_last4=card.last4)
     recorded = attempt is not None and await tx.add_attempt(payment.id, attempt)
+    if recorded and attempt is not None:
+        await _apply_card_effect(tx, payment, attempt, event.id)
     new_id = intent.id if payment.stripe_payment_intent_id is None else None
     status = rule.status(intent.status)
     data: dict[str, Any] = {"stripe_status": intent.status}
     if recorded and attempt:
-        data["attempt"] = _attempt_summary(attempt)
+        data["attempt"] = _attempt_summary(attempt, saved=payment.customer_id is not None)
     update = replace(
         intent_amounts(payment, intent.amounts, status), stripe_payment_intent_id=new_id
     )
@@ -72,8 +75,28 @@ def intent_amounts(payment: Payment, intent: IntentAmounts, status: str | None) 
     )
 
 
-def _attempt_summary(attempt: NewAttempt) -> dict[str, Any]:
-    """The attempt as the timeline shows it (the browser replays it)."""
+async def _apply_card_effect(
+    tx: PaymentsTx, payment: Payment, attempt: NewAttempt, event_id: str
+) -> None:
+    """A decline that makes a customer's card unusable disables it (``card_effects``), in
+    the transaction that records the attempt. Only a customer's card can be saved."""
+    method = attempt.stripe_payment_method_id
+    if attempt.outcome != "failed" or payment.customer_id is None or method is None:
+        return
+    effect = card_effect(attempt.decline_code, attempt.error_code)
+    if effect.action == "disable":
+        await tx.disable_card(
+            payment_method_id=method,
+            customer_id=payment.customer_id,
+            reason=attempt.decline_code or attempt.error_code or "card_declined",
+            payment_id=payment.id,
+            stripe_event_id=event_id,
+        )
+
+
+def _attempt_summary(attempt: NewAttempt, *, saved: bool = False) -> dict[str, Any]:
+    """The attempt as the timeline shows it (the browser replays it). `saved`: the payment
+    has a customer, whose card may be saved: the summary says what the decline did to it."""
     decline_code = attempt.decline_code
     if decline_code in FRAUD_CODES:
         # The timeline is replayed to the browser: a fraud decline must look generic (§7).
@@ -87,6 +110,11 @@ def _attempt_summary(attempt: NewAttempt) -> dict[str, Any]:
         "advice_message": attempt.advice_message,
         "card_brand": attempt.card_brand,
         "card_last4": attempt.card_last4,
+        "card_action": (
+            card_effect(decline_code, attempt.error_code).action
+            if saved and attempt.outcome == "failed"
+            else None
+        ),
     }
     return {key: value for key, value in summary.items() if value is not None}
 
