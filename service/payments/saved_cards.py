@@ -68,14 +68,14 @@ def is_expired(exp_month: int | None, exp_year: int | None, now: datetime) -> bo
 def saved_cards(
     cards: Sequence[GatewayCard], disabled: Mapping[str, DisabledCard], now: datetime
 ) -> list[SavedCard]:
-    """Stripe's cards (newest first) with one entry per physical card (fingerprint): the
-    newest of its PaymentMethods is shown, disabled when any of them was disabled."""
+    """Stripe's cards, in Stripe's order (newest first), with one entry per physical card
+    (fingerprint): its newest PaymentMethod, disabled when any of its copies was."""
     groups: dict[str, list[GatewayCard]] = {}
     for card in cards:
         groups.setdefault(card.fingerprint or card.id, []).append(card)
     shown = []
     for same in groups.values():
-        newest = max(same, key=lambda c: (c.created, c.id))
+        newest = same[0]
         reason = next((disabled[c.id].reason for c in same if c.id in disabled), None)
         shown.append(
             SavedCard(
@@ -89,7 +89,7 @@ def saved_cards(
                 disabled_reason=reason,
             )
         )
-    return sorted(shown, key=lambda c: (c.created, c.id), reverse=True)
+    return shown
 
 
 def same_card(cards: Iterable[GatewayCard], payment_method_id: str) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -10,6 +11,7 @@ import pytest
 from pytest_aiohttp import AiohttpClient
 
 from service.app import create_app
+from service.tokens import issue_order_token
 from tests.conftest import make_settings
 from tests.support.api import API, Client
 from tests.support.emulator import RunningEmulator
@@ -17,6 +19,7 @@ from tests.support.session_keys import ISSUER, PARTY, JwksServer, SigningKey, ru
 from tests.support.webhooks import WEBHOOK_SECRET, emulator_call, post_event
 
 KEY = SigningKey.rsa("kid-cards")
+ORDER_SECRET = "order-token-secret-0123456789abcdef0123456789"
 
 
 @pytest.fixture
@@ -36,6 +39,7 @@ async def api(
         auth_jwks_url=jwks.url,
         auth_issuer=ISSUER,
         auth_authorized_parties=[PARTY],
+        order_token_secret=ORDER_SECRET,
     )
     return await aiohttp_client(create_app(settings))
 
@@ -48,6 +52,11 @@ def session(user: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {KEY.token(sub=user, iss=ISSUER, azp=PARTY)}"}
 
 
+def session_cookie(user: str) -> dict[str, str]:
+    """The session as the browser sends it beside an order token: Clerk's cookie."""
+    return {"Cookie": f"__session={KEY.token(sub=user, iss=ISSUER, azp=PARTY)}"}
+
+
 async def stripe(
     emulator: RunningEmulator, method: str, path: str, form: dict[str, str] | None = None
 ) -> dict[str, Any]:
@@ -57,10 +66,19 @@ async def stripe(
 
 
 async def pay_as(
-    api: Client, headers: dict[str, str], *, save_card: bool = False, **extra: Any
+    api: Client, user: str | None, *, save_card: bool = False, **extra: Any
 ) -> dict[str, Any]:
-    """``POST /api/payment-intents`` for a fresh order; the 201 answer."""
-    body = {"order_id": f"order-{uuid.uuid4()}", "amount": 2500, "currency": "usd", **extra}
+    """``POST /api/payment-intents`` for a fresh order; the 201 answer. A signed-in `user`
+    pays as a browser does (session cookie and an order token from the merchant's
+    backend); None: the merchant's backend with its API key."""
+    order_id = f"order-{uuid.uuid4()}"
+    body = {"order_id": order_id, "amount": 2500, "currency": "usd", **extra}
+    headers = API
+    if user is not None:
+        token = issue_order_token(
+            ORDER_SECRET.encode(), order_id, 2500, "usd", int(time.time()) + 300
+        )
+        headers = {**session_cookie(user), "X-Order-Token": token}
     if save_card:
         body["save_card"] = True
     response = await api.post("/api/payment-intents", json=body, headers=headers)
@@ -71,7 +89,7 @@ async def pay_as(
 
 async def stripe_customer(api: Client, emulator: RunningEmulator, user: str) -> str:
     """The user's Stripe Customer (made by a first payment as that customer)."""
-    await pay_as(api, API, customer={"external_id": user})
+    await pay_as(api, None, customer={"external_id": user})
     found = [
         c["id"]
         for c in emulator.handle.store.newest_first("customer")

@@ -90,11 +90,11 @@ def _card(pm: str, created: int, fingerprint: str | None, exp_year: int = 2034) 
     return GatewayCard(pm, "cus_1", "visa", "4242", 12, exp_year, fingerprint, created)
 
 
-def test_duplicates_shown_once_newest_first_and_disabled_if_any_copy_is() -> None:
-    cards = [
-        _card("pm_a1", 10, "fp_a"),
-        _card("pm_b", 20, "fp_b", exp_year=2020),
+def test_duplicates_shown_once_in_stripes_order_and_disabled_if_any_copy_is() -> None:
+    cards = [  # Stripe's order: newest first
         _card("pm_a2", 30, "fp_a"),
+        _card("pm_b", 20, "fp_b", exp_year=2020),
+        _card("pm_a1", 10, "fp_a"),
         _card("pm_c", 5, None),
     ]
     disabled = {"pm_a1": DisabledCard("pm_a1", "lost_card", NOW)}
