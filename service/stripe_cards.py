@@ -26,7 +26,8 @@ class _Requests(Protocol):
     ) -> dict[str, Any]: ...
 
 
-def _path(stripe_id: str) -> str:
+def path_segment(stripe_id: str) -> str:
+    """An id placed in a URL path, escaped (it comes from our database or a webhook)."""
     return quote(stripe_id, safe="")
 
 
@@ -53,16 +54,10 @@ class StripeCardCalls:
         page = await self._request(
             "customers.payment_methods.list",
             "get",
-            f"/v1/customers/{_path(customer)}/payment_methods",
+            f"/v1/customers/{path_segment(customer)}/payment_methods",
             {"type": "card", "limit": _PAGE},
         )
         return [gateway_card(pm) for pm in page["data"]]
-
-    async def retrieve_payment_method(self: _Requests, payment_method_id: str) -> GatewayCard:
-        raw = await self._request(
-            "payment_methods.retrieve", "get", f"/v1/payment_methods/{_path(payment_method_id)}"
-        )
-        return gateway_card(raw)
 
     async def detach_payment_method(
         self: _Requests, payment_method_id: str, *, idempotency_key: str
@@ -70,7 +65,7 @@ class StripeCardCalls:
         await self._request(
             "payment_methods.detach",
             "post",
-            f"/v1/payment_methods/{_path(payment_method_id)}/detach",
+            f"/v1/payment_methods/{path_segment(payment_method_id)}/detach",
             {},
             idempotency_key,
         )
@@ -104,7 +99,7 @@ class StripeCardCalls:
         raw = await self._request(
             "payment_intents.confirm",
             "post",
-            f"/v1/payment_intents/{_path(payment_intent_id)}/confirm",
+            f"/v1/payment_intents/{path_segment(payment_intent_id)}/confirm",
             params,
             idempotency_key,
         )

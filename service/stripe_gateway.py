@@ -17,7 +17,6 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, cast
-from urllib.parse import quote
 
 import stripe
 from stripe.params import (
@@ -37,6 +36,7 @@ from service.payments.ports import (
     LineItem,
 )
 from service.stripe_cards import StripeCardCalls
+from service.stripe_cards import path_segment as _path
 from service.stripe_errors import gateway_error
 from service.stripe_objects import checkout_session, payment_intent, refund
 from service.stripe_transport import AIOHTTPClient
@@ -311,11 +311,6 @@ class StripeGateway(StripeCardCalls):
         _log_call(operation, started, request_id, outcome)
         if self._on_call is not None:
             self._on_call(operation, time.perf_counter() - started, outcome)
-
-
-def _path(stripe_id: str) -> str:
-    """An id placed in a URL path, escaped (it comes from our database or a webhook)."""
-    return quote(stripe_id, safe="")
 
 
 def _log_call(operation: str, started: float, request_id: str | None, outcome: str) -> None:

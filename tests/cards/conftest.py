@@ -13,13 +13,13 @@ from pytest_aiohttp import AiohttpClient
 from service.app import create_app
 from service.tokens import issue_order_token
 from tests.conftest import make_settings
+from tests.identity.conftest import KEY, ORDER_SECRET
+from tests.identity.conftest import fresh_user as fresh_user
+from tests.identity.conftest import session as session
 from tests.support.api import API, Client
 from tests.support.emulator import RunningEmulator
-from tests.support.session_keys import ISSUER, PARTY, JwksServer, SigningKey, running_jwks
+from tests.support.session_keys import ISSUER, PARTY, JwksServer, running_jwks
 from tests.support.webhooks import WEBHOOK_SECRET, emulator_call, post_event
-
-KEY = SigningKey.rsa("kid-cards")
-ORDER_SECRET = "order-token-secret-0123456789abcdef0123456789"
 
 
 @pytest.fixture
@@ -42,14 +42,6 @@ async def api(
         order_token_secret=ORDER_SECRET,
     )
     return await aiohttp_client(create_app(settings))
-
-
-def fresh_user() -> str:
-    return f"user_{uuid.uuid4().hex[:16]}"
-
-
-def session(user: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {KEY.token(sub=user, iss=ISSUER, azp=PARTY)}"}
 
 
 def session_cookie(user: str) -> dict[str, str]:
