@@ -92,10 +92,13 @@ class StripeCardCalls:
         payment_method: str,
         off_session: bool,
         idempotency_key: str,
+        return_url: str | None = None,
     ) -> GatewayPaymentIntent:
         params: dict[str, Any] = {"payment_method": payment_method}
         if off_session:
             params["off_session"] = True
+        if return_url is not None:
+            params["return_url"] = return_url
         raw = await self._request(
             "payment_intents.confirm",
             "post",

@@ -42,6 +42,14 @@ class PayWithCardIn(Strict):
     off_session: bool = Field(
         False, description="API key only: charge without the customer (e.g. a no-show fee)"
     )
+    return_url: str | None = Field(
+        None,
+        min_length=8,
+        max_length=2048,
+        description="Where the bank's 3-D Secure page sends the customer back (on an allowed "
+        "redirect origin); Stripe asks for one when the payment accepts redirect-based "
+        "methods. Without it, stripe.handleNextAction authenticates in the page.",
+    )
 
 
 class CardPaidOut(BaseModel):

@@ -21,7 +21,7 @@ from service.http.card_schemas import (
 from service.http.parsing import parse_json
 from service.http.payments import _payment_id
 from service.http.session_auth import require_user, session_may_read
-from service.keys import AUTH, CARD_GATEWAY, GATEWAY, STORE
+from service.keys import AUTH, CARD_GATEWAY, GATEWAY, SETTINGS, STORE
 from service.payments.card_use_cases import (
     CardPaid,
     PayWithCard,
@@ -30,7 +30,7 @@ from service.payments.card_use_cases import (
     remove_card,
     start_card_setup,
 )
-from service.payments.create_payment import CustomerInfo
+from service.payments.create_payment import CustomerInfo, check_redirect
 from service.payments.saved_cards import SavedCard
 
 log = logging.getLogger(__name__)
@@ -111,8 +111,11 @@ async def confirm_with_card(request: web.Request) -> web.Response:
             code="off_session_not_allowed",
             details={"field": "off_session"},
         )
+    if body.return_url is not None:
+        origins = request.app[SETTINGS].allowed_redirect_origins
+        check_redirect(body.return_url, origins, "return_url")
     paid = await pay_with_card(
-        PayWithCard(payment_id, body.payment_method, body.off_session),
+        PayWithCard(payment_id, body.payment_method, body.off_session, body.return_url),
         store=request.app[STORE],
         gateway=request.app[GATEWAY],
         cards=request.app[CARD_GATEWAY],

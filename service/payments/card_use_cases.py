@@ -107,6 +107,7 @@ class PayWithCard:
     payment_id: UUID
     payment_method: str
     off_session: bool = False
+    return_url: str | None = None  # already checked against the allowed redirect origins
 
 
 @dataclass(frozen=True)
@@ -181,6 +182,7 @@ async def pay_with_card(
             intent_id,
             payment_method=cmd.payment_method,
             off_session=cmd.off_session,
+            return_url=cmd.return_url,
             idempotency_key=f"paylive-confirm-{payment.id}-{uuid4()}",
         )
     except GatewayCardError as exc:

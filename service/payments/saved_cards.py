@@ -123,6 +123,7 @@ class CardGateway(Protocol):
         payment_method: str,
         off_session: bool,
         idempotency_key: str,
+        return_url: str | None = None,
     ) -> GatewayPaymentIntent:
         """A card decline raises GatewayCardError (the intent is then retrievable)."""
         ...

@@ -21,6 +21,8 @@ from tests.support.emulator import RunningEmulator
 from tests.support.session_keys import ISSUER, PARTY, JwksServer, running_jwks
 from tests.support.webhooks import WEBHOOK_SECRET, emulator_call, post_event
 
+SHOP = "https://shop.example"
+
 
 @pytest.fixture
 async def jwks() -> AsyncIterator[JwksServer]:
@@ -40,6 +42,7 @@ async def api(
         auth_issuer=ISSUER,
         auth_authorized_parties=[PARTY],
         order_token_secret=ORDER_SECRET,
+        allowed_redirect_origins=[SHOP],
     )
     return await aiohttp_client(create_app(settings))
 

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tests.cards.conftest import (
+    SHOP,
     deliver_all,
     fresh_user,
     my_cards,
@@ -65,6 +66,21 @@ async def test_3ds_answers_what_handle_next_action_needs(
     assert (body["status"], body["next_step"]) == ("requires_action", "authenticate")
     assert body["client_secret"] == made["client_secret"]
     assert body["next_action"]["type"] in ("use_stripe_sdk", "redirect_to_url")
+
+
+async def test_3ds_with_a_return_url_redirects_back_to_an_allowed_origin(
+    api: Client, emulator: RunningEmulator
+) -> None:
+    user, pm = await saved(api, emulator, "4000000000003220")
+    made = await pay_as(api, user)
+    away = {"return_url": "https://evil.example/back"}
+    status, body = await confirm(api, made["payment_id"], session(user), pm, **away)
+    assert (status, body["error"]["code"]) == (422, "redirect_not_allowed")
+    back = {"return_url": f"{SHOP}/paid"}
+    status, body = await confirm(api, made["payment_id"], session(user), pm, **back)
+    assert (status, body["status"]) == (200, "requires_action")
+    assert body["next_action"]["type"] == "redirect_to_url"
+    assert body["next_action"]["redirect_to_url"]["return_url"] == f"{SHOP}/paid"
 
 
 async def test_only_the_payments_customer_and_only_their_cards(
