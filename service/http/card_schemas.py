@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from service.http.schemas import Strict
+from service.payments.card_effects import card_effect
 from service.payments.card_use_cases import CardPaid, shown_decline
 from service.payments.saved_cards import SavedCard
 
@@ -93,22 +94,19 @@ def saved_card_out(card: SavedCard, *, for_customer: bool) -> SavedCardOut:
 def card_paid_out(paid: CardPaid, *, for_customer: bool) -> CardPaidOut:
     decline = _masked_reason(paid.decline_code, for_customer)
     effect = paid.effect
-    if for_customer and effect is not None and paid.decline_code != decline:
-        effect = None  # "disable" would tell a fraudster the card was reported
-    action = paid.status == "requires_action"
+    if effect is not None and decline != paid.decline_code:
+        # A fraud decline disables the card, but "disable" would tell a fraudster the card
+        # was reported: the customer sees a plain decline's effect.
+        effect = card_effect(decline)
+    wants_customer = paid.status == "requires_action" or paid.customer_must_authenticate
+    next_step = paid.advice.next_step if paid.advice else None
     return CardPaidOut(
         payment_id=str(paid.payment.id),
         status=paid.status,
-        client_secret=paid.client_secret if action or paid.customer_must_authenticate else None,
+        client_secret=paid.client_secret if wants_customer else None,
         next_action=dict(paid.next_action) if paid.next_action else None,
         decline_code=decline,
-        next_step=(
-            "authenticate"
-            if action or paid.customer_must_authenticate
-            else paid.advice.next_step
-            if paid.advice
-            else None
-        ),
+        next_step="authenticate" if wants_customer else next_step,
         card_action=effect.action if effect else None,
         message=paid.advice.customer_message if paid.advice else None,
     )

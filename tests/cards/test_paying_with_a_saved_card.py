@@ -136,9 +136,10 @@ async def test_off_session_authentication_required_brings_the_customer_back(
 # decline whose webhook carries that code.
 ROWS = [
     ("4000000000000069", None, "expired_card", True, "disable"),
-    ("4000000000009987", None, "lost_card", True, None),
-    ("4000000000009979", None, "stolen_card", True, None),
-    ("4000000000000002", "pickup_card", "pickup_card", True, None),
+    # Lost, stolen, picked up: disabled, but the customer sees a plain decline.
+    ("4000000000009987", None, "lost_card", True, "suggest_another"),
+    ("4000000000009979", None, "stolen_card", True, "suggest_another"),
+    ("4000000000000002", "pickup_card", "pickup_card", True, "suggest_another"),
     ("4000000000000127", None, "incorrect_cvc", False, "ask_cvc"),
     ("4000000000009995", None, "insufficient_funds", False, "suggest_another"),
     ("4000000000000002", None, "generic_decline", False, "suggest_another"),
@@ -154,16 +155,17 @@ async def test_what_a_decline_does_to_the_card(
     webhook_code: str | None,
     code: str,
     disabled: bool,
-    shown_action: str | None,
+    shown_action: str,
 ) -> None:
     user, pm = await saved(api, emulator, number)
     good = await save_card(emulator, emulator.handle.store.get("payment_method", pm)["customer"])
     made = await pay_as(api, user)
     status, body = await confirm(api, made["payment_id"], session(user), pm)
     assert (status, body["status"]) == (200, "requires_payment_method")
-    if webhook_code is None:
-        # Lost and stolen look like a plain decline to the customer (DESIGN §7).
+    if webhook_code is None:  # the decline the emulator's card gives
         assert body["card_action"] == shown_action
+        fraud = code in ("lost_card", "stolen_card")
+        assert body["decline_code"] == ("generic_decline" if fraud else code)
     await emulator.handle.wait_idle()
     for event in emulator.handle.events():
         if event["type"] == "payment_intent.payment_failed" and webhook_code:
@@ -182,7 +184,7 @@ async def test_what_a_decline_does_to_the_card(
         e for e in (await timeline.json())["data"] if e["status"] == "requires_payment_method"
     ]
     # The page sees the next step live; a fraud decline's shows as a plain decline's.
-    assert failed[-1]["data"]["attempt"]["card_action"] == (shown_action or "suggest_another")
+    assert failed[-1]["data"]["attempt"]["card_action"] == shown_action
     status, body = await confirm(api, made["payment_id"], session(user), pm)
     if disabled:
         assert (status, body["error"]["code"]) == (409, "card_disabled")
