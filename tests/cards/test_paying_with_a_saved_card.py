@@ -109,7 +109,7 @@ async def test_only_the_payments_customer_and_only_their_cards(
 
 
 async def test_off_session_authentication_required_brings_the_customer_back(
-    api: Client, emulator: RunningEmulator
+    api: Client, emulator: RunningEmulator, caplog: pytest.LogCaptureFixture
 ) -> None:
     user, pm = await saved(api, emulator, "4000002760003184")
     made = await pay_as(api, None, customer={"external_id": user})  # a no-show fee
@@ -124,6 +124,10 @@ async def test_off_session_authentication_required_brings_the_customer_back(
         "authenticate",
     )
     assert body["client_secret"] == made["client_secret"]  # for the customer's return
+    # The merchant notification hook: a notice naming the payment, without the secret.
+    [notice] = [r for r in caplog.records if r.name == "service.http.saved_cards"]
+    assert getattr(notice, "payment_id", None) == made["payment_id"]
+    assert made["client_secret"] not in caplog.text
     await deliver_all(api, emulator)
     [card] = await my_cards(api, user)
     assert card["usable"]  # authenticating is the fix, the card stays
