@@ -27,7 +27,7 @@ IDENTITY_OPERATIONS: tuple[Operation, ...] = (
         "The signed-in customer",
         "payments",
         ok={200: MeOut},
-        errors=(401, 503),
+        errors=(400, 401, 503),
         security=SESSION,
         description="`synced` is false until the identity provider's user record has "
         "arrived (Clerk's user.created webhook).",
@@ -39,7 +39,7 @@ IDENTITY_OPERATIONS: tuple[Operation, ...] = (
         "The signed-in customer's payments, newest first",
         "payments",
         ok={200: MyPaymentListOut},
-        errors=(401, 422, 503),
+        errors=(400, 401, 422, 503),
         security=SESSION,
         params=(
             Param(
