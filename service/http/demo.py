@@ -33,6 +33,13 @@ async def favicon(request: web.Request) -> web.FileResponse:
     )
 
 
+async def minimal_example(request: web.Request) -> web.FileResponse:
+    """The one-file SPA the integration guide describes: paylive.js and the Payment Element."""
+    return web.FileResponse(
+        WEB_DIR / "examples" / "minimal.html", headers={"Cache-Control": "no-cache"}
+    )
+
+
 async def config(request: web.Request) -> web.Response:
     """What the page needs to know: the publishable key and where Stripe.js lives."""
     settings = request.app[SETTINGS]

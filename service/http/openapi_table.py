@@ -333,6 +333,24 @@ OPERATIONS: tuple[Operation, ...] = (
         "Browsers must come from a configured origin (403 otherwise).",
     ),
     Operation(
+        "GET",
+        "/paylive.js",
+        "paylive_js",
+        "The browser client (ES module)",
+        "live",
+        ok={200: Raw("text/javascript", {"type": "string"})},
+        description="ETag is the content hash (304 on If-None-Match); `?v=<hash>` may be "
+        "cached for a year.",
+    ),
+    Operation(
+        "GET",
+        "/paylive.d.ts",
+        "paylive_types",
+        "TypeScript types for paylive.js",
+        "live",
+        ok={200: Raw("application/typescript", {"type": "string"})},
+    ),
+    Operation(
         "POST",
         "/webhooks/stripe",
         "stripe_webhook",

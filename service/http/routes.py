@@ -14,6 +14,7 @@ from service.http import (
     saved_cards,
     webhooks,
 )
+from service.http.client_js import ClientScripts
 from service.http.openapi_table import OPENAPI_PATH
 from service.keys import METRICS, SETTINGS
 from service.realtime import sse, ws
@@ -43,10 +44,14 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/api/customers/{external_id}/payment-methods", saved_cards.customer_cards)
     app.router.add_post("/api/payments/{payment_id}/confirm", saved_cards.confirm_with_card)
     app.router.add_get("/ws", ws.websocket)
+    scripts = ClientScripts.load()  # read and hashed once, here
+    app.router.add_get("/paylive.js", scripts.javascript.handle)
+    app.router.add_get("/paylive.d.ts", scripts.types.handle)
     if app[SETTINGS].demo_page:
         app.router.add_get("/", demo.index)
         app.router.add_get("/checkout/return", demo.checkout_return)
         app.router.add_get("/bookings", demo.my_bookings)
         app.router.add_get("/favicon.ico", demo.favicon)
         app.router.add_get("/demo/config.json", demo.config)
+        app.router.add_get("/examples/minimal.html", demo.minimal_example)
         app.router.add_static("/static/", demo.WEB_DIR, append_version=True)

@@ -10,7 +10,7 @@ window.removeEventListener = (type, fn) => {
   const i = listeners.indexOf(fn);
   if (i >= 0) listeners.splice(i, 1);
 };
-window.location = { assign: (url) => { window.__redirected = url; } };
+window.location = { href: "http://shop.test/cart", assign: (url) => { window.__redirected = url; } };
 let challengeOutcome = "complete";
 const challengeLog = [];
 async function runChallenge(src) {
@@ -50,11 +50,43 @@ async function main() {
   const changes = [];
   card.on("change", (e) => changes.push(e.complete));
   const results = [];
+  const fill = (number, exp = "12/34") => {
+    inputs.cardnumber = { value: number };
+    inputs["exp-date"] = { value: exp };
+    inputs.cvc = { value: "123" };
+  };
   for (const s of scenarios.runs) {
     challengeOutcome = s.challenge || "complete";
     let res;
     const confirm = s.kind === "setup" ? "confirmCardSetup" : "confirmCardPayment";
-    if (s.kind === "retrieve") {
+    if (s.kind === "payment") {
+      // The Payment Element: elements({ clientSecret }), create("payment"), confirmPayment.
+      const group = stripe.elements({ clientSecret: s.secret, appearance: { theme: "stripe" } });
+      const element = group.create("payment");
+      element.mount("#payment");
+      element.on("change", (e) => changes.push(`${e.elementType}:${e.complete}:${e.value.type}`));
+      fill(s.card, s.exp);
+      element._emit("change", element._state());
+      window.__redirected = undefined;
+      const confirming = stripe.confirmPayment({
+        elements: group,
+        confirmParams: { return_url: "/paid?order=7" },
+        redirect: s.redirect || "if_required",
+      });
+      if (s.redirect === "always") {
+        while (!window.__redirected) await new Promise((r) => setTimeout(r, 10));
+        results.push({ redirected: window.__redirected.replace(s.secret, "SECRET") });
+        continue;
+      }
+      res = await confirming;
+    } else if (s.kind === "next_action") {
+      // Confirmed without handling the action, then handleNextAction({ clientSecret }).
+      fill(s.card);
+      const first = await stripe.confirmCardPayment(s.secret, { payment_method: { card } },
+        { handleActions: false });
+      changes.push(`before:${first.paymentIntent.status}`);
+      res = await stripe.handleNextAction({ clientSecret: s.secret });
+    } else if (s.kind === "retrieve") {
       res = await stripe.retrievePaymentIntent(s.secret);
     } else if (s.kind === "retrieveSetup") {
       res = await stripe.retrieveSetupIntent(s.secret);
@@ -76,6 +108,7 @@ async function main() {
     results.push({
       status: intent ? intent.status : null,
       error: res.error ? { code: res.error.code, decline_code: res.error.decline_code,
+        ...(res.error.type === "validation_error" ? { message: res.error.message } : {}),
         type: res.error.type, pi: failed && failed.id } : null,
     });
     if (intent && !intent.id.startsWith(s.kind === "setup" || s.kind === "retrieveSetup" ? "seti_" : "pi_")) {

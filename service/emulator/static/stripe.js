@@ -1,7 +1,9 @@
 /* Stripe.js-compatible shim served by the paylive Stripe emulator.
- * Supports Stripe(pk).elements().create('card'), confirmCardPayment, confirmCardSetup,
- * handleCardAction, handleNextAction, retrievePaymentIntent and retrieveSetupIntent,
- * talking to the emulator at BASE. */
+ * Supports the Card Element (elements().create('card'), confirmCardPayment,
+ * confirmCardSetup, handleCardAction) and the Payment Element (elements({ clientSecret,
+ * appearance }).create('payment'), confirmPayment, handleNextAction), and
+ * retrievePaymentIntent / retrieveSetupIntent, talking to the emulator at BASE.
+ * The Payment Element offers cards only. */
 (function () {
   "use strict";
   var BASE = "__EMULATOR_BASE__";
@@ -32,22 +34,31 @@
     });
   }
 
-  function CardElement() {
+  // The Card Element, and the Payment Element ("payment": the same fields under a label).
+  function CardElement(type, appearance) {
+    this._type = type || "card";
+    this._appearance = appearance || {};
     this._handlers = {};
     this._root = null;
   }
   CardElement.prototype.mount = function (target) {
     var el = typeof target === "string" ? document.querySelector(target) : target;
     if (!el) throw new Error("mount: no element matches " + target);
-    el.innerHTML =
-      '<span class="StripeElement" style="display:flex;gap:.5rem">' +
+    var vars = this._appearance.variables || {};
+    var style = "display:flex;gap:.5rem" +
+      (vars.fontFamily ? ";font-family:" + String(vars.fontFamily).replace(/[;"<>]/g, "") : "");
+    el.innerHTML = (this._type === "payment"
+      ? '<div class="p-PaymentElement" data-method="card"><div class="p-Tab" style="font-weight:600;margin-bottom:.25rem">Card</div>'
+      : "") +
+      '<span class="StripeElement" style="' + style + '">' +
       '<input name="cardnumber" autocomplete="cc-number" inputmode="numeric" placeholder="Card number" style="flex:3">' +
       '<input name="exp-date" autocomplete="cc-exp" placeholder="MM / YY" style="flex:1">' +
       '<input name="cvc" autocomplete="cc-csc" inputmode="numeric" placeholder="CVC" style="flex:1">' +
-      "</span>";
+      "</span>" + (this._type === "payment" ? "</div>" : "");
     this._root = el;
     var self = this;
     el.addEventListener("input", function () { self._emit("change", self._state()); });
+    setTimeout(function () { self._emit("ready", { elementType: self._type }); }, 0);
   };
   CardElement.prototype._field = function (name) {
     var input = this._root && this._root.querySelector('input[name="' + name + '"]');
@@ -57,8 +68,11 @@
     var number = this._field("cardnumber");
     var complete = number.length >= 12 && /^\d{2}\/?\d{2}$/.test(this._field("exp-date")) &&
       this._field("cvc").length >= 3;
-    return { elementType: "card", empty: number === "", complete: complete, error: undefined,
-      brand: number.charAt(0) === "4" ? "visa" : number.charAt(0) === "5" ? "mastercard" : "unknown" };
+    var state = { elementType: this._type, empty: number === "", complete: complete, error: undefined };
+    var brand = number.charAt(0) === "4" ? "visa" : number.charAt(0) === "5" ? "mastercard" : "unknown";
+    if (this._type === "payment") state.value = { type: "card" };
+    else state.brand = brand;
+    return state;
   };
   CardElement.prototype.on = function (event, cb) {
     (this._handlers[event] = this._handlers[event] || []).push(cb);
@@ -80,6 +94,18 @@
     var exp = this._field("exp-date").split("/");
     return { number: this._field("cardnumber"), exp_month: exp[0], exp_year: exp[1], cvc: this._field("cvc") };
   };
+
+  // A validation error for an unfinished Payment Element, as Stripe reports it; else null.
+  function incomplete(element) {
+    var card = element._card();
+    var code = card.number.length < 12 ? "incomplete_number"
+      : !/^\d{2}\/?\d{2}$/.test(element._field("exp-date")) ? "incomplete_expiry"
+      : card.cvc.length < 3 ? "incomplete_cvc" : null;
+    if (!code) return null;
+    var what = { incomplete_number: "card number", incomplete_expiry: "card's expiration date",
+      incomplete_cvc: "card's security code" }[code];
+    return { type: "validation_error", code: code, message: "Your " + what + " is incomplete." };
+  }
 
   // Show the emulator's 3-D Secure page in an overlay iframe and wait for its outcome.
   function authenticate(url) {
@@ -108,15 +134,28 @@
     if (!key) throw new Error("Stripe(): a publishable key is required");
     this._key = key;
   }
-  Stripe.prototype.elements = function () {
-    var created = null;
+  Stripe.prototype.elements = function (options) {
+    options = options || {};
+    var created = {};
+    var appearance = options.appearance || {};
     return {
+      _clientSecret: options.clientSecret || null,
       create: function (type) {
-        if (type !== "card") throw new Error("The emulator's Stripe.js supports only 'card'");
-        created = new CardElement();
-        return created;
+        if (type !== "card" && type !== "payment") {
+          throw new Error("The emulator's Stripe.js supports only 'card' and 'payment'");
+        }
+        if (type === "payment" && !options.clientSecret) {
+          throw new Error("elements({ clientSecret }) is required for the Payment Element");
+        }
+        created[type] = new CardElement(type, appearance);
+        return created[type];
       },
-      getElement: function (type) { return type === "card" ? created : null; },
+      getElement: function (type) { return created[type] || null; },
+      update: function (changes) { if (changes && changes.appearance) appearance = changes.appearance; },
+      submit: function () {
+        var el = created.payment;
+        return Promise.resolve(el ? { error: incomplete(el) } : {});
+      },
     };
   };
   // Payment- and SetupIntents go through the same steps; the client secret says which.
@@ -166,7 +205,42 @@
     });
   };
   Stripe.prototype.handleNextAction = function (options) {
-    return this.handleCardAction(options.clientSecret);
+    return this.handleCardAction(options && options.clientSecret);
+  };
+  // confirmPayment({ elements, clientSecret?, confirmParams: { return_url }, redirect }):
+  // redirect "always" (the default) sends the customer to return_url when done, as Stripe
+  // does; "if_required" resolves with the PaymentIntent or the error instead.
+  Stripe.prototype.confirmPayment = function (options) {
+    options = options || {};
+    var elements = options.elements;
+    var params = options.confirmParams || {};
+    var secret = options.clientSecret || (elements && elements._clientSecret);
+    var element = elements && elements.getElement("payment");
+    var always = options.redirect !== "if_required";
+    if (!secret) return Promise.reject(new Error("confirmPayment: no clientSecret"));
+    if (always && !params.return_url) {
+      return Promise.reject(new Error("confirmPayment: confirmParams.return_url is required"));
+    }
+    if (!element) return Promise.reject(new Error("confirmPayment: no Payment Element mounted"));
+    var invalid = incomplete(element);
+    if (invalid) return Promise.resolve({ error: invalid });
+    // No return_url to the emulator: it would answer 3-D Secure with a redirect, where
+    // Stripe.js authenticates cards in its modal; the redirect to return_url comes after.
+    var data = { payment_method: { card: element,
+      billing_details: (params.payment_method_data || {}).billing_details } };
+    return this.confirmCardPayment(secret, data).then(function (res) {
+      var pi = res.paymentIntent;
+      if (always && pi && (pi.status === "succeeded" || pi.status === "processing" ||
+          pi.status === "requires_capture")) {
+        var url = new URL(params.return_url, window.location.href);
+        url.searchParams.set("payment_intent", pi.id);
+        url.searchParams.set("payment_intent_client_secret", secret);
+        url.searchParams.set("redirect_status", pi.status === "processing" ? "pending" : "succeeded");
+        window.location.assign(url.toString());
+        return new Promise(function () {});
+      }
+      return res;
+    });
   };
   Stripe.prototype._confirm = function (secret, data, options) {
     var self = this;
