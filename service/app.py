@@ -30,6 +30,7 @@ from service.keys import (
     CONNECTION_LIMITS,
     CUSTOMER_DIRECTORY,
     DB_POOL,
+    DELIVERY,
     GATEWAY,
     HUB,
     LISTENER,
@@ -38,6 +39,8 @@ from service.keys import (
     STORE,
     WEBHOOK_STATS,
 )
+from service.notifications.run import deliver_notifications
+from service.notifications.stats import DeliveryCollector
 from service.payments.reconcile import ReconcileStats
 from service.realtime.hub import Hub
 from service.realtime.limits import ConnectionLimits
@@ -84,11 +87,16 @@ def create_app(settings: Settings) -> web.Application:
     app[METRICS] = metrics
     app[WEBHOOK_STATS] = metrics.webhooks
     setup_sessions(app)
+    metrics.registry.register(
+        DeliveryCollector(lambda: app[DELIVERY].stats if DELIVERY in app else None)
+    )
     if settings.status_token_secret is None:
         log.warning("STATUS_TOKEN_SECRET unset: status tokens are valid in this process only")
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_stripe)
     app.cleanup_ctx.append(_realtime)
+    if settings.merchant_webhook_urls:
+        app.cleanup_ctx.append(deliver_notifications)
     app.cleanup_ctx.append(
         reconcile_in_background(bootstrap.reconcile_config(settings), metrics.reconcile)
     )
@@ -103,7 +111,7 @@ def create_app(settings: Settings) -> web.Application:
 async def _database(app: web.Application) -> AsyncIterator[None]:
     pool = await bootstrap.database_pool(app[SETTINGS])
     app[DB_POOL] = pool
-    app[STORE] = PgStore(pool)
+    app[STORE] = PgStore(pool, notify_merchants=bool(app[SETTINGS].merchant_webhook_urls))
     yield
     await pool.close()
 

@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from service.identity.session_tokens import key_from_pem
@@ -18,6 +18,9 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 _ORIGIN = re.compile(r"^https?://[A-Za-z0-9.\-]+(:[0-9]{1,5})?$")
 _URL = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]+(/.*)?$")
+
+# whsec_ + standard base64 of at least 24 bytes (Standard Webhooks recommends 24 to 64).
+_WHSEC = re.compile(r"^whsec_[A-Za-z0-9+/]{32,}={0,2}$")
 
 CommaList = Annotated[list[str], NoDecode]
 SecretList = Annotated[list[SecretStr], NoDecode]
@@ -87,6 +90,20 @@ class Settings(BaseSettings):
     reconcile_max_age_seconds: float = Field(default=7 * 24 * 3600.0, gt=0, le=30 * 24 * 3600)
     reconcile_lookback_seconds: int = Field(default=3 * 24 * 3600, ge=60, le=30 * 24 * 3600)
     shutdown_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    merchant_webhook_urls: CommaList = []
+    merchant_webhook_secret: SecretList = []
+    merchant_webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    merchant_webhook_retry_schedule: Annotated[list[float], NoDecode] = [
+        5,
+        300,
+        1800,
+        7200,
+        18000,
+        36000,
+        36000,
+    ]
+    merchant_webhook_concurrency: int = Field(default=8, ge=1, le=100)  # per endpoint
+    merchant_webhook_poll_seconds: float = Field(default=1.0, gt=0, le=300)
     db_pool_min_size: int = Field(default=1, ge=0, le=100)
     db_pool_max_size: int = Field(default=10, ge=1, le=200)
     embedded_pgdata: Path = PROJECT_ROOT / ".pgdata"
@@ -100,6 +117,13 @@ class Settings(BaseSettings):
     clerk_webhook_signing_secret: SecretStr | None = None
     auth_sign_in_url: str | None = None  # the demo page's "Sign in" link
 
+    @property
+    def livemode(self) -> bool:
+        """Whether our Stripe key is a live one (sk_live_/rk_live_): webhook events of
+        the other mode are never applied. Without a key: test mode."""
+        key = self.stripe_secret_key
+        return key is not None and key.get_secret_value().startswith(("sk_live_", "rk_live_"))
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper(cls, value: object) -> object:
@@ -111,6 +135,9 @@ class Settings(BaseSettings):
         "cors_origins",
         "allowed_redirect_origins",
         "auth_authorized_parties",
+        "merchant_webhook_urls",
+        "merchant_webhook_secret",
+        "merchant_webhook_retry_schedule",
         mode="before",
     )
     @classmethod
@@ -150,6 +177,28 @@ class Settings(BaseSettings):
     def _webhook_secrets(cls, value: list[SecretStr]) -> list[SecretStr]:
         if any(not s.get_secret_value().startswith("whsec_") for s in value):
             raise ValueError("each secret must start with whsec_")
+        return value
+
+    @field_validator("merchant_webhook_secret")
+    @classmethod
+    def _merchant_secrets(cls, value: list[SecretStr]) -> list[SecretStr]:
+        if any(not _WHSEC.match(s.get_secret_value()) for s in value):
+            raise ValueError("each secret must be whsec_ and base64 (at least 24 bytes)")
+        return value
+
+    @field_validator("merchant_webhook_urls")
+    @classmethod
+    def _merchant_urls(cls, value: list[str]) -> list[str]:
+        bad = [url for url in value if not _URL.match(url)]
+        if bad:
+            raise ValueError(f"not an http(s) URL: {', '.join(bad)}")
+        return value
+
+    @field_validator("merchant_webhook_retry_schedule")
+    @classmethod
+    def _schedule(cls, value: list[float]) -> list[float]:
+        if any(not 0 <= delay <= 7 * 24 * 3600 for delay in value):
+            raise ValueError("each delay must be from 0 to 604800 seconds")
         return value
 
     @field_validator("api_keys")
@@ -199,6 +248,12 @@ class Settings(BaseSettings):
         if bad:
             raise ValueError(f"not an origin (scheme://host[:port]): {', '.join(bad)}")
         return value
+
+    @model_validator(mode="after")
+    def _merchant_webhooks_signed(self) -> Settings:
+        if self.merchant_webhook_urls and not self.merchant_webhook_secret:
+            raise ValueError("MERCHANT_WEBHOOK_URLS needs MERCHANT_WEBHOOK_SECRET (whsec_...)")
+        return self
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -8,6 +8,7 @@ it uses Stripe itself; webhooks then need `stripe listen --forward-to …/webhoo
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import logging
@@ -27,6 +28,7 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
+from service import demo_theatre as theatre
 from service.config import Settings
 
 log = logging.getLogger(__name__)
@@ -142,6 +144,13 @@ def demo_settings(
         "demo_page": True,
         "allowed_redirect_origins": sorted({*settings.allowed_redirect_origins, *origins}),
         "status_token_secret": settings.status_token_secret or SecretStr(secrets.token_hex(32)),
+        # The theatre's backend hears of payments as any merchant would (issue 16).
+        "merchant_webhook_urls": [
+            *settings.merchant_webhook_urls,
+            f"{own}{theatre.PREFIX}{theatre.WEBHOOK_PATH}",
+        ],
+        "merchant_webhook_secret": settings.merchant_webhook_secret
+        or [SecretStr("whsec_" + base64.b64encode(secrets.token_bytes(32)).decode())],
     }
     if emulator is None:
         log.info("using Stripe test mode with the keys from the environment")

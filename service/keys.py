@@ -12,6 +12,7 @@ from service.http.metrics import METRICS as METRICS  # defined there: no import 
 from service.http.webhook_stats import WebhookStats
 from service.identity.sync_user import CustomerDirectory
 from service.identity.verifier import SessionVerifier
+from service.notifications.worker import DeliveryWorker
 from service.payments.ports import PaymentGateway
 from service.payments.saved_cards import CardGateway
 from service.realtime.hub import Hub
@@ -30,6 +31,7 @@ HUB = web.AppKey("hub", Hub)
 LISTENER = web.AppKey("listener", PgListener)
 SESSION_VERIFIER = web.AppKey("session_verifier", SessionVerifier)  # set when configured
 CONNECTION_LIMITS = web.AppKey("connection_limits", ConnectionLimits)
+DELIVERY = web.AppKey("delivery", DeliveryWorker)  # only with MERCHANT_WEBHOOK_URLS
 
 OPENAPI_DOCUMENT = web.AppKey("openapi_document", bytes)  # built once, served as is
 

@@ -12,11 +12,14 @@ from pytest_aiohttp import AiohttpClient
 
 from service.app import create_app
 from service.config import Settings
+from service.db.store import PgStore
 from tests.support.emulator import RunningEmulator, running_emulator
 from tests.support.postgres import TestPostgres
+from tests.support.settings import TEST_API_KEY, TEST_STATUS_SECRET, make_settings
+from tests.support.store import open_store
 
-TEST_API_KEY = "test-api-key-0123456789abcdef"
-TEST_STATUS_SECRET = "status-token-secret-0123456789abcdef0123"
+# Re-exported: other branches still import these names from here (tests.support.settings).
+__all__ = ["TEST_API_KEY", "TEST_STATUS_SECRET", "make_settings"]
 
 
 @pytest.fixture(scope="session")
@@ -40,26 +43,18 @@ def empty_database_url(postgres: TestPostgres, request: pytest.FixtureRequest) -
     postgres.drop_database(url)
 
 
-def make_settings(database_url: str, **overrides: object) -> Settings:
-    values: dict[str, object] = {
-        "database_url": database_url,
-        "api_keys": [TEST_API_KEY],
-        "status_token_secret": TEST_STATUS_SECRET,
-        "stripe_secret_key": "sk_test_paylive_emulator",
-        # Nothing listens on port 9: tests that reach Stripe pass the emulator's URL.
-        "stripe_api_base": "http://127.0.0.1:9",
-        "db_pool_min_size": 1,
-        "db_pool_max_size": 5,
-    }
-    values.update(overrides)
-    return Settings.model_validate(values)
-
-
 @pytest.fixture
 async def emulator() -> AsyncIterator[RunningEmulator]:
     """The Stripe emulator with its defaults; modules that need other knobs override it."""
     async with running_emulator() as running:
         yield running
+
+
+@pytest.fixture
+async def store(database_url: str) -> AsyncIterator[PgStore]:
+    """The module's database through a store on a pool of its own (no app needed)."""
+    async with open_store(database_url) as opened:
+        yield opened
 
 
 @pytest.fixture

@@ -29,6 +29,12 @@ TOY_SIZES = {
     "BENCH_SOCKETS_PUSHES": "2",
     "BENCH_CREATE_LEVELS": "1,2",
     "BENCH_CREATE_REQUESTS": "20",
+    "BENCH_NOTIFY_RATE": "50",
+    "BENCH_NOTIFY_SECONDS": "1",
+    "BENCH_NOTIFY_LEVEL": "2",
+    "BENCH_NOTIFY_EVENTS": "40",
+    "BENCH_NOTIFY_PAYMENTS": "20",
+    "BENCH_NOTIFY_ROUNDS": "1",
 }
 
 
@@ -47,7 +53,7 @@ def test_make_bench_runs_every_benchmark(postgres: TestPostgres, tmp_path: Path)
         env=env,
         capture_output=True,
         text=True,
-        timeout=180,
+        timeout=300,  # five benchmarks, eight service processes started
         check=False,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
@@ -76,3 +82,13 @@ def test_make_bench_runs_every_benchmark(postgres: TestPostgres, tmp_path: Path)
 
     assert [level["concurrency"] for level in results["create"]["levels"]] == [1, 2]
     assert "ratio service/reference" in done.stdout
+
+    notify = results["notify"]
+    assert notify["latency"]["events"] == 50
+    assert notify["latency"]["post_errors"] == 0
+    assert notify["latency"]["missing"] == 0
+    assert notify["latency"]["commit_to_merchant_p99_ms"] > 0
+    assert notify["ingest"]["off"]["errors"] == notify["ingest"]["on"]["errors"] == 0
+    assert notify["ingest"]["on"]["events"] == 40
+    assert notify["ingest"]["ratio_on_off"] > 0
+    assert "ratio on/off" in done.stdout

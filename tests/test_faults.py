@@ -23,10 +23,10 @@ from service.config import PROJECT_ROOT
 from service.db.embedded import EmbeddedPostgres
 from service.db.migrations import migrate
 from service.emulator import DeliveryKnobs, EmulatorConfig
-from tests.conftest import TEST_API_KEY, make_settings
 from tests.support.api import API
 from tests.support.emulator import RunningEmulator, running_emulator
 from tests.support.processes import free_port, spawn_service, wait_ready
+from tests.support.settings import TEST_API_KEY, make_settings
 
 SECRET = "whsec_paylive_faults_0123456789"
 

@@ -24,9 +24,9 @@ from service.keys import AUTH
 from service.logs import JsonFormatter, configure_logging
 from service.serving import handler_args
 from service.tokens import issue_order_token
-from tests.conftest import TEST_API_KEY, TEST_STATUS_SECRET, make_settings
 from tests.support.api import confirm_intent
 from tests.support.emulator import running_emulator
+from tests.support.settings import TEST_API_KEY, TEST_STATUS_SECRET, make_settings
 from tests.support.webhooks import WEBHOOK_SECRET, make_event, signed_headers
 
 ORDER_SECRET = "order-token-secret-0123456789abcdef0123"

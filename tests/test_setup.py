@@ -77,13 +77,13 @@ def test_system_packages_installs_only_what_is_missing(tmp_path: Path) -> None:
         assert calls[0] == "update -qq"
         assert calls[1].startswith("install -y -qq ")
         assert calls[1].split()[3:] in (
-            ["chromium", "nodejs"],
-            ["postgresql", "chromium", "nodejs"],
+            ["chromium", "nodejs", "npm"],
+            ["postgresql", "chromium", "nodejs", "npm"],
         )
     else:  # no root, no password-less sudo on this PATH: the one command, and stop
         assert result.returncode == 1
         assert "apt-get install -y" in result.stderr
-        assert "chromium nodejs" in result.stderr
+        assert "chromium nodejs npm" in result.stderr
         assert not log.exists()
 
 

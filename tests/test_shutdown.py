@@ -14,9 +14,9 @@ import asyncpg
 from service.db.pool import create_pool
 from service.db.store import PgStore
 from service.payments.models import StripeIds
-from tests.conftest import TEST_API_KEY
 from tests.support.payments import add_payment
 from tests.support.processes import free_port, spawn_service, wait_ready
+from tests.support.settings import TEST_API_KEY
 from tests.support.webhooks import WEBHOOK_SECRET, event_body, intent, make_event, signed_headers
 
 

@@ -18,6 +18,7 @@ import asyncpg
 from service.db.attempts_repo import AttemptQueries
 from service.db.cards_repo import CardQueries
 from service.db.inbox_repo import InboxQueries
+from service.db.notifications_repo import record_notification
 from service.db.refunds_repo import RefundQueries
 from service.payments.models import Change, Customer, NewPayment, Payment, StripeIds, TimelineEntry
 
@@ -92,8 +93,9 @@ _ATTACH_STRIPE_IDS = f"""UPDATE payments
 
 
 class PaymentsRepo(InboxQueries, RefundQueries, AttemptQueries, CardQueries):
-    def __init__(self, conn: asyncpg.Connection) -> None:
+    def __init__(self, conn: asyncpg.Connection, *, notify_merchants: bool = True) -> None:
         self.conn = conn
+        self.notify_merchants = notify_merchants  # write the merchant outbox (issue 16)
 
     # customers -------------------------------------------------------------------------
 
@@ -150,7 +152,14 @@ class PaymentsRepo(InboxQueries, RefundQueries, AttemptQueries, CardQueries):
             new.description,
             new.metadata,
         )
-        return _payment(row) if row is not None else None
+        if row is None:
+            return None
+        created = _payment(row)
+        if self.notify_merchants:  # the outbox row, in this transaction (issue 16)
+            await record_notification(
+                self.conn, None, created, Change("created", "api", None, data={})
+            )
+        return created
 
     async def get_payment(self, payment_id: UUID, *, for_update: bool = False) -> Payment | None:
         lock = " FOR UPDATE" if for_update else ""
@@ -251,7 +260,10 @@ class PaymentsRepo(InboxQueries, RefundQueries, AttemptQueries, CardQueries):
         )
         if row is None:
             raise RuntimeError(f"payment {payment.id} changed under us (lock not held?)")
-        return _payment(row)
+        changed = _payment(row)
+        if self.notify_merchants:  # the outbox row, in this transaction (issue 16)
+            await record_notification(self.conn, payment, changed, change)
+        return changed
 
     async def touch_stripe_state(self, payment_id: UUID, at: datetime, rank: int | None) -> None:
         """Record that a newer Stripe event was seen, without a visible change."""

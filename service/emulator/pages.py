@@ -69,7 +69,8 @@ def _money(amount: int, currency: str) -> str:
 
 def _html(title: str, body: str, status: int = 200) -> web.Response:
     doc = (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(title)}</title>"
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{escape(title)}</title>"
         f"<style>{_STYLE}</style></head><body><h1>{escape(title)}</h1>{body}</body></html>"
     )
     return web.Response(text=doc, status=status, content_type="text/html")

@@ -18,6 +18,7 @@ from aiohttp import web
 
 from service import errors
 from service.config import Settings
+from service.identity.session_tokens import looks_like_jwt
 from service.tokens import (
     OrderClaims,
     TokenError,
@@ -34,6 +35,7 @@ class AuthConfig:
     status_ttl_seconds: int
     order_secret: bytes | None
     allow_anonymous_create: bool
+    session_tokens: bool = False  # signed-in users' JWTs are verified (service/identity/)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AuthConfig:
@@ -46,6 +48,7 @@ class AuthConfig:
             status_ttl_seconds=settings.status_token_ttl_seconds,
             order_secret=order.get_secret_value().encode() if order else None,
             allow_anonymous_create=settings.allow_anonymous_create,
+            session_tokens=bool(settings.auth_jwks_url or settings.auth_jwt_key),
         )
 
     def issue_status_token(self, payment_id: UUID) -> str:
@@ -147,7 +150,10 @@ def authenticate_create(request: web.Request, auth: AuthConfig) -> Caller:
     api_key = api_key_identity(request, auth)
     if api_key is not None:
         return Caller("api_key", api_key)
-    if _bearer(request) is not None:
+    # A signed-in user's session token may stand beside the order token (it is verified
+    # by ``bound_customer``); any other Bearer credential is a bad API key.
+    session = _bearer(request)
+    if session is not None and not (auth.session_tokens and looks_like_jwt(session)):
         raise errors.Unauthenticated("The API key is not valid.", code="api_key_invalid")
     order_token = request.headers.get("X-Order-Token")
     if order_token and auth.order_secret is not None:
@@ -156,6 +162,8 @@ def authenticate_create(request: web.Request, auth: AuthConfig) -> Caller:
         except TokenError as exc:
             raise errors.Unauthenticated(exc.message, code=exc.code) from None
         identity = "order:" + _digest(claims.order_id, claims.customer or "")
+        if session is not None:  # its own key space: no replay to another (or a forged) JWT
+            identity += ":session:" + _digest(session)
         return Caller("order_token", identity, claims)
     if auth.allow_anonymous_create:
         return Caller("anonymous", None)

@@ -174,9 +174,16 @@ def _webhook_metrics(stats: WebhookStats) -> Iterator[Metric]:
     yield _counts(
         "paylive_webhook_outcomes",
         "Webhook deliveries by outcome (applied, duplicate, no_change, not_ours, ignored, "
-        "failed, bad_signature, invalid, too_large, unstorable).",
+        "failed, bad_signature, invalid, too_large, unstorable, unusable, mismatch).",
         "outcome",
         stats.outcomes,
+    )
+    yield _counts(
+        "paylive_webhook_event_mismatches",
+        "Signed events refused for not belonging to the payment they name, by reason "
+        "(livemode, flow, amount, currency, object_id).",
+        "reason",
+        stats.mismatches,
     )
 
 

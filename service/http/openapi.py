@@ -23,6 +23,8 @@ from service.http.idempotency import HEADER as IDEMPOTENCY_HEADER
 from service.http.idempotency import REPLAYED_HEADER
 from service.http.openapi_cards import CARD_OPERATIONS, CARD_PATH_PARAMS
 from service.http.openapi_identity import IDENTITY_OPERATIONS
+from service.http.openapi_live import LIVE_OPERATIONS
+from service.http.openapi_notifications import NOTIFICATION_OPERATIONS, NOTIFICATION_PATH_PARAMS
 from service.http.openapi_table import (
     CREATE,
     JSON,
@@ -80,7 +82,7 @@ def _models(operations: Iterable[Operation]) -> list[tuple[type[BaseModel], Json
 
 def _path_params(path: str) -> list[Param]:
     # KeyError here means a new path variable needs a PATH_PARAMS entry.
-    known = {**PATH_PARAMS, **CARD_PATH_PARAMS}
+    known = {**PATH_PARAMS, **NOTIFICATION_PATH_PARAMS, **CARD_PATH_PARAMS}
     return [known[name] for name in re.findall(r"{(\w+)", path)]
 
 
@@ -145,7 +147,13 @@ def _operation(
 
 
 def build_openapi(
-    operations: Iterable[Operation] = (*OPERATIONS, *IDENTITY_OPERATIONS, *CARD_OPERATIONS),
+    operations: Iterable[Operation] = (
+        *OPERATIONS,
+        *LIVE_OPERATIONS,
+        *IDENTITY_OPERATIONS,
+        *NOTIFICATION_OPERATIONS,
+        *CARD_OPERATIONS,
+    ),
     *,
     allow_anonymous_create: bool = False,
 ) -> dict[str, Any]:

@@ -174,7 +174,7 @@ LIST_PARAMS = (
 _CREATE_ERRORS = (400, 401, 402, 403, 409, 413, 422, 502, 503)
 _CHANGE_ERRORS = (400, 401, 402, 404, 409, 413, 422, 502, 503)
 # 400: a path, query or header with a NUL or undecodable bytes (every route).
-_READ_ERRORS = (400, 401, 403, 404)
+READ_ERRORS = (400, 401, 403, 404)
 
 OPERATIONS: tuple[Operation, ...] = (
     Operation(
@@ -251,7 +251,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "A payment's current state",
         "payments",
         ok={200: PaymentOut},
-        errors=_READ_ERRORS,
+        errors=READ_ERRORS,
         security=READ,
     ),
     Operation(
@@ -261,7 +261,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "A payment's charge attempts, with decline advice",
         "payments",
         ok={200: AttemptListOut},
-        errors=_READ_ERRORS,
+        errors=READ_ERRORS,
         security=READ,
     ),
     Operation(
@@ -271,7 +271,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "A payment's versioned history",
         "payments",
         ok={200: TimelineOut},
-        errors=(*_READ_ERRORS, 422),
+        errors=(*READ_ERRORS, 422),
         security=READ,
         params=(SINCE_VERSION,),
     ),
@@ -301,54 +301,15 @@ OPERATIONS: tuple[Operation, ...] = (
         description="Never more than what is still refundable; no amount refunds all of it.",
     ),
     Operation(
-        "GET",
-        "/api/payments/{payment_id}/stream",
-        "stream_payment",
-        "Live status as Server-Sent Events",
-        "live",
-        ok={200: Raw("text/event-stream", {"type": "string"})},
-        errors=(*_READ_ERRORS, 422, 429, 503),
-        security=READ,
-        params=(
-            SINCE_VERSION,
-            Param(
-                "Last-Event-ID",
-                "header",
-                {"type": "string", "pattern": "^[0-9]{1,18}$"},
-                "Sent by EventSource on reconnect; wins over since_version.",
-            ),
-        ),
-        description="Events `snapshot`, `update` and `error`, each with the payment version "
-        "as its id; pings are SSE comments.",
-    ),
-    Operation(
-        "GET",
-        "/ws",
-        "websocket",
-        "Live status over a WebSocket",
-        "live",
-        ok={101: None},
-        errors=(400, 403, 429, 503),
-        description="Credentials go in each `subscribe` message, not in the upgrade request. "
-        "Browsers must come from a configured origin (403 otherwise).",
-    ),
-    Operation(
-        "GET",
-        "/paylive.js",
-        "paylive_js",
-        "The browser client (ES module)",
-        "live",
-        ok={200: Raw("text/javascript", {"type": "string"})},
-        description="ETag is the content hash (304 on If-None-Match); `?v=<hash>` may be "
-        "cached for a year.",
-    ),
-    Operation(
-        "GET",
-        "/paylive.d.ts",
-        "paylive_types",
-        "TypeScript types for paylive.js",
-        "live",
-        ok={200: Raw("application/typescript", {"type": "string"})},
+        "POST",
+        "/api/payments/{payment_id}/abandon",
+        "abandon_payment",
+        "The customer gives up its open hosted Checkout (status token)",
+        "payments",
+        ok={200: PaymentOut},
+        errors=_CHANGE_ERRORS,
+        security=(API_KEY, STATUS_HEADER),
+        description="Expires the Checkout Session at Stripe; the order can be paid again.",
     ),
     Operation(
         "POST",

@@ -44,7 +44,7 @@ def _json(model: BaseModel, status: int = 200) -> web.Response:
     return web.json_response(text=model.model_dump_json(), status=status)
 
 
-def _payment_id(request: web.Request) -> UUID:
+def payment_id_param(request: web.Request) -> UUID:
     try:
         return UUID(request.match_info["payment_id"])
     except ValueError:
@@ -79,6 +79,17 @@ def _customer(
     return CustomerInfo(bound, None, None) if bound else None
 
 
+async def _payer(
+    request: web.Request,
+    body: CreatePaymentIntentIn | CreateCheckoutSessionIn,
+    caller: auth.Caller,
+) -> CustomerInfo | None:
+    """A signed-in user pays as their own customer, whatever the body names; otherwise the
+    rules of ``_customer`` (order token's customer, or any with an API key)."""
+    signed_in = None if not caller.is_browser else await bound_customer(request, None)
+    return signed_in or _customer(body, caller)
+
+
 async def create_payment_intent(request: web.Request) -> web.Response:
     body = await parse_json(request, CreatePaymentIntentIn)
     caller = auth.authorize_create(
@@ -88,7 +99,7 @@ async def create_payment_intent(request: web.Request) -> web.Response:
         order_id=body.order_id,
         amount=body.amount,
         currency=body.currency,
-        customer=await bound_customer(request, _customer(body, caller)),
+        customer=await _payer(request, body, caller),
         description=body.description,
         metadata=body.metadata,
         capture_method=body.capture_method,
@@ -128,7 +139,7 @@ async def create_checkout_session(request: web.Request) -> web.Response:
         order_id=body.order_id,
         amount=total,
         currency=body.currency,
-        customer=await bound_customer(request, _customer(body, caller)),
+        customer=await _payer(request, body, caller),
         description=body.description,
         metadata=body.metadata,
         checkout=checkout,
@@ -150,7 +161,7 @@ async def create_checkout_session(request: web.Request) -> web.Response:
 
 
 async def _readable_payment(request: web.Request) -> Payment:
-    payment_id = _payment_id(request)
+    payment_id = payment_id_param(request)
     if not await session_may_read(request, payment_id):
         auth.authorize_read(request, request.app[AUTH], payment_id)
     async with request.app[STORE].transaction() as tx:
@@ -235,7 +246,7 @@ async def list_payments(request: web.Request) -> web.Response:
 
 async def cancel(request: web.Request) -> web.Response:
     auth.require_api_key(request, request.app[AUTH])
-    payment_id = _payment_id(request)
+    payment_id = payment_id_param(request)
     body = await parse_json(request, CancelIn, empty_ok=True)
     payment = await cancel_payment(
         payment_id, body.reason, store=request.app[STORE], gateway=request.app[GATEWAY]
@@ -245,7 +256,7 @@ async def cancel(request: web.Request) -> web.Response:
 
 async def refund(request: web.Request) -> web.Response:
     auth.require_api_key(request, request.app[AUTH])
-    payment_id = _payment_id(request)
+    payment_id = payment_id_param(request)
     body = await parse_json(request, RefundIn, empty_ok=True)
     payment, created = await refund_payment(
         payment_id,

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from service import demo_theatre as theatre
 from service.http import (
+    abandon,
     clerk_webhooks,
     demo,
     health,
     me,
+    notifications,
     openapi,
     payments,
     saved_cards,
@@ -33,7 +36,12 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/api/payments/{payment_id}/timeline", payments.get_timeline)
     app.router.add_post("/api/payments/{payment_id}/cancel", payments.cancel)
     app.router.add_post("/api/payments/{payment_id}/refunds", payments.refund)
+    app.router.add_post("/api/payments/{payment_id}/abandon", abandon.abandon)
     app.router.add_get("/api/payments/{payment_id}/stream", sse.stream)
+    app.router.add_get("/api/notifications", notifications.list_notifications)
+    app.router.add_post(
+        "/api/notifications/{notification_id}/retry", notifications.retry_notification
+    )
     app.router.add_post("/webhooks/stripe", webhooks.stripe_webhook)
     app.router.add_post("/webhooks/clerk", clerk_webhooks.clerk_webhook)
     app.router.add_get("/api/me", me.me)
@@ -55,3 +63,6 @@ def setup_routes(app: web.Application) -> None:
         app.router.add_get("/demo/config.json", demo.config)
         app.router.add_get("/examples/minimal.html", demo.minimal_example)
         app.router.add_static("/static/", demo.WEB_DIR, append_version=True)
+        if app[SETTINGS].merchant_webhook_secret:  # the theatre's backend (issue 16)
+            secret = app[SETTINGS].merchant_webhook_secret[0].get_secret_value()
+            app.add_subapp(theatre.PREFIX, theatre.theatre_app(secret))

@@ -19,7 +19,7 @@ from service.http.card_schemas import (
     saved_card_out,
 )
 from service.http.parsing import parse_json
-from service.http.payments import _payment_id
+from service.http.payments import payment_id_param
 from service.http.session_auth import require_user, session_may_read
 from service.keys import AUTH, CARD_GATEWAY, GATEWAY, SETTINGS, STORE
 from service.payments.card_use_cases import (
@@ -100,7 +100,7 @@ async def create_setup_intent(request: web.Request) -> web.Response:
 async def confirm_with_card(request: web.Request) -> web.Response:
     """By an API key, or the payment's own customer (session token, or the status token of
     a payment that has a customer: the use case refuses one without)."""
-    payment_id = _payment_id(request)
+    payment_id = payment_id_param(request)
     api_key = auth.has_api_key(request, request.app[AUTH])
     if not api_key and not await session_may_read(request, payment_id):
         auth.authorize_read(request, request.app[AUTH], payment_id)

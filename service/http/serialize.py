@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from service.http.schemas import AttemptOut, PaymentOut, RefundOut, TimelineEntryOut
-from service.payments.declines import FRAUD_CODES, GENERIC_MESSAGE
+from service.payments.customer_view import customer_attempt
 from service.payments.models import Attempt, Payment, Refund, TimelineEntry
 
 
@@ -42,32 +42,27 @@ def timeline_out(e: TimelineEntry) -> TimelineEntryOut:
 
 
 def attempt_out(a: Attempt, *, for_customer: bool = False) -> AttemptOut:
-    """``for_customer``: the browser's view, where a fraud decline looks generic (§7)."""
+    """``for_customer``: the browser's view (``customer_view``): a fraud decline looks
+    generic, the message is our advice (never Stripe's developer text), the issuer's and
+    network's codes are left out."""
+    view = customer_attempt(a) if for_customer else None
+    if view is None:
+        codes = (a.error_code, a.decline_code, a.advice_code)
+        network = (a.network_advice_code, a.network_decline_code)
+        message, advice = a.error_message, (a.advice_next_step, a.advice_retryable)
+    else:
+        codes, network = (view.error_code, view.decline_code, None), (None, None)
+        message, advice = view.advice_message, (view.advice_next_step, view.advice_retryable)
     error: dict[str, str | None] | None = None
     if a.error_code or a.decline_code or a.error_message:
         error = {
             "type": a.error_type,
-            "code": a.error_code,
-            "decline_code": a.decline_code,
-            "advice_code": a.advice_code,
-            "network_advice_code": a.network_advice_code,
-            "network_decline_code": a.network_decline_code,
-            "message": a.error_message,
-        }
-        if for_customer and FRAUD_CODES & {a.decline_code, a.error_code}:
-            error = {
-                **dict.fromkeys(error),
-                "type": a.error_type,
-                "code": "card_declined",
-                "decline_code": "generic_decline",
-                "message": GENERIC_MESSAGE,
-            }
-    advice = None
-    if a.advice_next_step is not None:
-        advice = {
-            "next_step": a.advice_next_step,
-            "retryable": a.advice_retryable,
-            "message": a.advice_message,
+            "code": codes[0],
+            "decline_code": codes[1],
+            "advice_code": codes[2],
+            "network_advice_code": network[0],
+            "network_decline_code": network[1],
+            "message": message,
         }
     return AttemptOut(
         outcome=a.outcome,
@@ -77,7 +72,9 @@ def attempt_out(a: Attempt, *, for_customer: bool = False) -> AttemptOut:
         card_brand=a.card_brand,
         card_last4=a.card_last4,
         error=error,
-        advice=advice,
+        advice=None
+        if advice[0] is None
+        else {"next_step": advice[0], "retryable": advice[1], "message": a.advice_message},
         at=a.occurred_at,
     )
 

@@ -12,3 +12,5 @@ class WebhookStats:
 
     outcomes: Counter[str] = field(default_factory=Counter)
     received_by_type: Counter[str] = field(default_factory=Counter)
+    # Signed events refused for naming a payment they do not belong to, by why.
+    mismatches: Counter[str] = field(default_factory=Counter)

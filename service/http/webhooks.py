@@ -87,7 +87,9 @@ async def stripe_webhook(request: web.Request) -> web.Response:
     stats.received_by_type[event["type"]] += 1
     started = time.perf_counter()
     try:
-        result = await ingest_event(event, store=request.app[STORE], raw=text)
+        result = await ingest_event(
+            event, store=request.app[STORE], raw=text, livemode=settings.livemode
+        )
     except Exception:
         stats.outcomes["failed"] += 1
         log.exception("webhook %s failed", event["id"])
@@ -95,6 +97,8 @@ async def stripe_webhook(request: web.Request) -> web.Response:
     finally:
         request.app[METRICS].observe_webhook(time.perf_counter() - started)
     stats.outcomes[result.outcome] += 1
+    if result.outcome == "mismatch" and result.reason:
+        stats.mismatches[result.reason] += 1
     request[LOG_FIELDS] = {
         "event_id": event["id"],
         "event_type": event["type"],

@@ -1,8 +1,17 @@
 """Decline advice (DESIGN §7): what the customer should do next, and what we may tell them.
 
 Inputs are the `code`, `decline_code` and `advice_code` of Stripe's `last_payment_error`.
-Precedence: decline_code (most specific) over code, then advice_code refines the result,
-and anything unknown gets the generic decline, which is always safe to show.
+The decision, in order (``advise``):
+
+1. a fraud decline_code gets the generic decline, whatever else arrives;
+2. the advice of the decline_code, else of the code, else the generic decline;
+3. the issuer's advice_code: ``do_not_try_again`` turns any advice that invites a retry
+   into "use another card"; otherwise it replaces an advice only when that advice lists
+   it in ``refined_by``: any code for one naming no reason of its own (the generic
+   decline, "contact your issuer"), an agreeing one for a specific reason (an expired
+   card asked to ``confirm_card_data``: enter the renewed card). Otherwise the reason keeps
+   its own advice: insufficient funds stays "use another card" even when the issuer adds
+   ``try_again_later``, so message and next step never disagree.
 """
 
 from __future__ import annotations
@@ -20,12 +29,17 @@ class Advice:
     next_step: NextStep
     retryable: bool  # can the same card succeed if tried again (after fixing details / waiting)?
     customer_message: str
+    # The issuer's advice_codes that may replace this advice: all of them when it names no
+    # reason of its own (REFINABLE), else only those that agree with its reason.
+    refined_by: frozenset[str] = frozenset()
 
 
 GENERIC_MESSAGE: Final = "Your card was declined."
 # Fraud codes must be indistinguishable from a plain decline (Stripe's guidance): same
 # message, same next step, same retryable flag; telling a fraudster "stolen card" helps them.
-GENERIC: Final = Advice("use_another_card", False, GENERIC_MESSAGE)
+# Stripe's `advice_code` values (docs.stripe.com/declines/card#retrying-issuer-declines).
+REFINABLE: Final = frozenset({"confirm_card_data", "do_not_try_again", "try_again_later"})
+GENERIC: Final = Advice("use_another_card", False, GENERIC_MESSAGE, refined_by=REFINABLE)
 DEFAULT: Final = GENERIC
 
 FRAUD_CODES: Final[frozenset[str]] = frozenset(
@@ -51,7 +65,7 @@ def _use_another(msg: str = _ANOTHER) -> Advice:
 
 
 def _issuer(msg: str = _ISSUER) -> Advice:
-    return Advice("contact_issuer", False, msg)
+    return Advice("contact_issuer", False, msg, REFINABLE if msg == _ISSUER else frozenset())
 
 
 def _fix(msg: str = _DETAILS) -> Advice:
@@ -84,7 +98,13 @@ DECLINE_ADVICE: Final[dict[str, Advice]] = {
     "duplicate_transaction": Advice(
         "none", False, "A payment with the same details was just made. Please check your orders."
     ),
-    "expired_card": _use_another("This card has expired. Please use another card."),
+    # confirm_card_data: the card was renewed, the customer may enter its new expiry.
+    "expired_card": Advice(
+        "use_another_card",
+        False,
+        "This card has expired. Please use another card.",
+        refined_by=frozenset({"confirm_card_data"}),
+    ),
     "generic_decline": GENERIC,
     "incorrect_cvc": _fix("The card's CVC doesn't match. Please check it and try again."),
     "incorrect_number": _fix("The card number doesn't match. Please check it and try again."),
@@ -170,7 +190,6 @@ CODE_ADVICE: Final[dict[str, Advice]] = {
     "rate_limit": _later(),
 }
 
-# Stripe's `advice_code` values (docs.stripe.com/declines/card#retrying-issuer-declines).
 ADVICE_CODE_ADVICE: Final[dict[str, Advice]] = {
     "confirm_card_data": _fix(),
     "do_not_try_again": _use_another(),
@@ -190,10 +209,10 @@ def advise(code: str | None, decline_code: str | None, advice_code: str | None) 
     if dc in FRAUD_CODES:
         return GENERIC  # the issuer's hint must not make a fraud decline look different
     base = _lookup(DECLINE_ADVICE, dc) or _lookup(CODE_ADVICE, code) or DEFAULT
-    hint = _lookup(ADVICE_CODE_ADVICE, advice_code)
+    hint_key = advice_code.strip().lower() if isinstance(advice_code, str) else None
+    hint = ADVICE_CODE_ADVICE.get(hint_key or "")
     if hint is None:
         return base
-    if hint.next_step == base.next_step:
-        return Advice(base.next_step, hint.retryable, base.customer_message)
-    # The issuer knows better than the code what helps; say what matches the new step.
-    return hint
+    if hint_key == "do_not_try_again":
+        return hint if base.retryable else base  # never invite a retry the issuer refuses
+    return hint if hint_key in base.refined_by else base

@@ -9,13 +9,17 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
+from service.payments.event_binding import Mismatch
 from service.payments.models import AttemptOutcome, Change, Payment, PaymentUpdate
 from service.payments.ports import PaymentsTx
 from service.payments.states import decide_transition, status_rank
 from service.payments.stripe_objects import StripeEvent
 
-# unusable: a signed event that can never apply (stored, acknowledged and flagged).
-Outcome = Literal["applied", "no_change", "not_ours", "ignored", "duplicate", "unusable"]
+# unusable: a signed event that can never apply; mismatch: one that names a payment it
+# does not belong to (``event_binding.py``). Both are stored, acknowledged and flagged.
+Outcome = Literal[
+    "applied", "no_change", "not_ours", "ignored", "duplicate", "unusable", "mismatch"
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,7 +27,7 @@ class EventResult:
     outcome: Outcome
     payment_id: UUID | None = None
     version: int | None = None
-    reason: str | None = None  # why an event is unusable
+    reason: str | None = None  # why an event is unusable or a mismatch
 
     @classmethod
     def of(cls, payment: Payment, changed: bool) -> EventResult:
@@ -49,6 +53,10 @@ class EventRule:
 
     def rank_of(self, status: str) -> int:
         return self.rank if self.rank is not None else status_rank(status)
+
+
+def mismatch_result(found: Mismatch) -> EventResult:
+    return EventResult("mismatch", found.payment_id, reason=found.reason)
 
 
 def epoch(at: datetime | None) -> int | None:

@@ -19,6 +19,12 @@ from service.payments.ports import TransactionalStore
 
 log = logging.getLogger(__name__)
 
+# Outcomes stored, acknowledged and flagged (never applied), with their log line.
+_FLAGGED = {
+    "unusable": "webhook event can never apply; acknowledged and flagged",
+    "mismatch": "webhook event does not belong to the payment it names; acknowledged and flagged",
+}
+
 
 class InvalidEvent(ValueError):
     """The body is not a Stripe event object."""
@@ -44,17 +50,29 @@ def check_event_shape(event: object) -> dict[str, Any]:
 
 
 async def ingest_event(
-    event: dict[str, Any], *, store: TransactionalStore, raw: str | None = None
+    event: dict[str, Any],
+    *,
+    store: TransactionalStore,
+    raw: str | None = None,
+    livemode: bool | None = None,
 ) -> EventResult:
-    """`raw`: the event's JSON text as received, if at hand (kept in the inbox as is)."""
+    """`raw`: the event's JSON text as received, if at hand (kept in the inbox as is).
+
+    `livemode`: the mode of our Stripe key; an event of the other mode is stored and
+    flagged, never applied. None only where events come from Stripe's API with that key
+    (reconciliation's backfill), which lists its own mode's events alone.
+    """
     try:
         async with store.transaction() as tx:
             claim = await tx.inbox_claim(event, raw)
             if claim == "processed":
                 return EventResult("duplicate")
-            result = await apply_event(tx, event)
-            if result.outcome == "unusable":  # kept, acknowledged, and flagged with why
-                await tx.inbox_mark_unusable(event["id"], f"unusable: {result.reason}")
+            if livemode is not None and (event.get("livemode") is True) != livemode:
+                result = EventResult("mismatch", reason="livemode")
+            else:
+                result = await apply_event(tx, event)
+            if result.outcome in _FLAGGED:  # kept, acknowledged, and flagged with why
+                await tx.inbox_mark_unusable(event["id"], f"{result.outcome}: {result.reason}")
             elif claim == "pending":  # a new row went in marked processed, on commit
                 await tx.inbox_mark_processed(event["id"])
     except Exception as exc:
@@ -68,10 +86,15 @@ async def ingest_event(
         except Exception as record_exc:  # the database itself is gone: Stripe will retry
             log.warning("could not note the failure: %r", record_exc)
         raise
-    if result.outcome == "unusable":
+    if result.outcome in _FLAGGED:
         log.warning(
-            "webhook event can never apply; acknowledged and flagged",
-            extra={"event_id": event["id"], "event_type": event["type"], "reason": result.reason},
+            _FLAGGED[result.outcome],
+            extra={
+                "event_id": event["id"],
+                "event_type": event["type"],
+                "reason": result.reason,
+                "payment_id": str(result.payment_id) if result.payment_id else None,
+            },
         )
     # DEBUG: the webhook's access-log line carries the same fields at INFO.
     log.debug(

@@ -7,7 +7,12 @@ from uuid import uuid4
 from service.payments.event_common import EventResult, EventRule, find_payment
 from service.payments.models import Change, Payment, PaymentUpdate, Refund
 from service.payments.ports import PaymentsTx
-from service.payments.refund_state import REFUND_RANK, record_refund_change, refund_is_stale
+from service.payments.refund_state import (
+    REFUND_RANK,
+    record_refund_change,
+    refund_is_stale,
+    refunded_update,
+)
 from service.payments.stripe_objects import RefundObject, StripeEvent, parse_charge, parse_refund
 
 
@@ -77,7 +82,7 @@ async def charge_refunded(tx: PaymentsTx, event: StripeEvent, rule: EventRule) -
             kind="charge.refunded",
             cause_type="stripe_event",
             cause_id=event.id,
-            update=PaymentUpdate(amount_refunded=total),
+            update=refunded_update(payment, total),
             data={"amount_refunded": charge.amount_refunded, "refunds": len(charge.refunds)},
         )
         return EventResult.of(await tx.apply_change(payment, change), changed=True)

@@ -22,6 +22,18 @@ def refund_is_stale(refund: Refund, status: str) -> bool:
     return refund.stripe_refund_id is not None and (status == refund.status or current == 2)
 
 
+def refunded_update(payment: Payment, succeeded_total: int) -> PaymentUpdate:
+    """amount_refunded from our succeeded refunds. A succeeded refund proves that much was
+    captured, even when its event arrives before the PaymentIntent's own: captured rises
+    with it (never above the amount), so refunded <= captured <= amount holds in any order."""
+    refunded = min(succeeded_total, payment.amount)
+    captured = max(payment.amount_captured, refunded)
+    return PaymentUpdate(
+        amount_refunded=refunded,
+        amount_captured=captured if captured != payment.amount_captured else None,
+    )
+
+
 async def record_refund_change(
     tx: PaymentsTx,
     payment_id: UUID,
@@ -33,21 +45,14 @@ async def record_refund_change(
     """A refund's new status becomes a timeline entry; amount_refunded follows succeeded ones."""
     payment = await tx.get_payment(payment_id, for_update=True)
     assert payment is not None
-    # A succeeded refund proves that much was captured, even when its event arrives before
-    # the PaymentIntent's own: captured rises with it (never above the amount), so the
-    # refunded <= captured <= amount rule holds in any order.
-    refunded = min(await tx.succeeded_refund_total(payment_id), payment.amount)
-    captured = max(payment.amount_captured, refunded)
+    refunded = await tx.succeeded_refund_total(payment_id)
     return await tx.apply_change(
         payment,
         Change(
             kind=f"refund_{refund.status}",
             cause_type=cause_type,
             cause_id=cause_id,
-            update=PaymentUpdate(
-                amount_refunded=refunded,
-                amount_captured=captured if captured != payment.amount_captured else None,
-            ),
+            update=refunded_update(payment, refunded),
             data={
                 "refund_id": str(refund.id),
                 "stripe_refund_id": refund.stripe_refund_id,

@@ -95,6 +95,13 @@ def our_id(obj: Mapping[str, Any], key: str) -> UUID | None:
         return None
 
 
+def currency_or_none(value: Any) -> str | None:
+    """A currency code as Stripe writes it (three lowercase letters); otherwise None."""
+    if isinstance(value, str) and len(value) == 3 and value.isascii() and value.isalpha():
+        return value.lower()
+    return None
+
+
 def json_storable(value: Any, depth: int = 0) -> bool:
     """Whether `value` can be stored as jsonb as it is."""
     if depth > _MAX_DEPTH:
@@ -114,6 +121,7 @@ class StripeEvent:
     type: str
     created: int
     object: Mapping[str, Any]  # data.object as received; handlers parse what they read
+    livemode: bool = False  # a live-mode event (only `true` counts)
 
     @property
     def at(self) -> datetime:
@@ -131,7 +139,9 @@ def parse_event(event: Mapping[str, Any]) -> StripeEvent:
     obj = data.get("object") if isinstance(data, dict) else None
     if not isinstance(obj, dict):
         raise UnusableEvent("data.object must be an object")
-    return StripeEvent(str(event["id"]), str(event["type"]), created, obj)
+    return StripeEvent(
+        str(event["id"]), str(event["type"]), created, obj, event.get("livemode") is True
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +184,8 @@ def parse_intent_amounts(obj: Mapping[str, Any]) -> IntentAmounts:
 class PaymentIntentObject:
     id: str
     status: str | None
+    amount: int | None
+    currency: str | None
     amounts: IntentAmounts
     latest_charge: str | None
     payment_method: str | None
@@ -197,6 +209,8 @@ def parse_payment_intent(obj: Mapping[str, Any]) -> PaymentIntentObject:
     return PaymentIntentObject(
         id=_required_id(obj, "payment_intent"),
         status=text_or_none(obj.get("status"), "status"),
+        amount=amount_or_none(obj.get("amount")),
+        currency=currency_or_none(obj.get("currency")),
         amounts=parse_intent_amounts(obj),
         latest_charge=id_of(obj.get("latest_charge"), "latest_charge")
         or (id_of(error.get("charge"), "charge") if error else None),
@@ -215,6 +229,7 @@ class CheckoutSessionObject:
     status: str | None
     payment_status: str | None
     amount_total: int | None
+    currency: str | None
     paylive_payment_id: UUID | None
 
 
@@ -225,6 +240,7 @@ def parse_checkout_session(obj: Mapping[str, Any]) -> CheckoutSessionObject:
         status=text_or_none(obj.get("status"), "status"),
         payment_status=text_or_none(obj.get("payment_status"), "payment_status"),
         amount_total=amount_or_none(obj.get("amount_total")),
+        currency=currency_or_none(obj.get("currency")),
         paylive_payment_id=our_id(obj, "paylive_payment_id"),
     )
 

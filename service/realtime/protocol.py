@@ -4,7 +4,9 @@ Client → server: ``subscribe {payment_id, token, since_version}``, ``unsubscri
 {payment_id}``, ``ping``. Server → client: ``snapshot``, ``update``, ``error``, ``pong``,
 ``ping``. Both snapshot and update carry the full payment state and the timeline entries
 the client has not seen; a client that applies only versions above what it holds can
-never go wrong, whatever arrives twice or late.
+never go wrong, whatever arrives twice or late. Each also carries ``attempt``: the newest
+attempt among its entries as the customer may see it (``payments.customer_view``), or
+null when none of its entries records one, so a page needs no read of ``/attempts``.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from service.http.serialize import payment_out, timeline_out
+from service.payments.customer_view import latest_attempt
 from service.payments.models import Payment, TimelineEntry
 
 # WebSocket close codes.
@@ -83,6 +86,7 @@ def state_message(
             "version": state["version"],
             "payment": state,
             "timeline": entries,
+            "attempt": latest_attempt(entries),
         }
     )
 

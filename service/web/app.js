@@ -1,6 +1,6 @@
 // The booking page: seats, price, and two ways to pay; the live panel follows the payment.
 import {
-  ApiError, AttemptsFetcher, CURRENCY, LivePanel, LiveStatus, PANEL_HTML, api, clearBooking, el,
+  ApiError, CURRENCY, LivePanel, LiveStatus, PANEL_HTML, api, clearBooking, el,
   isFinal, loadBooking, loadConfig, loadStripeJs, money, newBooking, randomId, saveBooking,
 } from "./common.js";
 
@@ -46,7 +46,10 @@ const page = {
   busy: false,
   live: null,
   panel: null,
-  fetcher: null,
+  asking: null, // the order whose confirmation the theatre is being asked for
+  cardInputError: "", // what the card field itself says is wrong with the input
+  attemptsBefore: null, // attempts held when this tab last confirmed; null: none since load
+  confirmFailed: false,
 };
 saveBooking(page.booking);
 
@@ -65,33 +68,68 @@ function currentStatus() {
 
 // ---- seats and summary ---------------------------------------------------------------------
 
+// One tab stop for the whole map (a roving tabindex): arrow keys, Home and End move
+// between seats; Space or Enter picks. Each seat's name is its visible number with the
+// row, category and price around it as text for screen readers only.
+let seatFocus = "A1";
+
+function seatButton(seat, i, chosen, taken, locked) {
+  const cat = category(seat);
+  return el("button", {
+    type: "button",
+    class: `seat${chosen ? " chosen" : ""}${taken ? " taken" : ""}${i === 4 ? " aisle" : ""}`,
+    "data-seat": seat,
+    "data-testid": `seat-${seat}`,
+    "aria-pressed": String(chosen),
+    "aria-disabled": taken || locked ? "true" : null,
+    tabindex: seat === seatFocus ? "0" : "-1",
+    onclick: () => toggleSeat(seat),
+    onkeydown: (event) => moveSeatFocus(event, seat),
+    onfocus: () => { seatFocus = seat; },
+  },
+  el("span", { class: "sr-only", text: `Row ${seat[0]} seat ` }),
+  String(i + 1),
+  el("span", { class: "sr-only", text: `(${cat.name}, ${money(cat.price)}${taken ? ", taken" : ""})` }));
+}
+
+function moveSeatFocus(event, seat) {
+  const row = ROWS.indexOf(seat[0]);
+  const col = Number(seat.slice(1)) - 1;
+  const moves = {
+    ArrowLeft: [row, col - 1], ArrowRight: [row, col + 1],
+    ArrowUp: [row - 1, col], ArrowDown: [row + 1, col],
+    Home: [row, 0], End: [row, PER_ROW - 1],
+  };
+  const to = moves[event.key];
+  if (!to) return;
+  event.preventDefault();
+  const [r, c] = [Math.max(0, Math.min(ROWS.length - 1, to[0])), Math.max(0, Math.min(PER_ROW - 1, to[1]))];
+  seatFocus = `${ROWS[r]}${c + 1}`;
+  for (const button of document.querySelectorAll("[data-seat]")) {
+    button.tabIndex = button.dataset.seat === seatFocus ? 0 : -1;
+  }
+  document.querySelector(`[data-seat="${seatFocus}"]`).focus();
+}
+
 function renderSeats() {
   const b = page.booking;
   const locked = b.paid || openPayment();
   const unavailable = new Set([...TAKEN, ...sold()]);
   const map = $("seatmap");
+  const hadFocus = map.contains(document.activeElement);
   map.replaceChildren(
     ...ROWS.map((row) =>
       el("div", { class: `row c-${category(row + "1").id}` },
-        el("span", { class: "row-label", text: row }),
+        el("span", { class: "row-label", "aria-hidden": "true", text: row }),
         ...Array.from({ length: PER_ROW }, (_, i) => {
           const seat = `${row}${i + 1}`;
           const chosen = b.seats.includes(seat);
           const taken = unavailable.has(seat) && !chosen;
-          return el("button", {
-            type: "button",
-            class: `seat${chosen ? " chosen" : ""}${taken ? " taken" : ""}${i === 4 ? " aisle" : ""}`,
-            "data-seat": seat,
-            "data-testid": `seat-${seat}`,
-            "aria-pressed": String(chosen),
-            "aria-label": `Seat ${seat}, ${category(seat).name}, ${money(category(seat).price)}${taken ? ", taken" : ""}`,
-            disabled: taken || locked,
-            onclick: () => toggleSeat(seat),
-            text: String(i + 1),
-          });
+          return seatButton(seat, i, chosen, taken, locked);
         }),
-        el("span", { class: "row-label", text: row }))),
+        el("span", { class: "row-label", "aria-hidden": "true", text: row }))),
   );
+  if (hadFocus) map.querySelector(`[data-seat="${seatFocus}"]`).focus();
   $("legend").replaceChildren(
     ...CATEGORIES.map((c) =>
       el("li", { class: `c-${c.id}` }, el("span", { class: "swatch" }), `${c.name} ${money(c.price)}`)),
@@ -103,7 +141,8 @@ function renderSeats() {
 
 function toggleSeat(seat) {
   const b = page.booking;
-  if (b.paid || openPayment()) return;
+  const unavailable = new Set([...TAKEN, ...sold()]);
+  if (b.paid || openPayment() || (unavailable.has(seat) && !b.seats.includes(seat))) return;
   if (b.seats.includes(seat)) b.seats = b.seats.filter((s) => s !== seat);
   else if (b.seats.length < MAX_SEATS) b.seats = [...b.seats, seat].sort(seatOrder);
   else return message(`At most ${MAX_SEATS} seats per booking.`, "error");
@@ -168,9 +207,59 @@ function renderResult() {
     el("span", { text: view[2] }),
   ];
   if (status === "succeeded") {
+    parts.push(el("span", {
+      "data-testid": "theatre-confirmed",
+      class: "muted small",
+      text: b.theatre ? "Confirmed by the theatre." : "Waiting for the theatre to confirm…",
+    }));
     parts.push(el("button", { type: "button", class: "secondary", "data-testid": "book-again", onclick: startOver, text: "Book more seats" }));
   }
+  if (status === "requires_action" && canResumeAction()) {
+    parts.push(el("button", { type: "button", class: "secondary", "data-testid": "resume-action", onclick: resumeAction, text: "Continue with your bank" }));
+  }
   node.replaceChildren(...parts);
+}
+
+// The customer's words for the last card attempt: the service's customer view (never
+// Stripe.js' error text, which may be written for developers).
+function renderCardError() {
+  const state = page.live && page.live.state;
+  const attempts = state && state.payment ? state.attempts() : [];
+  const latest = state && state.attempt;
+  let text = "";
+  if (page.attemptsBefore !== null && attempts.length > page.attemptsBefore &&
+      latest && latest.outcome === "failed") {
+    text = latest.advice_message || "The payment did not go through.";
+  } else if (page.confirmFailed) {
+    text = "The payment did not go through.";
+  }
+  if (page.cardInputError) text = page.cardInputError;
+  $("card-error").textContent = text;
+}
+
+// A 3-D Secure challenge this tab started, still pending (after a reload, say).
+function canResumeAction() {
+  const b = page.booking;
+  return Boolean(page.stripe && b.payment && b.payment.client_secret && b.payment.flow === "payment_intent");
+}
+
+async function resumeAction() {
+  await withBusy(async () => {
+    const b = page.booking;
+    page.attemptsBefore = page.live.state ? page.live.state.attempts().length : 0;
+    page.confirmFailed = false;
+    const result = await page.stripe.handleNextAction({ clientSecret: b.payment.client_secret });
+    page.confirmFailed = Boolean(result.error);
+    if (!result.error) message("Submitted. The live panel shows the confirmation as soon as it arrives.");
+  });
+}
+
+// After paying, the confirmation is where the customer (and the keyboard focus) is.
+function announceConfirmation() {
+  const node = $("result");
+  node.tabIndex = -1;
+  node.focus({ preventScroll: true });
+  node.scrollIntoView({ block: "start", behavior: "auto" });
 }
 
 function render() {
@@ -178,6 +267,7 @@ function render() {
   renderSummary();
   renderPay();
   renderResult();
+  renderCardError();
 }
 
 function message(text, kind = "info") {
@@ -193,7 +283,8 @@ function startOver() {
   page.booking = newBooking();
   saveBooking(page.booking);
   page.panel.empty();
-  $("card-error").textContent = "";
+  page.attemptsBefore = null;
+  page.confirmFailed = false;
   $("checkout-notice").hidden = true;
   message("");
   if (page.card) page.card.clear();
@@ -206,17 +297,41 @@ function onLive(state) {
   const b = page.booking;
   b.live = state.toJSON();
   const status = state.payment && state.payment.status;
-  if (status === "succeeded" && !b.paid) {
+  const justPaid = status === "succeeded" && !b.paid;
+  if (justPaid) {
     b.paid = true;
     markSold(b.seats);
     message("");
   }
+  if (status === "succeeded" && !b.theatre) askTheatre(b);
   saveBooking(b);
   page.panel.render(state);
   page.panel.debug(page.live);
-  if (b.payment) page.fetcher.refresh(b.payment.payment_id, b.payment.status_token);
   if (status === "canceled" || status === "succeeded") $("checkout-notice").hidden = true;
   render();
+  if (justPaid) announceConfirmation();
+}
+
+// The theatre's own backend hears of the payment by a signed notification (paylive's
+// merchant webhooks), not from this page: ask it until it has confirmed the booking.
+async function askTheatre(b, tries = 40) {
+  if (page.asking === b.order_id) return;
+  page.asking = b.order_id;
+  for (let i = 0; i < tries && page.booking === b && !b.theatre; i += 1) {
+    try {
+      const response = await fetch(`/theatre/orders/${encodeURIComponent(b.order_id)}`);
+      if (response.ok && (await response.json()).confirmed) {
+        b.theatre = true;
+        saveBooking(b);
+        render();
+        break;
+      }
+    } catch {
+      // the theatre's backend is not there (the service without the demo): keep waiting
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  page.asking = null;
 }
 
 function watch() {
@@ -236,6 +351,7 @@ function attach(made, flow) {
   } else {
     b.payment.status_token = made.status_token;
   }
+  if (made.client_secret) b.payment.client_secret = made.client_secret;
   saveBooking(b);
   watch();
 }
@@ -258,6 +374,7 @@ function explain(err) {
       ? "This booking has an open payment on the hosted page: continue there, or wait until it expires."
       : "This booking has a card payment in progress: finish it with a card on this page.";
   }
+  if (err.code === "payment_not_cancelable") return "The hosted payment has already been completed.";
   return err.message;
 }
 
@@ -278,9 +395,11 @@ async function withBusy(work) {
 async function payByCard(event) {
   event.preventDefault();
   await withBusy(async () => {
-    $("card-error").textContent = "";
+    page.confirmFailed = false;
+    page.cardInputError = "";
     message("Creating the payment…");
     const b = page.booking;
+    await abandonHosted();
     const made = await api("POST", "/api/payment-intents", {
       body: { ...orderBody(), amount: total(b.seats) },
       headers: { "Idempotency-Key": randomId() },
@@ -288,12 +407,13 @@ async function payByCard(event) {
     attach(made, "payment_intent");
     if (isFinal(made.status)) return message("");
     message("Confirming with your bank…");
+    page.attemptsBefore = page.live.state ? page.live.state.attempts().length : 0;
     const name = document.querySelector('[data-testid="card-name"]').value.trim();
     const result = await page.stripe.confirmCardPayment(made.client_secret, {
       payment_method: { card: page.card, billing_details: name ? { name } : {} },
     });
     if (result.error) {
-      $("card-error").textContent = result.error.message || "The payment failed.";
+      page.confirmFailed = true; // the live update brings the customer's words for it
       message("The payment did not go through. See the advice in the live panel, then try again.", "error");
       return;
     }
@@ -302,6 +422,23 @@ async function payByCard(event) {
       ? "Submitted. Your bank is processing it; the live panel will show the outcome."
       : "Submitted. The live panel shows the confirmation as soon as it arrives.");
   });
+}
+
+// This tab's own hosted Checkout, still open: give it up (the service expires it at Stripe)
+// so the order can be paid another way at once. Returns whether one was abandoned.
+async function abandonHosted() {
+  const b = page.booking;
+  const status = currentStatus();
+  if (!b.payment || b.payment.flow !== "checkout_session" || status === "canceled" || status === "succeeded") {
+    return false;
+  }
+  const canceled = await api("POST", `/api/payments/${b.payment.payment_id}/abandon`, {
+    headers: { "X-Status-Token": b.payment.status_token },
+  });
+  if (page.live.state) page.live.state.apply({ version: canceled.version, payment: canceled, timeline: [] });
+  b.live = page.live.state ? page.live.state.toJSON() : b.live;
+  saveBooking(b);
+  return true;
 }
 
 async function payHosted() {
@@ -345,9 +482,27 @@ async function setUpStripe() {
   });
   page.card.mount("#card-element");
   page.card.on("change", (event) => {
-    $("card-error").textContent = event.error ? event.error.message : "";
+    page.cardInputError = event.error ? event.error.message : "";
+    renderCardError();
   });
   render();
+}
+
+// "Cancel and return" on the hosted page: the customer chose not to pay there, so this
+// tab abandons its session at once and the booking can be paid another way.
+function cameBackFromCheckout() {
+  withBusy(async () => {
+    const abandoned = await abandonHosted();
+    if (!abandoned) return;
+    const notice = $("checkout-notice");
+    notice.hidden = false;
+    notice.replaceChildren(
+      "You came back from the hosted page without paying; no money was taken. " +
+      "Pay by card below, or ",
+      el("button", { type: "button", class: "link", "data-testid": "resume-hosted", onclick: payHosted, text: "open the hosted page again" }),
+      ".",
+    );
+  });
 }
 
 function main() {
@@ -355,14 +510,6 @@ function main() {
   panelRoot.innerHTML = PANEL_HTML;
   page.panel = new LivePanel(panelRoot);
   page.panel.empty();
-  page.fetcher = new AttemptsFetcher((paymentId, attempts) => {
-    const b = page.booking;
-    if (!b.payment || b.payment.payment_id !== paymentId || !page.live.state) return;
-    page.live.state.attempts = attempts;
-    b.live = page.live.state.toJSON();
-    saveBooking(b);
-    page.panel.render(page.live.state);
-  });
   page.live = new LiveStatus({
     onChange: onLive,
     onConnection: (state, detail) => {
@@ -378,16 +525,8 @@ function main() {
   $("new-booking").addEventListener("click", startOver);
 
   const params = new URLSearchParams(window.location.search);
-  if (params.get("checkout") === "canceled" && page.booking.payment && !page.booking.paid) {
-    const notice = $("checkout-notice");
-    notice.hidden = false;
-    notice.replaceChildren(
-      "You came back from the hosted page without paying. That payment stays open until it expires; ",
-      el("button", { type: "button", class: "link", "data-testid": "resume-hosted", onclick: payHosted, text: "resume it" }),
-      ".",
-    );
-    window.history.replaceState(null, "", "/");
-  }
+  const canceledCheckout = params.get("checkout") === "canceled" && page.booking.payment && !page.booking.paid;
+  if (canceledCheckout) window.history.replaceState(null, "", "/");
 
   // Back from the hosted page through the browser's back-forward cache: start afresh.
   window.addEventListener("pageshow", (event) => {
@@ -396,12 +535,14 @@ function main() {
 
   watch();
   render();
+  if (canceledCheckout) cameBackFromCheckout();
   setUpStripe()
     .catch((err) => {
       $("card-element").textContent = "";
-      $("card-error").textContent = `Card payments are unavailable: ${err.message}`;
+      page.cardInputError = `Card payments are unavailable: ${err.message}`;
     })
     .finally(() => {
+      render(); // the 3-D Secure resume button needs Stripe.js
       document.body.dataset.ready = "true";
     });
 }

@@ -3,7 +3,10 @@
 // - the JSON API helper,
 // - LiveStatus: the WebSocket client (subscribe, reconnect with backoff and since_version,
 //   apply only versions above the one held),
-// - LivePanel: renders status, version, timeline and attempt history.
+// - LivePanel: renders the customer's view (status, amount, what to do next, attempts) and,
+//   behind a toggle, the developer's (versions, payment id, timeline event names, codes).
+// Every message carries `attempt`, the newest attempt as the customer may see it (the
+// service's customer view), so the page never re-reads /attempts.
 // No framework, nothing loaded from the internet (Stripe.js comes from config.json).
 
 export const CURRENCY = "eur";
@@ -52,8 +55,8 @@ export function newBooking() {
     order_id: `booking-${stamp}-${randomId().slice(0, 8)}`,
     seats: [],
     paid: false,
-    payment: null, // {payment_id, status_token, flow}
-    live: null, // {version, payment, timeline, attempts}
+    payment: null, // {payment_id, status_token, flow, client_secret}
+    live: null, // {version, payment, timeline, attempt}
   };
 }
 
@@ -140,7 +143,7 @@ export class PaymentState {
     this.version = (saved && saved.version) || 0;
     this.payment = (saved && saved.payment) || null;
     this.timeline = (saved && saved.timeline) || [];
-    this.attempts = (saved && saved.attempts) || null;
+    this.attempt = (saved && saved.attempt) || null; // the newest, as the customer sees it
   }
 
   // Returns true when the message changed what is held.
@@ -158,9 +161,17 @@ export class PaymentState {
     if (typeof message.version === "number" && message.version > this.version) {
       this.version = message.version;
       this.payment = message.payment;
+      if (message.attempt) this.attempt = message.attempt;
       changed = true;
     }
     return changed;
+  }
+
+  // Every attempt, oldest first, as the timeline recorded it (the customer view).
+  attempts() {
+    return this.timeline
+      .filter((e) => e.data && e.data.attempt)
+      .map((e) => ({ ...e.data.attempt, at: e.at }));
   }
 
   toJSON() {
@@ -168,7 +179,7 @@ export class PaymentState {
       version: this.version,
       payment: this.payment,
       timeline: this.timeline,
-      attempts: this.attempts,
+      attempt: this.attempt,
     };
   }
 }
@@ -319,13 +330,12 @@ const STATUS_TEXT = {
   canceled: "Canceled",
 };
 
-const NEXT_STEP_TEXT = {
-  use_another_card: "Use another card",
-  fix_card_details: "Check the card details",
-  authenticate: "Authenticate with the bank",
-  retry_later: "Try again later",
-  contact_issuer: "Contact the card issuer",
-  none: "Nothing to do",
+const OUTCOME_TEXT = {
+  failed: "Declined",
+  succeeded: "Paid",
+  requires_action: "Waiting for your bank",
+  processing: "Processing",
+  canceled: "Canceled",
 };
 
 export function statusText(status) {
@@ -346,6 +356,16 @@ export class LivePanel {
   constructor(root) {
     this.root = root;
     this.q = (id) => root.querySelector(`[data-testid="${id}"]`);
+    this.root.dataset.view = "customer";
+    this.q("view-toggle").addEventListener("click", () => this.toggleView());
+  }
+
+  toggleView() {
+    const developer = this.root.dataset.view !== "developer";
+    this.root.dataset.view = developer ? "developer" : "customer";
+    const button = this.q("view-toggle");
+    button.setAttribute("aria-expanded", String(developer));
+    button.textContent = developer ? "Hide developer details" : "Show developer details";
   }
 
   connection(state, detail) {
@@ -370,13 +390,16 @@ export class LivePanel {
     this.root.dataset.lastSinceVersion = last ? String(last.since_version) : "";
   }
 
+  // Nothing of a previous payment stays on screen.
   empty() {
     this.root.dataset.status = "";
     this.root.dataset.version = "0";
     this.q("live-status").textContent = "No payment yet";
     this.q("live-status").dataset.status = "";
-    this.q("live-version").textContent = "—";
-    this.q("live-payment-id").textContent = "—";
+    for (const id of ["live-version", "live-payment-id", "live-amount", "live-flow"]) {
+      this.q(id).textContent = "—";
+    }
+    this.q("live-message").textContent = "";
     this.q("timeline").replaceChildren();
     this.q("attempts").replaceChildren();
     this.q("attempts-empty").hidden = false;
@@ -396,8 +419,11 @@ export class LivePanel {
     this.q("live-amount").textContent = money(p.amount, p.currency) +
       (p.amount_refunded ? ` (refunded ${money(p.amount_refunded, p.currency)})` : "");
     this.q("live-flow").textContent = p.flow === "checkout_session" ? "Hosted Checkout" : "Card on page";
+    const latest = state.attempt;
+    this.q("live-message").textContent =
+      latest && p.status !== "succeeded" && latest.advice_message ? latest.advice_message : "";
     this.renderTimeline(state.timeline);
-    this.renderAttempts(state.attempts || this.attemptsFromTimeline(state.timeline));
+    this.renderAttempts(state.attempts());
   }
 
   renderTimeline(entries) {
@@ -421,84 +447,36 @@ export class LivePanel {
     );
   }
 
-  // Attempts as the timeline carries them (data.attempt), until /attempts has answered.
-  attemptsFromTimeline(entries) {
-    return entries
-      .filter((e) => e.data && e.data.attempt)
-      .map((e) => {
-        const a = e.data.attempt;
-        return {
-          outcome: a.outcome,
-          card_brand: a.card_brand,
-          card_last4: a.card_last4,
-          error: a.error_code || a.decline_code
-            ? { code: a.error_code, decline_code: a.decline_code, message: null }
-            : null,
-          advice: a.advice_next_step
-            ? { next_step: a.advice_next_step, retryable: a.advice_retryable, message: a.advice_message }
-            : null,
-          at: e.at,
-        };
-      });
-  }
-
+  // The attempts as the service's customer view gives them (flat, nothing rebuilt); the
+  // codes and the retry flag are for developers only.
   renderAttempts(attempts) {
     const list = this.q("attempts");
     this.q("attempts-empty").hidden = attempts.length > 0;
     list.replaceChildren(
       ...attempts.map((a, i) => {
-        const error = a.error;
-        const advice = a.advice;
+        const codes = [a.error_code, a.decline_code].filter(Boolean)
+          .filter((v, j, all) => all.indexOf(v) === j).join(" / ");
+        const failed = a.outcome === "failed";
         return el("li", { "data-testid": "attempt", "data-outcome": a.outcome, class: `attempt o-${a.outcome}` },
           el("div", { class: "attempt-head" },
             el("strong", { text: `#${i + 1}` }),
-            el("span", { class: `pill o-${a.outcome}`, "data-testid": "attempt-outcome", text: a.outcome.replaceAll("_", " ") }),
+            el("span", { class: `pill o-${a.outcome}`, "data-testid": "attempt-outcome", text: OUTCOME_TEXT[a.outcome] || a.outcome.replaceAll("_", " ") }),
             a.card_last4 ? el("span", { class: "card", text: card(a.card_brand, a.card_last4) }) : null,
             el("time", { text: time(a.at) })),
-          error && el("div", { class: "attempt-error", "data-testid": "attempt-error" },
-            el("code", { text: [error.code, error.decline_code].filter(Boolean).filter((v, j, all) => all.indexOf(v) === j).join(" / ") }),
-            error.message ? ` ${error.message}` : ""),
-          advice && el("div", {
+          codes && el("div", { class: "attempt-error dev", "data-testid": "attempt-error" }, el("code", { text: codes })),
+          a.advice_next_step && el("div", {
             class: "advice",
             "data-testid": "attempt-advice",
-            "data-next-step": advice.next_step,
-            "data-retryable": String(Boolean(advice.retryable)),
+            "data-next-step": a.advice_next_step,
+            "data-retryable": String(Boolean(a.advice_retryable)),
           },
-          el("span", { class: "advice-step", text: NEXT_STEP_TEXT[advice.next_step] || advice.next_step }),
-          el("span", { class: "advice-retry", text: advice.retryable ? "retrying can help" : "do not retry this card" }),
-          advice.message ? el("span", { class: "advice-msg", text: advice.message }) : null));
+          a.advice_message ? el("span", { class: "advice-msg", text: a.advice_message }) : null,
+          el("span", {
+            class: "advice-step dev",
+            text: `next_step: ${a.advice_next_step}` + (failed ? ` · retryable: ${a.advice_retryable ? "yes" : "no"}` : ""),
+          })));
       }),
     );
-  }
-}
-
-// The attempt history, fetched once per applied update (coalesced while one is in flight).
-export class AttemptsFetcher {
-  constructor(onAttempts) {
-    this.onAttempts = onAttempts;
-    this.busy = false;
-    this.again = false;
-  }
-
-  async refresh(paymentId, token) {
-    if (this.busy) {
-      this.again = true;
-      return;
-    }
-    this.busy = true;
-    try {
-      do {
-        this.again = false;
-        const body = await api("GET", `/api/payments/${paymentId}/attempts`, {
-          headers: { "X-Status-Token": token },
-        });
-        this.onAttempts(paymentId, body.data);
-      } while (this.again);
-    } catch (err) {
-      console.warn("paylive: attempts not fetched", err);
-    } finally {
-      this.busy = false;
-    }
   }
 }
 
@@ -510,15 +488,20 @@ export const PANEL_HTML = `
   <p class="connection-detail" data-testid="connection-detail"></p>
   <dl class="facts">
     <dt>Status</dt><dd><span class="status-badge" data-testid="live-status">No payment yet</span></dd>
-    <dt>Version</dt><dd data-testid="live-version">—</dd>
     <dt>Amount</dt><dd data-testid="live-amount">—</dd>
     <dt>Method</dt><dd data-testid="live-flow">—</dd>
-    <dt>Payment</dt><dd class="mono small" data-testid="live-payment-id">—</dd>
+    <dt class="dev">Version</dt><dd class="dev" data-testid="live-version">—</dd>
+    <dt class="dev">Payment</dt><dd class="dev mono small" data-testid="live-payment-id">—</dd>
   </dl>
+  <p class="live-message" data-testid="live-message"></p>
   <h3>Attempts</h3>
   <p class="muted small" data-testid="attempts-empty">No attempts yet.</p>
   <ol class="attempts" data-testid="attempts"></ol>
-  <h3>Timeline</h3>
-  <ol class="timeline" data-testid="timeline"></ol>
-  <p class="muted small">Everything in this panel arrives over the WebSocket at <code>/ws</code>
-  (the attempt list is re-read from <code>/attempts</code> on each update).</p>`;
+  <div class="dev" id="live-developer" data-testid="developer-view">
+    <h3>Timeline</h3>
+    <ol class="timeline" data-testid="timeline"></ol>
+    <p class="muted small">Everything in this panel arrives over the WebSocket at <code>/ws</code>:
+    each message carries the payment, its new timeline entries and its newest attempt.</p>
+  </div>
+  <button type="button" class="link" data-testid="view-toggle" aria-expanded="false"
+    aria-controls="live-developer">Show developer details</button>`;

@@ -1,6 +1,6 @@
 // Back from Stripe's hosted Checkout: follow the same payment over the WebSocket.
 // The result shown is what the socket says, never the URL the browser came back on.
-import { AttemptsFetcher, LivePanel, LiveStatus, PANEL_HTML, el, loadBooking, money, saveBooking } from "./common.js";
+import { LivePanel, LiveStatus, PANEL_HTML, el, loadBooking, money, saveBooking } from "./common.js";
 import { currentUser } from "./account.js";
 
 const $ = (id) => document.querySelector(`[data-testid="${id}"]`);
@@ -41,20 +41,18 @@ function main() {
   $("order-id").textContent = booking.order_id;
   $("lines").replaceChildren(...booking.seats.map((s) => el("li", { "data-testid": "line", text: `Seat ${s}` })));
   const { payment_id: paymentId, status_token: token } = booking.payment;
-  let live = null;
-  const fetcher = new AttemptsFetcher((id, attempts) => {
-    if (id !== paymentId || !live.state) return;
-    live.state.attempts = attempts;
-    booking.live = live.state.toJSON();
-    saveBooking(booking);
-    panel.render(live.state);
-  });
+  let announced = false;
   const showState = (state) => {
     const status = state.payment && state.payment.status;
+    if (status === "succeeded" && !announced) {
+      announced = true; // the confirmation is where the customer and the focus are
+      $("result").focus({ preventScroll: true });
+      $("result").scrollIntoView({ block: "start" });
+    }
     show(VIEWS[status] || WAITING);
     if (state.payment) $("result-text").textContent += ` (${money(state.payment.amount, state.payment.currency)})`;
   };
-  live = new LiveStatus({
+  const live = new LiveStatus({
     onChange: (state) => {
       booking.live = state.toJSON();
       if (state.payment && state.payment.status === "succeeded") {
@@ -64,7 +62,6 @@ function main() {
       saveBooking(booking);
       panel.render(state);
       panel.debug(live);
-      fetcher.refresh(paymentId, token);
       showState(state);
     },
     onConnection: (state, detail) => {

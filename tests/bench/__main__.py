@@ -5,7 +5,7 @@ benchmark against the service in its own process with the load in other processe
 prints a table and writes ``bench-results.json`` at the repository root.
 
 Sizes (environment; defaults fit the whole run in a few minutes on 2 cores):
-  BENCH_ONLY                 comma list of ingest,push,sockets,create (default: all)
+  BENCH_ONLY                 comma list of ingest,push,sockets,create,notify (default: all)
   BENCH_INGEST_LEVELS        concurrency levels (1,8,32)
   BENCH_INGEST_EVENTS        events per level, for the service and the reference (3000)
   BENCH_INGEST_PAYMENTS      payments the events are spread over (1000)
@@ -47,7 +47,7 @@ import asyncpg
 
 from service.config import PROJECT_ROOT
 from service.gc_tuning import tune_for_serving
-from tests.bench import bench_create, bench_ingest, bench_push, bench_sockets
+from tests.bench import bench_create, bench_ingest, bench_notify, bench_push, bench_sockets
 from tests.bench.common import (
     ServiceProcess,
     env_float,
@@ -61,7 +61,7 @@ from tests.bench.common import run_service as service_process
 from tests.bench.setup import BenchPayment, make_payments
 from tests.support.postgres import TestPostgres
 
-ALL = ("ingest", "push", "sockets", "create")
+ALL = ("ingest", "push", "sockets", "create", "notify")
 
 # The what-if runs: the service with CPython's default GC thresholds instead of the
 # tuning ``python -m service serve`` applies (service/gc_tuning.py).
@@ -178,6 +178,8 @@ async def run_all(pg: TestPostgres, only: list[str], work_dir: Path) -> dict[str
             )
         _context(results["create"], service.log_path, load)
         pg.drop_database(url)
+    if "notify" in only:  # merchant notifications (issue 16)
+        results["notify"] = await bench_notify.run_from_env(pg, work_dir)
     return results
 
 
@@ -272,6 +274,7 @@ def table(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                     "",
                 ),
             ]
+    rows += bench_notify.table_rows(results.get("notify"))  # sizes: see bench_notify.py
     return rows
 
 

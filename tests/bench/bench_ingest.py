@@ -188,7 +188,7 @@ def _prepare(body: bytes) -> _Prepared:
 async def _reference_tx(conn: asyncpg.Connection, item: _Prepared) -> bool:
     """The service's own repository calls (same statements, same parameters) in one
     transaction; no HTTP, signature, parsing or domain rules."""
-    repo = PaymentsRepo(conn)
+    repo = PaymentsRepo(conn, notify_merchants=False)  # as the service without endpoints
     async with conn.transaction():
         if await repo.inbox_claim(item.event, item.text) != "new":
             return False

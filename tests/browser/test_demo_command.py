@@ -125,6 +125,9 @@ async def test_make_run_demo_pays_by_card(database_url: str) -> None:
         panel = page.get_by_test_id("live-panel")
         await expect(panel).to_have_attribute("data-status", "succeeded")
         await expect(page.get_by_test_id("result")).to_have_attribute("data-result", "paid")
+        # The theatre's backend heard of it by a signed merchant notification.
+        confirmed = page.get_by_test_id("theatre-confirmed")
+        await expect(confirmed).to_have_text("Confirmed by the theatre.", timeout=15_000)
         await screenshot(page, "demo-command-succeeded")
         await page.context.close()
     assert watch.errors == []

@@ -10,8 +10,8 @@ from multidict import CIMultiDictProxy
 from pytest_aiohttp import AiohttpClient
 
 from service.app import create_app
-from tests.conftest import make_settings
 from tests.support.api import API, Client
+from tests.support.settings import make_settings
 
 SHOP = "https://shop.example"
 OTHER = "https://evil.example"

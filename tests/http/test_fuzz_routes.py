@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from service.keys import AUTH
-from tests.conftest import TEST_API_KEY
+from tests.support.settings import TEST_API_KEY
 from tests.support.threaded_app import Served, service_in_thread
 
 EXAMPLES = settings(

@@ -1,15 +1,14 @@
 from __future__ import annotations
 
 import asyncio
-from urllib.parse import urlsplit, urlunsplit
 
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 from pytest_aiohttp import AiohttpClient
 
 from service.app import create_app
-from tests.conftest import make_settings
-from tests.support.tcp_proxy import TcpProxy
+from tests.support.settings import make_settings
+from tests.support.tcp_proxy import proxy_database
 
 
 async def test_healthz(client: TestClient[web.Request, web.Application]) -> None:
@@ -34,12 +33,7 @@ async def _ready_within(
 async def test_readyz_follows_the_database(
     aiohttp_client: AiohttpClient, database_url: str
 ) -> None:
-    parts = urlsplit(database_url)
-    assert parts.hostname is not None
-    assert parts.port is not None
-    proxy = TcpProxy(parts.hostname, parts.port)
-    port = await proxy.start()
-    proxied = urlunsplit(parts._replace(netloc=f"{parts.username}@127.0.0.1:{port}"))
+    proxy, proxied = await proxy_database(database_url)
     try:
         client = await aiohttp_client(create_app(make_settings(proxied)))
         assert (await client.get("/readyz")).status == 200

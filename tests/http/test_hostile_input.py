@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from service.keys import AUTH, DB_POOL
 from service.realtime.protocol import CLOSE_BAD_MESSAGE
-from tests.conftest import TEST_API_KEY
+from tests.support.settings import TEST_API_KEY
 from tests.support.threaded_app import Served, service_in_thread
 from tests.support.webhooks import intent, make_event, signed_headers
 

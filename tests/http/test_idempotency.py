@@ -24,8 +24,8 @@ from service.http.errors import error_middleware
 from service.http.idempotency import fingerprint, idempotency_middleware
 from service.keys import DB_POOL
 from service.tokens import issue_order_token
-from tests.conftest import TEST_API_KEY, make_settings
 from tests.support.api import API, Client
+from tests.support.settings import TEST_API_KEY, make_settings
 
 SECOND_API_KEY = "second-api-key-0123456789abcdef"
 ORDER_SECRET = "order-token-secret-0123456789abcdef0123"

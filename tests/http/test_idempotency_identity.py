@@ -14,9 +14,9 @@ from pytest_aiohttp import AiohttpClient
 from service.app import create_app
 from service.keys import DB_POOL
 from service.tokens import issue_order_token
-from tests.conftest import TEST_API_KEY, make_settings
 from tests.support.api import Client
 from tests.support.emulator import RunningEmulator
+from tests.support.settings import TEST_API_KEY, make_settings
 
 ORDER_SECRET = "order-token-secret-0123456789abcdef0123"
 OLD_KEY = "old-api-key-0123456789abcdef0123"

@@ -23,10 +23,10 @@ from service.http.webhook_stats import WebhookStats
 from service.keys import AUTH, DB_POOL, GATEWAY, HUB, SETTINGS, STORE, WEBHOOK_STATS
 from service.payments.reconcile import ReconcileStats
 from service.reconciler import Reconciler
-from tests.conftest import make_settings
 from tests.support.api import API, Client
 from tests.support.emulator import RunningEmulator
 from tests.support.payments import add_payment, change
+from tests.support.settings import make_settings
 from tests.support.webhooks import (
     WEBHOOK_SECRET,
     emulator_call,

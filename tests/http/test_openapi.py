@@ -19,9 +19,9 @@ from service.http import openapi
 from service.http.openapi import build_openapi
 from service.http.openapi_table import OPENAPI_PATH
 from service.keys import OPENAPI_DOCUMENT
-from tests.conftest import make_settings
 from tests.support.api import API, Client
 from tests.support.emulator import RunningEmulator
+from tests.support.settings import make_settings
 
 DOC_URI = "urn:paylive:openapi"
 SKIPPED_METHODS = {"HEAD", "OPTIONS"}
@@ -76,8 +76,14 @@ def test_payment_id_is_a_uuid_path_parameter() -> None:
     for path, item in doc["paths"].items():
         for op in item.values():
             names = [p["name"] for p in op.get("parameters", []) if p.get("in") == "path"]
-            # Every path variable is documented, and only those (saved cards add two).
-            assert names == re.findall(r"{(\w+)}", path), path
+            expected = re.findall(r"{(\w+)}", path)
+            assert names == expected, path
+            assert set(expected) <= {
+                "payment_id",
+                "notification_id",
+                "external_id",
+                "payment_method_id",
+            }, path
     param = doc["paths"]["/api/payments/{payment_id}"]["get"]["parameters"][0]
     assert param["schema"] == {"type": "string", "format": "uuid"}
     assert param["required"] is True

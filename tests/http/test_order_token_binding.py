@@ -13,9 +13,9 @@ from pytest_aiohttp import AiohttpClient
 from service.app import create_app
 from service.keys import DB_POOL
 from service.tokens import TokenError, issue_order_token, verify_order_token
-from tests.conftest import make_settings
 from tests.support.api import API, Client
 from tests.support.emulator import RunningEmulator
+from tests.support.settings import make_settings
 from tests.support.webhooks import emulator_call
 
 ORDER_SECRET = "order-token-secret-0123456789abcdef0123"

@@ -6,15 +6,15 @@ import asyncio
 import time
 from typing import Any
 
-import aiohttp
 import pytest
 from pytest_aiohttp import AiohttpClient
 
 from service.app import create_app
 from service.tokens import issue_order_token
-from tests.conftest import make_settings
 from tests.support.api import API, Client
 from tests.support.emulator import RunningEmulator
+from tests.support.settings import make_settings
+from tests.support.webhooks import emulator_call
 
 ORDER_SECRET = "order-token-secret-0123456789abcdef0123"
 
@@ -50,14 +50,8 @@ async def create(
 
 
 async def stripe_get(emulator: RunningEmulator, path: str) -> dict[str, Any]:
-    async with (
-        aiohttp.ClientSession() as session,
-        session.get(
-            f"{emulator.url}/v1/{path}", headers={"Authorization": f"Bearer {emulator.secret_key}"}
-        ) as response,
-    ):
-        data: dict[str, Any] = await response.json()
-        return data
+    _, data = await emulator_call(emulator.url, emulator.secret_key, "GET", path)
+    return data
 
 
 async def test_create_payment_intent(api: Client, emulator: RunningEmulator) -> None:

@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 from service.app import create_app
-from tests.conftest import TEST_API_KEY, make_settings
 from tests.support.emulator import running_app, running_emulator
+from tests.support.settings import TEST_API_KEY, make_settings
 
 CHECKS = ",".join(
     [

@@ -15,8 +15,8 @@ from service.app import create_app
 from service.config import Settings
 from service.keys import AUTH, STORE
 from service.serving import handler_args
-from tests.conftest import make_settings
 from tests.support.payments import add_payment
+from tests.support.settings import make_settings
 
 TIMEOUT = 1.0
 

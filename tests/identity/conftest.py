@@ -13,10 +13,10 @@ from service.app import create_app
 from service.db.store import PgStore
 from service.keys import STORE
 from service.payments.models import NewPayment, Payment
-from tests.conftest import make_settings
 from tests.support.api import Client
 from tests.support.emulator import RunningEmulator
 from tests.support.session_keys import ISSUER, PARTY, JwksServer, SigningKey, running_jwks
+from tests.support.settings import make_settings
 
 ORDER_SECRET = "order-token-secret-0123456789abcdef0123456789"
 CLERK_SECRET = "whsec_" + base64.b64encode(b"clerk-signing-secret-for-tests!!").decode()

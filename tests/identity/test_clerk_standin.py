@@ -13,9 +13,9 @@ from pytest_aiohttp import AiohttpClient
 from service.app import create_app
 from service.config import SettingsError, load_settings
 from service.emulator.clerk.app import STANDIN, ClerkConfig, create_clerk_app
-from tests.conftest import make_settings
 from tests.support.emulator import running_app
 from tests.support.session_keys import SigningKey
+from tests.support.settings import make_settings
 
 ORIGIN = "https://shop.example"
 

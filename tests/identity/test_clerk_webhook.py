@@ -22,12 +22,12 @@ from service.emulator.clerk.events import (
     user_object,
 )
 from service.keys import DB_POOL
-from tests.conftest import make_settings
 from tests.identity.conftest import CLERK_SECRET as SECRET
 from tests.identity.conftest import KEY, fresh_user
 from tests.support.api import API, Client
 from tests.support.emulator import RunningEmulator
 from tests.support.session_keys import ISSUER, PARTY
+from tests.support.settings import make_settings
 from tests.support.webhooks import emulator_call
 
 

@@ -6,59 +6,23 @@ order of a realistic sequence must end in the same payment.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
-from service.db.pool import create_pool
 from service.db.store import PgStore
 from service.payments.ingest_event import ingest_event
 from service.payments.models import Payment, StripeIds
-from tests.support.payments import add_payment
+from tests.support.payments import new_payment
+from tests.support.store import against_the_database, run
 from tests.support.webhooks import card_error, intent, make_event
 
 T0 = 1_780_000_000
 Event = dict[str, Any]
-
-
-@asynccontextmanager
-async def open_store(database_url: str) -> AsyncIterator[PgStore]:
-    pool = await create_pool(database_url, min_size=1, max_size=4)
-    try:
-        yield PgStore(pool)
-    finally:
-        await pool.close()
-
-
-def run(database_url: str, body: Callable[[PgStore], Awaitable[None]]) -> None:
-    async def main() -> None:
-        async with open_store(database_url) as store:
-            await body(store)
-
-    asyncio.run(main())
-
-
-def against_the_database(max_examples: int) -> settings:
-    """Hypothesis settings for examples that each run against PostgreSQL: no deadline
-    (the database's timing is not the property), the module's database reused."""
-    return settings(
-        max_examples=max_examples,
-        deadline=None,
-        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-    )
-
-
-async def new_payment(store: PgStore, *, attach: bool = True) -> tuple[Payment, str]:
-    """A payment as create_payment leaves it: version 1, the PaymentIntent id attached."""
-    pi_id = f"pi_{uuid.uuid4().hex[:24]}"
-    return await add_payment(store, intent_id=pi_id if attach else None), pi_id
 
 
 async def state(store: PgStore, payment: Payment) -> dict[str, Any]:
@@ -106,6 +70,36 @@ async def deliver_like_stripe(store: PgStore, payment: Payment, events: list[Eve
     raise AssertionError(f"never applied: {[e['type'] for e in pending]}")
 
 
+def ten_refunded(pi_id: str) -> Event:
+    """A succeeded 10.00 refund of the PaymentIntent's charge (``ch_`` + the same suffix)."""
+    return {
+        "id": f"re_{pi_id[3:]}",
+        "object": "refund",
+        "amount": 1000,
+        "charge": f"ch_{pi_id[3:]}",
+        "currency": "usd",
+        "metadata": {},
+        "payment_intent": pi_id,
+        "reason": None,
+        "status": "succeeded",
+    }
+
+
+def charge_after(refund: Event, **extra: Any) -> Event:
+    """The 25.00 charge once `refund` (10.00) is taken from it."""
+    return {
+        "id": refund["charge"],
+        "object": "charge",
+        "amount": 2500,
+        "amount_captured": 2500,
+        "amount_refunded": 1000,
+        "payment_intent": refund["payment_intent"],
+        "refunded": False,
+        **extra,
+        "metadata": {},
+    }
+
+
 def sequence(pi_id: str, kind: str, gaps: list[int]) -> list[Event]:
     """A realistic sequence for one PaymentIntent; `gaps` (0 or 1 s) allow ties."""
     times = [T0]
@@ -146,27 +140,8 @@ def sequence(pi_id: str, kind: str, gaps: list[int]) -> list[Event]:
             created=times[4],
         )
     )
-    refund = {
-        "id": f"re_{pi_id[3:]}",
-        "object": "refund",
-        "amount": 1000,
-        "charge": charge_id,
-        "currency": "usd",
-        "metadata": {},
-        "payment_intent": pi_id,
-        "reason": None,
-        "status": "succeeded",
-    }
-    charge = {
-        "id": charge_id,
-        "object": "charge",
-        "amount": 2500,
-        "amount_captured": 2500,
-        "amount_refunded": 1000,
-        "payment_intent": pi_id,
-        "refunded": False,
-        "metadata": {},
-    }
+    refund = ten_refunded(pi_id)
+    charge = charge_after(refund)
     events.append(make_event("refund.created", refund, created=times[5]))
     events.append(make_event("charge.refunded", charge, created=times[5]))
     return events
@@ -337,30 +312,9 @@ def test_charge_refunded_never_above_captured(database_url: str, refunded: int) 
 
 def refund_failure_sequence(pi_id: str) -> list[Event]:
     """A refund that Stripe first reports succeeded and that fails later (card closed)."""
-    charge_id = f"ch_{pi_id[3:]}"
-    refund: dict[str, Any] = {
-        "id": f"re_{pi_id[3:]}",
-        "object": "refund",
-        "amount": 1000,
-        "charge": charge_id,
-        "currency": "usd",
-        "metadata": {},
-        "payment_intent": pi_id,
-        "reason": None,
-        "status": "succeeded",
-    }
+    refund = ten_refunded(pi_id)
     failed = {**refund, "status": "failed", "failure_reason": "expired_or_canceled_card"}
-    charge = {
-        "id": charge_id,
-        "object": "charge",
-        "amount": 2500,
-        "amount_captured": 2500,
-        "amount_refunded": 1000,
-        "payment_intent": pi_id,
-        "refunded": False,
-        "refunds": {"object": "list", "data": [refund], "has_more": False},
-        "metadata": {},
-    }
+    charge = charge_after(refund, refunds={"object": "list", "data": [refund], "has_more": False})
     return [
         make_event("refund.created", refund, created=T0 + 10),
         make_event("charge.refunded", charge, created=T0 + 10),
@@ -641,5 +595,50 @@ def test_succeeded_attempt_gets_its_card_from_the_charge_event(
         )
         assert current is not None
         assert current.version == 2  # card details are history, not a new version
+
+    run(database_url, body)
+
+
+def test_charge_refund_list_before_the_capture_is_known_is_not_a_poison_event(
+    database_url: str,
+) -> None:
+    """A charge.refunded carrying its refund list can land before payment_intent.succeeded:
+    the succeeded refund proves the capture, so it applies at once (no CHECK failure on
+    every retry) and the later success keeps it."""
+
+    async def body(store: PgStore) -> None:
+        payment, pi_id = await new_payment(store)
+        refund = {
+            "id": "re_early",
+            "object": "refund",
+            "amount": 1000,
+            "charge": "ch_early",
+            "payment_intent": pi_id,
+            "metadata": {},
+            "status": "succeeded",
+        }
+        charge = {
+            "id": "ch_early",
+            "object": "charge",
+            "amount": 2500,
+            "amount_captured": 2500,
+            "amount_refunded": 1000,
+            "captured": True,
+            "payment_intent": pi_id,
+            "metadata": {},
+            "refunds": {"object": "list", "data": [refund], "has_more": False},
+        }
+        early = make_event("charge.refunded", charge, created=T0 + 2)
+        assert (await ingest_event(early, store=store)).outcome == "applied"
+        got = await state(store, payment)
+        assert (got["amount_captured"], got["amount_refunded"]) == (1000, 1000)
+        ok = make_event("payment_intent.succeeded", intent(pi_id, "succeeded"), created=T0 + 1)
+        await ingest_event(ok, store=store)
+        got = await state(store, payment)
+        assert (got["status"], got["amount_captured"], got["amount_refunded"]) == (
+            "succeeded",
+            2500,
+            1000,
+        )
 
     run(database_url, body)

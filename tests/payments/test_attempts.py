@@ -86,8 +86,10 @@ def test_failed_attempt_keeps_the_whole_error_without_card_data() -> None:
     assert stored is not None
     assert stored["payment_method"] == error["payment_method"]["id"]  # no card details kept
     assert stored["doc_url"] == error["doc_url"]
-    assert row.advice_next_step == "retry_later"
-    assert row.advice_retryable is True
+    # insufficient_funds keeps its own advice; the issuer's try_again_later does not
+    # override it (issue 15: the message and the next step must agree).
+    assert row.advice_next_step == "use_another_card"
+    assert row.advice_retryable is False
 
 
 @pytest.mark.parametrize("decline_code", sorted(FRAUD_CODES))  # the list: test_declines

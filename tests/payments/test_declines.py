@@ -206,3 +206,151 @@ def test_advise_never_raises(code: str | None, decline: str | None, hint: str | 
     if decline is not None and decline.strip().lower() in FRAUD_CODES:
         assert advice.customer_message == GENERIC_MESSAGE
         assert not advice.retryable
+
+
+# The decision table, code by code: (next step, retryable) with no advice_code, and what
+# each advice_code turns it into. "=" means the code's own advice stands.
+Step = tuple[str, bool]
+Hints = dict[str, Step | str]
+ANOTHER: Step
+ISSUER: Step
+FIX: Step
+LATER: Step
+AUTH: Step
+ANOTHER, ISSUER, FIX, LATER, AUTH = (
+    ("use_another_card", False),
+    ("contact_issuer", False),
+    ("fix_card_details", True),
+    ("retry_later", True),
+    ("authenticate", True),
+)
+_SPECIFIC: Hints = {"try_again_later": "=", "confirm_card_data": "=", "do_not_try_again": "="}
+_VAGUE: Hints = {"try_again_later": LATER, "confirm_card_data": FIX, "do_not_try_again": "="}
+_RETRYABLE: Hints = {"try_again_later": "=", "confirm_card_data": "=", "do_not_try_again": ANOTHER}
+DECISIONS: dict[str, tuple[Step, Hints]] = {
+    "decline:approve_with_id": (LATER, _RETRYABLE),
+    "decline:authentication_required": (AUTH, _RETRYABLE),
+    "decline:call_issuer": (ISSUER, _VAGUE),
+    "decline:card_not_supported": (ANOTHER, _SPECIFIC),
+    "decline:card_velocity_exceeded": (ISSUER, _VAGUE),
+    "decline:currency_not_supported": (ANOTHER, _SPECIFIC),
+    "decline:do_not_honor": (ISSUER, _VAGUE),
+    "decline:do_not_try_again": (ISSUER, _VAGUE),
+    "decline:duplicate_transaction": (("none", False), _SPECIFIC),
+    "decline:expired_card": (ANOTHER, {**_SPECIFIC, "confirm_card_data": FIX}),
+    "decline:generic_decline": (ANOTHER, _VAGUE),
+    "decline:incorrect_cvc": (FIX, _RETRYABLE),
+    "decline:incorrect_number": (FIX, _RETRYABLE),
+    "decline:incorrect_pin": (FIX, _RETRYABLE),
+    "decline:incorrect_zip": (FIX, _RETRYABLE),
+    "decline:insufficient_funds": (ANOTHER, _SPECIFIC),
+    "decline:invalid_account": (ISSUER, _VAGUE),
+    "decline:invalid_amount": (ISSUER, _SPECIFIC),
+    "decline:invalid_cvc": (FIX, _RETRYABLE),
+    "decline:invalid_expiry_month": (FIX, _RETRYABLE),
+    "decline:invalid_expiry_year": (FIX, _RETRYABLE),
+    "decline:invalid_number": (FIX, _RETRYABLE),
+    "decline:invalid_pin": (FIX, _RETRYABLE),
+    "decline:issuer_not_available": (LATER, _RETRYABLE),
+    "decline:new_account_information_available": (FIX, _RETRYABLE),
+    "decline:no_action_taken": (ISSUER, _VAGUE),
+    "decline:not_permitted": (ISSUER, _VAGUE),
+    "decline:offline_pin_required": (ANOTHER, _SPECIFIC),
+    "decline:online_or_offline_pin_required": (ANOTHER, _SPECIFIC),
+    "decline:pin_try_exceeded": (ANOTHER, _SPECIFIC),
+    "decline:processing_error": (LATER, _RETRYABLE),
+    "decline:reenter_transaction": (LATER, _RETRYABLE),
+    "decline:revocation_of_all_authorizations": (ISSUER, _VAGUE),
+    "decline:revocation_of_authorization": (ISSUER, _VAGUE),
+    "decline:service_not_allowed": (ISSUER, _VAGUE),
+    "decline:stop_payment_order": (ISSUER, _VAGUE),
+    "decline:testmode_decline": (ANOTHER, _SPECIFIC),
+    "decline:transaction_not_allowed": (ISSUER, _VAGUE),
+    "decline:try_again_later": (LATER, _RETRYABLE),
+    "decline:withdrawal_count_limit_exceeded": (ANOTHER, _SPECIFIC),
+    **{f"decline:{c}": (ANOTHER, _SPECIFIC) for c in FRAUD_CODES},  # never refined
+    "code:card_declined": (ANOTHER, _VAGUE),
+    "code:authentication_required": (AUTH, _RETRYABLE),
+    "code:expired_card": (ANOTHER, {**_SPECIFIC, "confirm_card_data": FIX}),
+    "code:incorrect_cvc": (FIX, _RETRYABLE),
+    "code:incorrect_number": (FIX, _RETRYABLE),
+    "code:incorrect_zip": (FIX, _RETRYABLE),
+    "code:invalid_cvc": (FIX, _RETRYABLE),
+    "code:invalid_expiry_month": (FIX, _RETRYABLE),
+    "code:invalid_expiry_year": (FIX, _RETRYABLE),
+    "code:invalid_number": (FIX, _RETRYABLE),
+    "code:processing_error": (LATER, _RETRYABLE),
+    "code:invalid_expiry_year_past": (FIX, _RETRYABLE),
+    "code:incorrect_address": (FIX, _RETRYABLE),
+    "code:postal_code_invalid": (FIX, _RETRYABLE),
+    "code:payment_intent_authentication_failure": (AUTH, _RETRYABLE),
+    "code:setup_intent_authentication_failure": (AUTH, _RETRYABLE),
+    "code:card_decline_rate_limit_exceeded": (LATER, _RETRYABLE),
+    "code:payment_intent_payment_attempt_failed": (ANOTHER, _VAGUE),
+    "code:payment_method_provider_decline": (ANOTHER, _VAGUE),
+    "code:payment_intent_payment_attempt_expired": (LATER, _RETRYABLE),
+    "code:payment_method_unactivated": (ANOTHER, _SPECIFIC),
+    "code:rate_limit": (LATER, _RETRYABLE),
+}
+
+
+def _advise(key: str, advice_code: str | None) -> Advice:
+    kind, name = key.split(":")
+    if kind == "decline":
+        return advise("card_declined", name, advice_code)
+    return advise(name, None, advice_code)
+
+
+def test_the_decision_table_covers_every_code() -> None:
+    covered = {k for k in DECISIONS}
+    assert covered == {f"decline:{c}" for c in DECLINE_ADVICE} | {f"code:{c}" for c in CODE_ADVICE}
+
+
+@pytest.mark.parametrize("key", sorted(DECISIONS))
+def test_decision_per_code(key: str) -> None:
+    own, by_hint = DECISIONS[key]
+    alone = _advise(key, None)
+    assert (alone.next_step, alone.retryable) == own
+    for advice_code, expected in by_hint.items():
+        refined = _advise(key, advice_code)
+        if expected == "=":
+            assert refined == alone, (key, advice_code)
+        else:
+            assert (refined.next_step, refined.retryable) == expected, (key, advice_code)
+            assert refined == ADVICE_CODE_ADVICE[advice_code]
+
+
+def _contradiction(advice: Advice) -> str | None:
+    """What in the message disagrees with the next step (None: they agree)."""
+    text = advice.customer_message.lower()
+    invites_retry = "try again" in text
+    if advice.next_step in ("use_another_card", "contact_issuer", "none") and invites_retry:
+        return "says try again, but retrying does not help"
+    if advice.next_step == "retry_later" and not (invites_retry or "wait" in text):
+        return "a retry-later advice that does not say to try again"
+    if advice.next_step == "fix_card_details" and not any(
+        w in text for w in ("check", "enter", "try again")
+    ):
+        return "asks for nothing to fix"
+    if advice.next_step == "authenticate" and "bank" not in text:
+        return "does not say the bank wants confirmation"
+    if advice.next_step == "contact_issuer" and "issuer" not in text:
+        return "does not name the issuer"
+    retry_steps = ("fix_card_details", "retry_later", "authenticate")
+    if advice.retryable != (advice.next_step in retry_steps):
+        return "retryable disagrees with the next step"
+    return None
+
+
+@pytest.mark.parametrize("key", sorted(DECISIONS))
+def test_message_and_next_step_never_contradict(key: str) -> None:
+    for advice_code in (None, *ADVICE_CODE_ADVICE):
+        advice = _advise(key, advice_code)
+        assert _contradiction(advice) is None, (key, advice_code, advice)
+
+
+def test_insufficient_funds_is_not_overridden_by_try_again_later() -> None:
+    advice = advise("card_declined", "insufficient_funds", "try_again_later")
+    assert advice == DECLINE_ADVICE["insufficient_funds"]
+    assert (advice.next_step, advice.retryable) == ("use_another_card", False)
+    assert "try again" not in advice.customer_message.lower()

@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 from service.db.store import PgStore
 from service.payments.apply_event import apply_event
 from service.payments.ingest_event import ingest_event
-from tests.payments.test_apply_event import against_the_database, new_payment, run
+from tests.support.payments import new_payment
+from tests.support.store import against_the_database, run
 from tests.support.webhooks import card_error, intent, make_event
 
 T0 = 1_780_000_000

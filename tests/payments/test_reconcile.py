@@ -34,11 +34,18 @@ from service.payments.reconcile import (
     reconcile_once,
 )
 from service.reconciler import ReconcileConfig, Reconciler, reconcile_in_background
-from tests.conftest import make_settings
-from tests.support.api import API, Client, confirm_intent, create_payment_intent
+from tests.support.api import (
+    API,
+    SHOP,
+    Client,
+    confirm_intent,
+    create_checkout,
+    create_payment_intent,
+)
 from tests.support.emulator import RunningEmulator, running_emulator
 from tests.support.payments import add_payment
 from tests.support.postgres import TestPostgres
+from tests.support.settings import make_settings
 from tests.support.tcp_proxy import TcpProxy
 from tests.support.webhooks import emulator_call
 
@@ -88,23 +95,6 @@ async def get(api: Client, path: str) -> Any:
     response = await api.get(path, headers=API)
     assert response.status == 200, await response.text()
     return await response.json()
-
-
-SHOP = "https://shop.example"
-
-
-async def create_checkout(api: Client) -> dict[str, Any]:
-    body = {
-        "order_id": f"order-{uuid.uuid4()}",
-        "currency": "usd",
-        "line_items": [{"name": "Seat", "unit_amount": 1500, "quantity": 2}],
-        "success_url": f"{SHOP}/ok",
-        "cancel_url": f"{SHOP}/cancel",
-    }
-    response = await api.post("/api/checkout-sessions", json=body, headers=API)
-    data: dict[str, Any] = await response.json()
-    assert response.status == 201, data
-    return data
 
 
 def config(**reconcile: object) -> ReconcileConfig:

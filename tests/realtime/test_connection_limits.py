@@ -18,9 +18,9 @@ from pytest_aiohttp import AiohttpClient
 from service.app import create_app
 from service.keys import AUTH, CONNECTION_LIMITS, HUB, STORE
 from service.realtime.protocol import CLOSE_TOO_MANY
-from tests.conftest import TEST_API_KEY, make_settings
 from tests.support.api import Client
 from tests.support.payments import add_payment
+from tests.support.settings import TEST_API_KEY, make_settings
 
 API = {"Authorization": f"Bearer {TEST_API_KEY}"}
 

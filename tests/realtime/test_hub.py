@@ -4,23 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 
-import pytest
-
-from service.db.pool import create_pool
 from service.db.store import PgStore
 from service.realtime.hub import Hub, Notification
 from service.realtime.stats import RealtimeStats
 from service.realtime.subscriber import Kind, Subscriber
 from tests.support.payments import add_payment, change
-
-
-@pytest.fixture
-async def store(database_url: str) -> AsyncIterator[PgStore]:
-    pool = await create_pool(database_url, min_size=1, max_size=3)
-    yield PgStore(pool)
-    await pool.close()
 
 
 class Recorder:

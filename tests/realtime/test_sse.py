@@ -11,8 +11,8 @@ from pytest_aiohttp import AiohttpClient
 
 from service.app import create_app
 from service.keys import AUTH, STORE
-from tests.conftest import make_settings
 from tests.support.payments import add_payment, change
+from tests.support.settings import make_settings
 
 
 async def next_event(response: aiohttp.ClientResponse) -> dict[str, Any]:

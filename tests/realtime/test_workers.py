@@ -5,19 +5,18 @@ from __future__ import annotations
 
 import json
 import signal
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import aiohttp
 import pytest
 
-from service.db.pool import create_pool
 from service.db.store import PgStore
 from service.payments.models import StripeIds
-from tests.conftest import TEST_API_KEY
 from tests.support.api import API
 from tests.support.payments import add_payment
 from tests.support.processes import free_port, spawn_service, wait_ready
+from tests.support.settings import TEST_API_KEY
 from tests.support.webhooks import WEBHOOK_SECRET, event_body, intent, make_event, signed_headers
 
 
@@ -37,13 +36,6 @@ def workers(database_url: str) -> Iterator[str]:
     finally:
         parent.send_signal(signal.SIGTERM)
         assert parent.wait(timeout=20) == 0
-
-
-@pytest.fixture
-async def store(database_url: str) -> AsyncIterator[PgStore]:
-    pool = await create_pool(database_url, min_size=1, max_size=2)
-    yield PgStore(pool)
-    await pool.close()
 
 
 async def _next(ws: aiohttp.ClientWebSocketResponse) -> dict[str, Any]:

@@ -14,10 +14,10 @@ from pytest_aiohttp import AiohttpClient
 from service.app import create_app
 from service.config import Settings
 from service.keys import AUTH, HUB, LISTENER, STORE
-from tests.conftest import TEST_API_KEY, make_settings
 from tests.support.api import Client
 from tests.support.payments import add_payment, change
 from tests.support.raw_ws import RawWebSocket
+from tests.support.settings import TEST_API_KEY, make_settings
 
 FAST = {"catch_up_seconds": 0.5, "listener_probe_seconds": 0.2}
 
@@ -135,6 +135,12 @@ async def test_listener_killed_loses_no_update(live: Client, database_url: str) 
         admin = await asyncpg.connect(database_url)
         try:
             for round_ in range(3):
+                # The updates of a round can arrive by catch-up before the listener is back
+                # (a loaded machine): each round kills a live LISTEN connection.
+                for _ in range(200):
+                    if listener._conn is not None and not listener._conn.is_closed():
+                        break
+                    await asyncio.sleep(0.05)
                 assert listener._conn is not None
                 pid = listener._conn.get_server_pid()
                 await admin.execute("SELECT pg_terminate_backend($1)", pid)

@@ -14,6 +14,8 @@ import contextlib
 import os
 import shutil
 import socket
+import subprocess
+import tarfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,13 +31,13 @@ from service.app import create_app
 from service.config import PROJECT_ROOT
 from service.emulator import EMULATOR, DeliveryKnobs, EmulatorConfig, create_emulator_app
 from service.keys import HUB
-from tests.conftest import make_settings
 from tests.support.emulator import (
     EMULATOR_PUBLISHABLE_KEY,
     EMULATOR_SECRET_KEY,
     RunningEmulator,
     running_app,
 )
+from tests.support.settings import make_settings
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -53,6 +55,12 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 TIMEOUT_MS = 15_000  # webhooks, processing delays and a busy CI machine, with room to spare
 
 expect.set_options(timeout=TIMEOUT_MS)
+
+# axe-core, pinned; fetched with npm into .cache/ on first use (never committed).
+AXE_VERSION = "4.10.3"
+AXE_DIR = PROJECT_ROOT / ".cache" / f"axe-core-{AXE_VERSION}"
+# Off by default in axe (experimental), and exactly what issue 15 found on the seats.
+AXE_EXTRA_RULES = ("label-content-name-mismatch",)
 
 
 def chromium_path() -> str:
@@ -182,8 +190,66 @@ class PageWatch:
         ]
 
 
-async def new_page(browser: Browser) -> tuple[Page, PageWatch]:
-    context = await browser.new_context(viewport={"width": 1280, "height": 1000})
+def axe_source() -> str:
+    """axe.min.js of AXE_VERSION, from the npm registry the first time (npm pack)."""
+    target = AXE_DIR / "axe.min.js"
+    if not target.is_file():
+        npm = shutil.which("npm")
+        if npm is None:
+            pytest.fail(
+                "npm is not installed, so axe-core cannot be fetched for the browser tests: "
+                "`apt-get install -y npm`.",
+                pytrace=False,
+            )
+        AXE_DIR.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            [npm, "pack", f"axe-core@{AXE_VERSION}", "--pack-destination", str(AXE_DIR)],
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+        packed = AXE_DIR / f"axe-core-{AXE_VERSION}.tgz"
+        with tarfile.open(packed) as tar:
+            member = tar.extractfile("package/axe.min.js")
+            assert member is not None, "axe-core's package has no axe.min.js"
+            partial = target.with_suffix(".part")
+            partial.write_bytes(member.read())
+        partial.rename(target)
+        packed.unlink()
+    return target.read_text(encoding="utf-8")
+
+
+async def axe_violations(page: Page) -> list[dict[str, Any]]:
+    """axe-core's serious and critical violations on the page as it is now (and the
+    extra rules, whatever their impact), each as {id, impact, targets}."""
+    found: list[dict[str, Any]] = await page.evaluate(
+        """async (extra) => {
+            const rules = Object.fromEntries(extra.map((id) => [id, {enabled: true}]));
+            const result = await window.axe.run(document, {rules});
+            return result.violations.map((v) => ({
+                id: v.id, impact: v.impact, help: v.help,
+                targets: v.nodes.slice(0, 5).map((n) => n.target.join(" ")),
+            }));
+        }""",
+        list(AXE_EXTRA_RULES),
+    )
+    return [
+        v for v in found if v["impact"] in ("serious", "critical") or v["id"] in AXE_EXTRA_RULES
+    ]
+
+
+async def assert_accessible(page: Page, state: str) -> None:
+    """Zero serious or critical axe-core violations in this state of the page."""
+    violations = await axe_violations(page)
+    assert violations == [], f"axe-core in state {state!r}: {violations}"
+
+
+async def new_page(
+    browser: Browser, *, width: int = 1280, height: int = 1000
+) -> tuple[Page, PageWatch]:
+    """A page in a fresh context, with axe-core loaded into every document and frame."""
+    context = await browser.new_context(viewport={"width": width, "height": height})
+    await context.add_init_script(script=axe_source())
     page = await context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
     watch = PageWatch()

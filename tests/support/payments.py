@@ -6,32 +6,43 @@ from __future__ import annotations
 import uuid
 
 from service.db.store import PgStore
-from service.payments.models import Change, NewPayment, Payment, StripeIds
+from service.payments.models import Change, Flow, NewPayment, Payment, StripeIds
+from service.payments.ports import TransactionalStore
 
 
 async def add_payment(
-    store: PgStore, metadata: dict[str, str] | None = None, *, intent_id: str | None = None
+    store: TransactionalStore,
+    metadata: dict[str, str] | None = None,
+    *,
+    intent_id: str | None = None,
+    session_id: str | None = None,
+    flow: Flow = "payment_intent",
+    amount: int = 2500,
+    currency: str = "usd",
 ) -> Payment:
-    """An open 25.00 USD payment (version 1); with `intent_id`, that PaymentIntent attached
-    as ``create_payment`` leaves it."""
+    """An open payment (25.00 USD unless told, version 1); with `intent_id` or
+    `session_id`, those Stripe ids attached as ``create_payment`` leaves them."""
     async with store.transaction() as tx:
         payment = await tx.add_payment(
             NewPayment(
                 id=uuid.uuid4(),
                 order_id=f"order-{uuid.uuid4()}",
                 customer_id=None,
-                flow="payment_intent",
-                amount=2500,
-                currency="usd",
+                flow=flow,
+                amount=amount,
+                currency=currency,
                 capture_method="automatic",
                 description=None,
                 metadata=metadata or {},
             )
         )
         assert payment is not None
-        if intent_id is not None:
+        if intent_id is not None or session_id is not None:
             payment = await tx.attach_stripe_ids(
-                payment.id, StripeIds(stripe_payment_intent_id=intent_id)
+                payment.id,
+                StripeIds(
+                    stripe_payment_intent_id=intent_id, stripe_checkout_session_id=session_id
+                ),
             )
     return payment
 
@@ -43,3 +54,9 @@ async def change(store: PgStore, payment: Payment, status: str, kind: str = "tes
         return await tx.apply_change(
             current, Change(kind=kind, cause_type="api", cause_id=None, status=status)
         )
+
+
+async def new_payment(store: PgStore, *, attach: bool = True) -> tuple[Payment, str]:
+    """A payment as create_payment leaves it: version 1, the PaymentIntent id attached."""
+    pi_id = f"pi_{uuid.uuid4().hex[:24]}"
+    return await add_payment(store, intent_id=pi_id if attach else None), pi_id

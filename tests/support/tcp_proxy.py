@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from urllib.parse import urlsplit, urlunsplit
 
 
 class TcpProxy:
@@ -58,3 +59,14 @@ class TcpProxy:
             self._server.close()
             with contextlib.suppress(Exception):
                 await self._server.wait_closed()
+
+
+async def proxy_database(database_url: str) -> tuple[TcpProxy, str]:
+    """A started proxy in front of the database, and the database's URL through it."""
+    parts = urlsplit(database_url)
+    assert parts.hostname is not None
+    assert parts.port is not None
+    proxy = TcpProxy(parts.hostname, parts.port)
+    port = await proxy.start()
+    proxied = urlunsplit(parts._replace(netloc=f"{parts.username}@127.0.0.1:{port}"))
+    return proxy, proxied

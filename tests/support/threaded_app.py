@@ -20,8 +20,8 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from service.app import create_app
-from tests.conftest import make_settings
 from tests.support.emulator import running_app, running_emulator
+from tests.support.settings import make_settings
 from tests.support.webhooks import WEBHOOK_SECRET
 
 

@@ -21,9 +21,9 @@ from aiohttp import web
 
 from service.db.store import PgStore
 from service.tokens import issue_status_token
-from tests.conftest import TEST_API_KEY, TEST_STATUS_SECRET
 from tests.support.payments import add_payment
 from tests.support.processes import spawn_service, wait_ready
+from tests.support.settings import TEST_API_KEY, TEST_STATUS_SECRET
 from tests.support.webhooks import (
     WEBHOOK_SECRET,
     card_error,

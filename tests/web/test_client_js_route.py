@@ -11,7 +11,7 @@ from pytest_aiohttp import AiohttpClient
 
 from service.app import create_app
 from service.http.client_js import WEB_DIR, ClientScripts
-from tests.conftest import make_settings
+from tests.support.settings import make_settings
 
 SHOP = "https://shop.example"
 Client = TestClient[web.Request, web.Application]

@@ -20,8 +20,8 @@ from pytest_aiohttp import AiohttpClient
 from service.app import create_app
 from service.config import PROJECT_ROOT, Settings
 from service.tokens import verify_order_token
-from tests.conftest import make_settings
 from tests.support.emulator import RunningEmulator
+from tests.support.settings import make_settings
 
 GUIDE = PROJECT_ROOT / "docs" / "integration.md"
 SNIPPETS = PROJECT_ROOT / "docs" / "snippets"

@@ -116,6 +116,7 @@
         "display:flex;align-items:center;justify-content:center";
       var frame = document.createElement("iframe");
       frame.src = url;
+      frame.title = "3-D Secure authentication";
       frame.style.cssText = "width:min(500px,95vw);height:min(600px,90vh);border:0;background:#fff";
       overlay.appendChild(frame);
       document.body.appendChild(overlay);

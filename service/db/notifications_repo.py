@@ -1,0 +1,272 @@
+"""All SQL about merchant notifications: the outbox row written with a payment change,
+claiming and finishing deliveries, and what operators read and retry.
+
+``record_notification`` runs on the change's own connection, inside its transaction, so
+a notification exists exactly when its change committed. Everything else works on the
+pool, one short transaction per step, so no lock is held during an HTTP request: a claim
+is a lease (``claim_token``, ``lease_until``) that another process may take over once it
+has passed, e.g. after a ``kill -9`` mid-request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID, uuid4
+
+import asyncpg
+
+from service.db.pool import Pool
+from service.notifications.rules import notification_for
+from service.payments.models import Change, Payment
+
+Status = Literal["pending", "delivered", "failed"]
+
+
+async def record_notification(
+    conn: asyncpg.Connection, before: Payment | None, after: Payment, change: Change
+) -> None:
+    """The outbox: one row per configured endpoint when this change notifies the merchant.
+    Call it in the change's transaction; no round trip when nothing is to be said."""
+    note = notification_for(before, after, change)
+    if note is None:
+        return
+    await conn.execute(
+        """INSERT INTO notifications (webhook_id, endpoint_id, payment_id, version, type, data)
+           SELECT $1, e.id, $2, $3, $4,
+                  jsonb_set($5::jsonb, '{customer}', coalesce(
+                      (SELECT to_jsonb(external_id) FROM customers WHERE id = $6), 'null'))
+           FROM merchant_endpoints e WHERE e.configured""",
+        f"msg_{uuid4().hex}",
+        note.payment_id,
+        note.version,
+        note.type,
+        note.data,
+        note.customer_id,
+    )
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    id: int
+    url: str
+    disabled_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """One delivery this process holds the lease of."""
+
+    id: int
+    webhook_id: str
+    endpoint_id: int
+    payment_id: UUID
+    version: int
+    type: str
+    data: dict[str, Any]
+    created_at: datetime
+    attempts: int  # this one included
+    claim_token: UUID
+
+
+@dataclass(frozen=True)
+class AttemptRecord:
+    attempted_at: datetime
+    http_status: int | None
+    error: str | None
+    duration_ms: float
+
+
+@dataclass(frozen=True)
+class NotificationRecord:
+    id: int
+    webhook_id: str
+    endpoint_url: str
+    endpoint_disabled: bool
+    payment_id: UUID
+    version: int
+    type: str
+    status: Status
+    next_attempt_at: datetime
+    last_error: str | None
+    created_at: datetime
+    finished_at: datetime | None
+    attempts: list[AttemptRecord]
+
+
+@dataclass(frozen=True)
+class Backlog:
+    pending: int
+    oldest_pending_at: datetime | None
+
+
+_RECORD = """SELECT n.id, n.webhook_id, e.url AS endpoint_url,
+                    e.disabled_at IS NOT NULL AS endpoint_disabled, n.payment_id, n.version,
+                    n.type, n.status, n.next_attempt_at, n.last_error, n.created_at,
+                    n.finished_at,
+                    array(SELECT json_build_object(
+                              'attempted_at', a.attempted_at, 'http_status', a.http_status,
+                              'error', a.error, 'duration_ms', a.duration_ms)
+                          FROM notification_attempts a WHERE a.notification_id = n.id
+                          ORDER BY a.id) AS attempts
+             FROM notifications n JOIN merchant_endpoints e ON e.id = n.endpoint_id"""
+
+
+def _record(row: asyncpg.Record) -> NotificationRecord:
+    fields = dict(row)
+    fields["attempts"] = [
+        AttemptRecord(
+            attempted_at=datetime.fromisoformat(a["attempted_at"]),
+            http_status=a["http_status"],
+            error=a["error"],
+            duration_ms=a["duration_ms"],
+        )
+        for a in row["attempts"]
+    ]
+    return NotificationRecord(**fields)
+
+
+class NotificationsStore:
+    def __init__(self, pool: Pool) -> None:
+        self.pool = pool
+
+    async def sync_endpoints(self, urls: list[str]) -> list[Endpoint]:
+        """Make the configured URLs the endpoints that get new notifications."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute(
+                "UPDATE merchant_endpoints SET configured = (url = ANY($1::text[]))", urls
+            )
+            rows = await conn.fetch(
+                """INSERT INTO merchant_endpoints (url) SELECT unnest($1::text[])
+                   ON CONFLICT (url) DO UPDATE SET configured = true
+                   RETURNING id, url, disabled_at""",
+                urls,
+            )
+        return [Endpoint(**dict(row)) for row in rows]
+
+    async def claim(self, endpoint_id: int, limit: int, lease_seconds: float) -> list[Claimed]:
+        """Up to ``limit`` due deliveries for an enabled endpoint, each the lowest pending
+        version of its payment there (a later version waits for the earlier one)."""
+        token = uuid4()
+        async with self.pool.acquire() as conn:
+            rows = await conn.fetch(
+                """WITH window_ AS (
+                       -- the oldest due rows first, so the per-row checks below stay
+                       -- bounded however long the backlog is
+                       SELECT id FROM notifications
+                       WHERE endpoint_id = $1 AND status = 'pending'
+                         AND next_attempt_at <= now()
+                         AND (lease_until IS NULL OR lease_until < now())
+                       ORDER BY next_attempt_at, id LIMIT $2 * 4 + 64),
+                   ready AS (
+                       SELECT n.id FROM window_ w
+                       JOIN notifications n ON n.id = w.id
+                       JOIN merchant_endpoints e ON e.id = n.endpoint_id
+                       WHERE e.disabled_at IS NULL AND n.status = 'pending'
+                         AND (n.lease_until IS NULL OR n.lease_until < now())
+                         -- a subplan: one index probe per candidate
+                         AND n.version = (
+                             SELECT min(o.version) FROM notifications o
+                             WHERE o.endpoint_id = n.endpoint_id
+                               AND o.payment_id = n.payment_id AND o.status = 'pending')
+                       ORDER BY n.next_attempt_at, n.id LIMIT $2
+                       FOR UPDATE OF n SKIP LOCKED)
+                   UPDATE notifications n
+                   SET claim_token = $3, lease_until = now() + $4 * interval '1 second',
+                       attempts = n.attempts + 1
+                   FROM ready WHERE n.id = ready.id
+                   RETURNING n.id, n.webhook_id, n.endpoint_id, n.payment_id, n.version,
+                             n.type, n.data, n.created_at, n.attempts, n.claim_token""",
+                endpoint_id,
+                limit,
+                token,
+                lease_seconds,
+            )
+        return sorted((Claimed(**dict(row)) for row in rows), key=lambda c: c.id)
+
+    async def finish(
+        self,
+        claimed: Claimed,
+        status: Status,
+        retry_in: float,
+        attempt: AttemptRecord,
+    ) -> bool:
+        """Record the attempt and the notification's new state; False when the lease was
+        lost meanwhile (another process owns the notification now)."""
+        async with self.pool.acquire() as conn:
+            updated = await conn.fetchval(
+                """WITH logged AS (
+                       INSERT INTO notification_attempts
+                           (notification_id, attempted_at, http_status, error, duration_ms)
+                       VALUES ($1, $5, $6, $4, $7))
+                   UPDATE notifications
+                   SET status = $3, next_attempt_at = now() + $8 * interval '1 second',
+                       claim_token = NULL, lease_until = NULL, last_error = $4,
+                       finished_at = CASE WHEN $3 = 'pending' THEN NULL ELSE now() END
+                   WHERE id = $1 AND claim_token = $2 RETURNING true""",
+                claimed.id,
+                claimed.claim_token,
+                status,
+                attempt.error,
+                attempt.attempted_at,
+                attempt.http_status,
+                attempt.duration_ms,
+                retry_in,
+            )
+        return bool(updated)
+
+    async def disable_endpoint(self, claimed: Claimed, reason: str) -> None:
+        """410 Gone: stop sending there; the notification stays pending (and first in line)."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute(
+                """UPDATE merchant_endpoints SET disabled_at = now(), disabled_reason = $2
+                   WHERE id = $1""",
+                claimed.endpoint_id,
+                reason,
+            )
+
+    async def retry(self, notification_id: int) -> NotificationRecord | None:
+        """Send again now, from a fresh schedule; re-enables its endpoint if a 410 had
+        disabled it (an operator asking is the signal the merchant is back)."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            endpoint_id = await conn.fetchval(
+                """UPDATE notifications SET status = 'pending', attempts = 0,
+                          next_attempt_at = now(), finished_at = NULL
+                   WHERE id = $1 RETURNING endpoint_id""",
+                notification_id,
+            )
+            if endpoint_id is None:
+                return None
+            await conn.execute(
+                """UPDATE merchant_endpoints SET disabled_at = NULL, disabled_reason = NULL
+                   WHERE id = $1""",
+                endpoint_id,
+            )
+            row = await conn.fetchrow(f"{_RECORD} WHERE n.id = $1", notification_id)
+        assert row is not None
+        return _record(row)
+
+    async def list(
+        self, payment_id: UUID | None, status: Status | None, limit: int
+    ) -> list[NotificationRecord]:
+        async with self.pool.acquire() as conn:
+            rows = await conn.fetch(
+                f"""{_RECORD}
+                    WHERE ($1::uuid IS NULL OR n.payment_id = $1)
+                      AND ($2::text IS NULL OR n.status = $2)
+                    ORDER BY n.id DESC LIMIT $3""",
+                payment_id,
+                status,
+                limit,
+            )
+        return [_record(row) for row in rows]
+
+    async def backlog(self) -> Backlog:
+        async with self.pool.acquire() as conn:
+            row = await conn.fetchrow(
+                """SELECT count(*) AS pending, min(created_at) AS oldest_pending_at
+                   FROM notifications WHERE status = 'pending'"""
+            )
+        assert row is not None
+        return Backlog(**dict(row))

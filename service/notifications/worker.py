@@ -1,0 +1,204 @@
+"""The delivery worker: claims due notifications, POSTs them signed, records the answer.
+
+Any number of processes may run one: rows are claimed with ``FOR UPDATE SKIP LOCKED`` and
+held by a lease, so none is sent twice at once and one a dead process held is taken over
+once its lease has passed. Its own ``ClientSession`` and at most ``concurrency`` requests
+per endpoint: a slow merchant only ever holds this worker's slots, never the pool's
+connections (no transaction is open during a request) nor the event loop.
+
+It wakes on the change channel's NOTIFY (every committed change, any process), after each
+delivery (the payment's next version may be waiting), and every ``poll_seconds``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import aiohttp
+import asyncpg
+
+from service.config import Settings
+from service.db.notifications_repo import (
+    AttemptRecord,
+    Backlog,
+    Claimed,
+    Endpoint,
+    NotificationsStore,
+    Status,
+)
+from service.db.payments_repo import NOTIFY_CHANNEL
+from service.notifications.schedule import after_attempt
+from service.notifications.signing import Signer, body
+from service.notifications.stats import DeliveryStats
+
+log = logging.getLogger(__name__)
+
+_COALESCE_SECONDS = 0.005
+
+
+@dataclass(frozen=True)
+class DeliveryConfig:
+    urls: Sequence[str]
+    secrets: Sequence[str]
+    timeout_seconds: float
+    retry_schedule: Sequence[float]
+    concurrency: int  # per endpoint
+    poll_seconds: float
+
+    @property
+    def lease_seconds(self) -> float:
+        """Longer than any request may take, so a live sender never loses its lease."""
+        return self.timeout_seconds * 1.5 + 1.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> DeliveryConfig:
+        return cls(
+            urls=settings.merchant_webhook_urls,
+            secrets=[s.get_secret_value() for s in settings.merchant_webhook_secret],
+            timeout_seconds=settings.merchant_webhook_timeout_seconds,
+            retry_schedule=settings.merchant_webhook_retry_schedule,
+            concurrency=settings.merchant_webhook_concurrency,
+            poll_seconds=settings.merchant_webhook_poll_seconds,
+        )
+
+
+class DeliveryWorker:
+    def __init__(self, store: NotificationsStore, dsn: str, config: DeliveryConfig) -> None:
+        self.store = store
+        self.config = config
+        self.stats = DeliveryStats()
+        self._dsn = dsn
+        self._signer = Signer(config.secrets)
+        self._wake = asyncio.Event()
+        self._slot_freed = False
+        self._endpoints: list[Endpoint] = []
+        self._in_flight: dict[int, set[asyncio.Task[None]]] = {}
+        self._session: aiohttp.ClientSession | None = None
+        self._listen: asyncpg.Connection | None = None
+        self._loop_task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._endpoints = await self.store.sync_endpoints(list(self.config.urls))
+        self._in_flight = {e.id: set() for e in self._endpoints}
+        self._session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=0, limit_per_host=self.config.concurrency),
+            timeout=aiohttp.ClientTimeout(total=self.config.timeout_seconds),
+        )
+        await self._listen_for_changes()
+        self._loop_task = asyncio.create_task(self._run(), name="notification-delivery")
+
+    async def stop(self) -> None:
+        """In-flight requests are cancelled; their leases lapse and another run retries."""
+        tasks = [t for t in (self._loop_task,) if t] + [
+            t for group in self._in_flight.values() for t in group
+        ]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if self._listen is not None:
+            with contextlib.suppress(Exception):
+                await self._listen.close(timeout=2)
+        if self._session is not None:
+            await self._session.close()
+
+    def nudge(self) -> None:
+        """Look for due notifications now (a retry was asked for, a change committed)."""
+        self._wake.set()
+
+    async def _listen_for_changes(self) -> None:
+        try:
+            self._listen = await asyncpg.connect(self._dsn)
+            await self._listen.add_listener(NOTIFY_CHANNEL, lambda *_: self.nudge())
+        except (OSError, asyncpg.PostgresError) as exc:
+            self._listen = None
+            log.warning("notifications: no LISTEN connection (%s); polling only", exc)
+
+    async def _run(self) -> None:
+        last_backlog = 0.0
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.config.poll_seconds)
+                if not self._slot_freed:
+                    # Woken by a commit: let the changes committing right now join this
+                    # claim, so busy ingestion costs one claim per few ms, not per change.
+                    await asyncio.sleep(_COALESCE_SECONDS)
+            self._wake.clear()
+            self._slot_freed = False
+            try:
+                if self._listen is None or self._listen.is_closed():
+                    await self._listen_for_changes()
+                await self._claim_and_send()
+                if time.monotonic() - last_backlog >= self.config.poll_seconds:
+                    last_backlog = time.monotonic()
+                    self.stats.backlog = await self.store.backlog()
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("notifications: database unavailable (%s); retrying", exc)
+
+    async def _claim_and_send(self) -> None:
+        for endpoint in self._endpoints:
+            running = self._in_flight[endpoint.id]
+            free = self.config.concurrency - len(running)
+            if free <= 0:
+                continue
+            for claimed in await self.store.claim(endpoint.id, free, self.config.lease_seconds):
+                task = asyncio.create_task(self._deliver(endpoint, claimed))
+                running.add(task)
+                task.add_done_callback(running.discard)
+
+    async def _deliver(self, endpoint: Endpoint, claimed: Claimed) -> None:
+        assert self._session is not None
+        payload = body(claimed.type, claimed.created_at, claimed.data)
+        sent_at = datetime.now(UTC)
+        headers = self._signer.headers(claimed.webhook_id, sent_at, payload)
+        status: int | None = None
+        error: str | None = None
+        started = time.perf_counter()
+        try:
+            async with self._session.post(
+                endpoint.url, data=payload.encode(), headers=headers, allow_redirects=False
+            ) as response:
+                status = response.status
+                if not 200 <= status < 300:
+                    error = f"HTTP {status}"
+        except TimeoutError:
+            error = f"timed out after {self.config.timeout_seconds:g} s"
+        except aiohttp.ClientError as exc:
+            error = f"{type(exc).__name__}: {exc}"[:500]
+        attempt = AttemptRecord(sent_at, status, error, (time.perf_counter() - started) * 1000)
+        await self._record(endpoint, claimed, status, attempt)
+        self._slot_freed = True  # claim again at once: this payment's next version may wait
+        self.nudge()
+
+    async def _record(
+        self, endpoint: Endpoint, claimed: Claimed, status: int | None, attempt: AttemptRecord
+    ) -> None:
+        outcome = after_attempt(status, claimed.attempts, self.config.retry_schedule)
+        try:
+            if outcome.verdict == "endpoint_gone":
+                log.warning("notifications: endpoint %d answered 410 Gone; disabled", endpoint.id)
+                await self.store.disable_endpoint(claimed, "410 Gone")
+                await self.store.finish(claimed, "pending", 0.0, attempt)
+                self.stats.endpoints_disabled += 1
+                return
+            after: Status = "pending" if outcome.verdict == "retry" else outcome.verdict
+            held = await self.store.finish(claimed, after, outcome.retry_in, attempt)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            log.warning("notifications: could not record an attempt (%s)", exc)
+            return  # the lease lapses and the notification is sent again
+        self.stats.count(outcome.verdict, held)
+        if outcome.verdict == "failed":
+            log.warning(
+                "notifications: %s failed for good after %d attempts (endpoint %d)",
+                claimed.webhook_id,
+                claimed.attempts,
+                endpoint.id,
+            )
+
+
+__all__ = ("Backlog", "DeliveryConfig", "DeliveryWorker")
