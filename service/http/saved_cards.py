@@ -127,8 +127,9 @@ async def confirm_with_card(request: web.Request) -> web.Response:
 
 def customer_must_return(paid: CardPaid) -> None:
     """An off-session charge needs the customer (authentication_required): the merchant
-    must bring them back on-session. The hook for a merchant notification (the notify
-    feature emits one here once merged); until then the log line is the notice."""
+    must bring them back on-session. The merchant notification itself comes from the
+    outbox when Stripe's payment_failed webhook lands (``payment.attempt_failed``, its
+    attempt saying ``authenticate``); this line is the operator's trace of it."""
     log.warning(
         "off-session charge needs the customer to authenticate",
         extra={"payment_id": str(paid.payment.id), "order_id": paid.payment.order_id},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -22,6 +23,8 @@ from tests.support.session_keys import ISSUER, PARTY, JwksServer, running_jwks
 from tests.support.webhooks import WEBHOOK_SECRET, emulator_call, post_event
 
 SHOP = "https://shop.example"
+MERCHANT = "http://127.0.0.1:9/hooks"
+MERCHANT_SECRET = "whsec_" + base64.b64encode(b"merchant-secret-for-card-tests!!").decode()
 
 
 @pytest.fixture
@@ -43,6 +46,9 @@ async def api(
         auth_authorized_parties=[PARTY],
         order_token_secret=ORDER_SECRET,
         allowed_redirect_origins=[SHOP],
+        # Merchant notifications on (the outbox is written); nothing listens there.
+        merchant_webhook_urls=[MERCHANT],
+        merchant_webhook_secret=[MERCHANT_SECRET],
     )
     return await aiohttp_client(create_app(settings))
 

@@ -4,10 +4,13 @@ decline does to the card (through the API, the emulator and its webhooks)."""
 from __future__ import annotations
 
 import copy
+import json
+import uuid
 from typing import Any
 
 import pytest
 
+from service.keys import DB_POOL
 from tests.cards.conftest import (
     SHOP,
     deliver_all,
@@ -124,11 +127,21 @@ async def test_off_session_authentication_required_brings_the_customer_back(
         "authenticate",
     )
     assert body["client_secret"] == made["client_secret"]  # for the customer's return
-    # The merchant notification hook: a notice naming the payment, without the secret.
     [notice] = [r for r in caplog.records if r.name == "service.http.saved_cards"]
     assert getattr(notice, "payment_id", None) == made["payment_id"]
     assert made["client_secret"] not in caplog.text
+    # The merchant is notified (issue 16's outbox): the failed attempt says "authenticate".
     await deliver_all(api, emulator)
+    async with api.app[DB_POOL].acquire() as db:
+        rows = await db.fetch(
+            "SELECT data FROM notifications WHERE payment_id = $1 AND type = $2",
+            uuid.UUID(made["payment_id"]),
+            "payment.attempt_failed",
+        )
+    [data] = [row["data"] for row in rows]
+    attempt = (json.loads(data) if isinstance(data, str) else data)["attempt"]
+    assert (attempt["advice_next_step"], attempt["card_action"]) == ("authenticate", "authenticate")
+    assert attempt["decline_code"] == "authentication_required"
     [card] = await my_cards(api, user)
     assert card["usable"]  # authenticating is the fix, the card stays
     # Back on-session the customer authenticates the same card.
