@@ -16,6 +16,7 @@ from uuid import UUID, uuid4
 from service import errors
 from service.payments.card_effects import CardEffect, card_effect
 from service.payments.create_payment import CustomerInfo, ensure_customer
+from service.payments.customer_view import MASKED_DECLINE_CODE
 from service.payments.declines import FRAUD_CODES, Advice, advise
 from service.payments.models import Customer, Payment
 from service.payments.ports import GatewayCardError, PaymentGateway, PaymentStore
@@ -209,4 +210,4 @@ async def pay_with_card(
 
 def shown_decline(decline_code: str | None) -> str | None:
     """A fraud decline looks like a plain one to the customer (DESIGN §7)."""
-    return "generic_decline" if decline_code in FRAUD_CODES else decline_code
+    return MASKED_DECLINE_CODE if decline_code in FRAUD_CODES else decline_code
