@@ -27,6 +27,7 @@ from service.http.webhook_stats import WebhookStats
 from service.keys import (
     AUTH,
     BROKER,
+    CARD_GATEWAY,
     CONNECTION_LIMITS,
     CUSTOMER_DIRECTORY,
     DB_POOL,
@@ -121,6 +122,7 @@ async def _stripe(app: web.Application) -> AsyncIterator[None]:
     gateway = bootstrap.stripe_gateway(app[SETTINGS], on_call=app[METRICS].observe_stripe_call)
     app[GATEWAY] = gateway
     app[CUSTOMER_DIRECTORY] = gateway
+    app[CARD_GATEWAY] = gateway
     yield
     await gateway.close()
 

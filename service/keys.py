@@ -14,6 +14,7 @@ from service.identity.sync_user import CustomerDirectory
 from service.identity.verifier import SessionVerifier
 from service.notifications.worker import DeliveryWorker
 from service.payments.ports import PaymentGateway
+from service.payments.saved_cards import CardGateway
 from service.realtime.brokers.port import Broker
 from service.realtime.hub import Hub
 from service.realtime.limits import ConnectionLimits
@@ -24,6 +25,7 @@ DB_POOL = web.AppKey("db_pool", Pool)
 STORE = web.AppKey("store", PgStore)
 GATEWAY = web.AppKey[PaymentGateway]("gateway")
 CUSTOMER_DIRECTORY = web.AppKey[CustomerDirectory]("customer_directory")  # the gateway too
+CARD_GATEWAY = web.AppKey[CardGateway]("card_gateway")  # the gateway too (saved cards)
 AUTH = web.AppKey("auth", AuthConfig)
 WEBHOOK_STATS = web.AppKey("webhook_stats", WebhookStats)
 HUB = web.AppKey("hub", Hub)

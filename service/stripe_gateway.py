@@ -17,7 +17,6 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, cast
-from urllib.parse import quote
 
 import stripe
 from stripe.params import (
@@ -36,6 +35,8 @@ from service.payments.ports import (
     GatewayRefund,
     LineItem,
 )
+from service.stripe_cards import StripeCardCalls
+from service.stripe_cards import path_segment as _path
 from service.stripe_errors import gateway_error
 from service.stripe_objects import checkout_session, payment_intent, refund
 from service.stripe_transport import AIOHTTPClient
@@ -47,8 +48,9 @@ log = logging.getLogger(__name__)
 _MAX_PAGE = 100
 
 
-class StripeGateway:
-    """Stripe through one `StripeClient`; call `close()` once to release its HTTP session."""
+class StripeGateway(StripeCardCalls):
+    """Stripe through one `StripeClient`; call `close()` once to release its HTTP session.
+    The saved-card calls are in ``stripe_cards.StripeCardCalls``."""
 
     def __init__(
         self,
@@ -104,6 +106,7 @@ class StripeGateway:
         capture_method: str,
         payment_method_types: Sequence[str] | None,
         idempotency_key: str,
+        setup_future_usage: str | None = None,
     ) -> GatewayPaymentIntent:
         params: PaymentIntentCreateParams = {
             "amount": amount,
@@ -116,6 +119,8 @@ class StripeGateway:
             params["customer"] = customer
         if description is not None:
             params["description"] = description
+        if setup_future_usage is not None:
+            params["setup_future_usage"] = cast(Any, setup_future_usage)
         if payment_method_types is not None:
             # API 2026-09-30.endive made `payment_method_types` read-only (400
             # payment_method_types_no_longer_supported); this is its replacement.
@@ -306,11 +311,6 @@ class StripeGateway:
         _log_call(operation, started, request_id, outcome)
         if self._on_call is not None:
             self._on_call(operation, time.perf_counter() - started, outcome)
-
-
-def _path(stripe_id: str) -> str:
-    """An id placed in a URL path, escaped (it comes from our database or a webhook)."""
-    return quote(stripe_id, safe="")
 
 
 def _log_call(operation: str, started: float, request_id: str | None, outcome: str) -> None:

@@ -18,6 +18,7 @@ from uuid import UUID
 import asyncpg
 
 from service.db.attempts_repo import AttemptQueries
+from service.db.cards_repo import CardQueries
 from service.db.inbox_repo import InboxQueries
 from service.db.notifications_repo import record_notification
 from service.db.refunds_repo import RefundQueries
@@ -97,7 +98,7 @@ _ATTACH_STRIPE_IDS = f"""UPDATE payments
     RETURNING {_PAYMENT_COLUMNS}"""  # noqa: S608 - constant SQL pieces only
 
 
-class PaymentsRepo(InboxQueries, RefundQueries, AttemptQueries):
+class PaymentsRepo(InboxQueries, RefundQueries, AttemptQueries, CardQueries):
     def __init__(
         self, conn: asyncpg.Connection, *, notify: bool = True, notify_merchants: bool = True
     ) -> None:

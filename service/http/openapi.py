@@ -21,6 +21,7 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from service.http.idempotency import HEADER as IDEMPOTENCY_HEADER
 from service.http.idempotency import REPLAYED_HEADER
+from service.http.openapi_cards import CARD_OPERATIONS, CARD_PATH_PARAMS
 from service.http.openapi_identity import IDENTITY_OPERATIONS
 from service.http.openapi_live import LIVE_OPERATIONS
 from service.http.openapi_notifications import NOTIFICATION_OPERATIONS, NOTIFICATION_PATH_PARAMS
@@ -42,6 +43,7 @@ _REASONS = {
     101: "Switching Protocols",
     200: "OK",
     201: "Created",
+    204: "No Content",
     400: "Bad request (e.g. an invalid Idempotency-Key, a bad webhook signature, a NUL or "
     "undecodable bytes in the path, query or a header)",
     401: "Missing or invalid credentials",
@@ -80,7 +82,7 @@ def _models(operations: Iterable[Operation]) -> list[tuple[type[BaseModel], Json
 
 def _path_params(path: str) -> list[Param]:
     # KeyError here means a new path variable needs a PATH_PARAMS entry.
-    known = {**PATH_PARAMS, **NOTIFICATION_PATH_PARAMS}
+    known = {**PATH_PARAMS, **NOTIFICATION_PATH_PARAMS, **CARD_PATH_PARAMS}
     return [known[name] for name in re.findall(r"{(\w+)", path)]
 
 
@@ -150,6 +152,7 @@ def build_openapi(
         *LIVE_OPERATIONS,
         *IDENTITY_OPERATIONS,
         *NOTIFICATION_OPERATIONS,
+        *CARD_OPERATIONS,
     ),
     *,
     allow_anonymous_create: bool = False,

@@ -86,7 +86,7 @@ class Param:
 
 @dataclass(frozen=True)
 class Operation:
-    method: Literal["GET", "POST"]
+    method: Literal["GET", "POST", "DELETE"]
     path: str  # the aiohttp path template, e.g. /api/payments/{payment_id}
     operation_id: str
     summary: str

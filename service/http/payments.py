@@ -104,6 +104,7 @@ async def create_payment_intent(request: web.Request) -> web.Response:
         metadata=body.metadata,
         capture_method=body.capture_method,
         payment_method_types=body.payment_method_types,
+        save_card=body.save_card,
     )
     result = await create_payment(cmd, store=request.app[STORE], gateway=request.app[GATEWAY])
     p = result.payment

@@ -14,6 +14,7 @@ from service.http import (
     notifications,
     openapi,
     payments,
+    saved_cards,
     webhooks,
 )
 from service.http.client_js import ClientScripts
@@ -45,6 +46,11 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post("/webhooks/clerk", clerk_webhooks.clerk_webhook)
     app.router.add_get("/api/me", me.me)
     app.router.add_get("/api/me/payments", me.my_payments)
+    app.router.add_get("/api/me/payment-methods", saved_cards.my_cards)
+    app.router.add_delete("/api/me/payment-methods/{payment_method_id}", saved_cards.remove_my_card)
+    app.router.add_post("/api/me/setup-intents", saved_cards.create_setup_intent)
+    app.router.add_get("/api/customers/{external_id}/payment-methods", saved_cards.customer_cards)
+    app.router.add_post("/api/payments/{payment_id}/confirm", saved_cards.confirm_with_card)
     app.router.add_get("/ws", ws.websocket)
     scripts = ClientScripts.load()  # read and hashed once, here
     app.router.add_get("/paylive.js", scripts.javascript.handle)

@@ -65,6 +65,11 @@ class CreatePaymentIntentIn(_OrderBody):
     payment_method_types: list[Annotated[str, Field(pattern=r"^[a-z_]{2,40}$")]] | None = Field(
         None, min_length=1, max_length=10
     )
+    save_card: bool = Field(
+        False,
+        description="Save the card for later (setup_future_usage=off_session); needs a "
+        "customer: a signed-in user or customer.external_id",
+    )
 
 
 class LineItemIn(Strict):

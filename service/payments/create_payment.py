@@ -60,6 +60,7 @@ class CreatePayment:
     capture_method: str = "automatic"
     payment_method_types: Sequence[str] | None = None
     checkout: CheckoutDetails | None = None
+    save_card: bool = False  # setup_future_usage: Stripe attaches the card once it pays
 
     @property
     def flow(self) -> Flow:
@@ -107,7 +108,13 @@ async def create_payment(
             cmd.checkout.success_url, cmd.checkout.allowed_redirect_origins, "success_url"
         )
         check_redirect(cmd.checkout.cancel_url, cmd.checkout.allowed_redirect_origins, "cancel_url")
-    customer_id, stripe_customer = await _ensure_customer(cmd.customer, store, gateway, new_id)
+    if cmd.save_card and cmd.customer is None:
+        raise errors.InvalidInput(
+            "Saving a card needs a customer: sign in, or name customer.external_id.",
+            code="save_card_needs_customer",
+            details={"field": "save_card"},
+        )
+    customer_id, stripe_customer = await ensure_customer(cmd.customer, store, gateway, new_id)
     payment, reused = await _claim_order(cmd, currency, customer_id, store, new_id)
     if reused and payment.stripe_payment_intent_id and payment.flow == "payment_intent":
         return CreatedPayment(payment, created=False)
@@ -138,7 +145,7 @@ async def create_payment(
     return CreatedPayment(payment, created=not reused)
 
 
-async def _ensure_customer(
+async def ensure_customer(
     info: CustomerInfo | None,
     store: PaymentStore,
     gateway: PaymentGateway,
@@ -232,6 +239,8 @@ async def _create_intent(
         capture_method=cmd.capture_method,
         payment_method_types=cmd.payment_method_types,
         idempotency_key=f"paylive-pi-{payment.id}",
+        # off_session: a saved card may later be charged without the customer (a no-show fee).
+        setup_future_usage="off_session" if cmd.save_card else None,
     )
 
 

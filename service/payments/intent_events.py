@@ -6,6 +6,7 @@ from dataclasses import replace
 from typing import Any
 
 from service.payments.attempts import attempt_of
+from service.payments.card_effects import card_effect
 from service.payments.customer_view import customer_attempt
 from service.payments.event_binding import Bound, Claim, bound_payment
 from service.payments.event_common import (
@@ -43,9 +44,11 @@ async def intent_event(tx: PaymentsTx, event: StripeEvent, rule: EventRule) -> E
         if card is not None:
             attempt = replace(attempt, card_brand=card.brand, card_last4=card.last4)
     recorded = attempt is not None and await tx.add_attempt(payment.id, attempt)
+    if recorded and attempt is not None:
+        await _apply_card_effect(tx, payment, attempt, event.id)
     data: dict[str, Any] = {"stripe_status": intent.status}
     if recorded and attempt:
-        data["attempt"] = _attempt_summary(attempt)
+        data["attempt"] = _attempt_summary(attempt, saved=payment.customer_id is not None)
     if found.unbound:
         # A Checkout payment's PaymentIntent before its session names it: history only.
         change = _attempt_change(event, data, None) if recorded else None
@@ -98,9 +101,33 @@ def intent_amounts(payment: Payment, intent: IntentAmounts, status: str | None) 
     )
 
 
-def _attempt_summary(attempt: NewAttempt) -> dict[str, Any]:
-    """The attempt as the timeline shows it: the browser replays it (customer_view)."""
-    return customer_attempt(attempt).to_json()
+async def _apply_card_effect(
+    tx: PaymentsTx, payment: Payment, attempt: NewAttempt, event_id: str
+) -> None:
+    """A decline that makes a customer's card unusable disables it (``card_effects``), in
+    the transaction that records the attempt. Only a customer's card can be saved."""
+    method = attempt.stripe_payment_method_id
+    if attempt.outcome != "failed" or payment.customer_id is None or method is None:
+        return
+    if card_effect(attempt.decline_code, attempt.error_code).action == "disable":
+        await tx.disable_card(
+            payment_method_id=method,
+            customer_id=payment.customer_id,
+            reason=attempt.decline_code or attempt.error_code or "card_declined",
+            payment_id=payment.id,
+            stripe_event_id=event_id,
+        )
+
+
+def _attempt_summary(attempt: NewAttempt, *, saved: bool = False) -> dict[str, Any]:
+    """The attempt as the timeline shows it: the browser replays it (customer_view).
+    `saved`: the payment has a customer, whose card may be saved: the summary says what
+    the decline does to it (from the shown, fraud-masked decline code)."""
+    summary = customer_attempt(attempt).to_json()
+    if saved and attempt.outcome == "failed":
+        shown = summary.get("decline_code")
+        summary["card_action"] = card_effect(shown, summary.get("error_code")).action
+    return summary
 
 
 async def charge_card(tx: PaymentsTx, event: StripeEvent, rule: EventRule) -> EventResult:

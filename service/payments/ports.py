@@ -101,6 +101,7 @@ class PaymentGateway(Protocol):
         capture_method: str,
         payment_method_types: Sequence[str] | None,
         idempotency_key: str,
+        setup_future_usage: str | None = None,
     ) -> GatewayPaymentIntent: ...
 
     async def retrieve_payment_intent(self, payment_intent_id: str) -> GatewayPaymentIntent: ...
@@ -221,6 +222,15 @@ class PaymentsTx(Protocol):
     async def fill_attempt_card(
         self, charge_id: str, brand: str | None, last4: str | None
     ) -> int: ...
+    async def disable_card(
+        self,
+        *,
+        payment_method_id: str,
+        customer_id: UUID,
+        reason: str,
+        payment_id: UUID,
+        stripe_event_id: str,
+    ) -> bool: ...
 
 
 class TransactionalStore(Protocol):

@@ -78,7 +78,12 @@ def test_payment_id_is_a_uuid_path_parameter() -> None:
             names = [p["name"] for p in op.get("parameters", []) if p.get("in") == "path"]
             expected = re.findall(r"{(\w+)}", path)
             assert names == expected, path
-            assert set(expected) <= {"payment_id", "notification_id"}, path
+            assert set(expected) <= {
+                "payment_id",
+                "notification_id",
+                "external_id",
+                "payment_method_id",
+            }, path
     param = doc["paths"]["/api/payments/{payment_id}"]["get"]["parameters"][0]
     assert param["schema"] == {"type": "string", "format": "uuid"}
     assert param["required"] is True

@@ -11,9 +11,9 @@ from typing import Any
 
 import aiohttp
 
-from tests.conftest import TEST_API_KEY, TEST_STATUS_SECRET
 from tests.support.api import API
 from tests.support.processes import free_port, spawn_service, wait_ready
+from tests.support.settings import TEST_API_KEY, TEST_STATUS_SECRET
 from tests.support.webhooks import WEBHOOK_SECRET, event_body, intent, make_event, signed_headers
 
 # What each payment goes through, one webhook each: versions 2, 3 and 4.
