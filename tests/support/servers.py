@@ -4,6 +4,7 @@ the same port, to make "the broker went away" real."""
 
 from __future__ import annotations
 
+import abc
 import os
 import shutil
 import signal
@@ -37,7 +38,7 @@ def _binary(name: str, *folders: str) -> str:
     raise RuntimeError(f"{name} is not installed ({INSTALL_HINT})")
 
 
-class ServerProcess:
+class ServerProcess(abc.ABC):
     """One server binary; ``command()`` gives its argv for the current port."""
 
     def __init__(self, name: str) -> None:
@@ -46,8 +47,8 @@ class ServerProcess:
         self.folder = Path(tempfile.mkdtemp(prefix=f"paylive-test-{name}-"))
         self._process: subprocess.Popen[bytes] | None = None
 
-    def command(self) -> list[str]:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def command(self) -> list[str]: ...
 
     def start(self) -> ServerProcess:
         with (self.folder / "server.log").open("ab") as log:
