@@ -23,14 +23,17 @@ from tests.support.webhooks import card_error, intent, make_event
 T0 = 1_780_000_000
 
 _UNSTORABLE_TEXT = st.sampled_from(["a\x00b", "\ud800", "pi_\udfff", "\x00"])
+_STORABLE_CHARS = st.characters(exclude_categories=["Cs"], exclude_characters="\x00")
 _JSON_VALUES = st.one_of(
     st.none(),
     st.booleans(),
     st.integers(min_value=-(2**70), max_value=2**70),
     st.floats(allow_nan=False, allow_infinity=False),
-    st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), max_size=8),
+    st.text(_STORABLE_CHARS, max_size=8),
     st.lists(st.integers(), max_size=3),
-    st.dictionaries(st.text(max_size=3), st.integers(), max_size=3),
+    # Keys too: a NUL or lone surrogate in a key is as unstorable as in a value (those
+    # bodies are quarantined at the HTTP edge: tests/http/test_hostile_input.py).
+    st.dictionaries(st.text(_STORABLE_CHARS, max_size=3), st.integers(), max_size=3),
 )
 
 FIELDS = {
