@@ -21,9 +21,11 @@ Sizes (environment; defaults fit the whole run in a few minutes on 2 cores):
   BENCH_CREATE_LEVELS        concurrency levels (1,16)
   BENCH_CREATE_REQUESTS      requests per level and side (400)
   BENCH_NOTIFY_*             merchant notifications: see bench_notify.py
-  BENCH_BROKERS              brokers: postgres (LISTEN/NOTIFY), redis, nats: each on a
-                             real server, with fsync on beside the fsync-off cluster
-                             (postgres,redis,nats; redis-server and nats-server needed)
+  BENCH_BROKERS              which REALTIME_BROKERs (postgres,redis,nats), each on a
+                             real server; per broker: ingestion with fsync on beside
+                             off, webhook -> browser over three processes, the raw
+                             delivery rate, CPU per webhook, then a 1M-socket sizing
+                             (bench_brokers.py; redis-server and nats-server needed)
   BENCH_BROKERS_LEVEL        ingestion concurrency, one service process (8)
   BENCH_BROKERS_EVENTS       webhooks per ingestion run (800)
   BENCH_BROKERS_SOCKETS      sockets on processes B and C, half each (300)

@@ -262,7 +262,8 @@ async def run_from_env(
     )
     sides: list[Side] = []
     try:
-        sides = [Side("fsync_on", durable_pg), Side("fsync_off", pg)]
+        sides.append(Side("fsync_on", durable_pg))
+        sides.append(Side("fsync_off", pg))
         kib = sockets.get("kib_per_socket") if sockets else None
         return await run(sides[0], sides[1], work_dir, kinds, kib)
     finally:
