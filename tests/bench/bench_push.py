@@ -156,6 +156,19 @@ async def paced_run(
     return result
 
 
+def latency_rows(name: str, run: dict[str, Any], target: str) -> list[tuple[str, str, str, str]]:
+    """The report's rows for one ``paced_run``: latency (against `target`), missing."""
+    return [
+        (
+            name,
+            "webhook->browser p50 / p99 / max ms",
+            f"{run['p50_ms']} / {run['p99_ms']} / {run['max_ms']}",
+            target,
+        ),
+        (name, "missing updates", str(run["missing"]), "0"),
+    ]
+
+
 async def run(
     service: ServiceProcess,
     payments: list[BenchPayment],

@@ -25,6 +25,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from tests.bench.bench_push import latency_rows
+
 ASSUMPTIONS = {
     "sockets": 1_000_000,
     "webhooks_per_s": 5_000,
@@ -155,14 +157,8 @@ def table_rows(brokers: dict[str, Any]) -> list[tuple[str, str, str, str]]:
             ),
         ]
         label = f"{name} A->B,C {push['sockets']} ws @{push['rate_per_s']:.0f}/s"
+        rows += latency_rows(label, push, "")
         rows += [
-            (
-                label,
-                "webhook->browser p50 / p99 / max ms",
-                f"{push['p50_ms']} / {push['p99_ms']} / {push['max_ms']}",
-                "",
-            ),
-            (label, "missing updates", str(push["missing"]), "0"),
             (
                 label,
                 "CPU us/webhook beyond idle: A; B+C; database; broker",

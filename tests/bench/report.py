@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.bench import bench_brokers, bench_notify
+from tests.bench.bench_push import latency_rows
 
 
 def _fmt(value: object) -> str:
@@ -54,16 +55,10 @@ def table(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         if push := results.get("push" + suffix):
             for run in push["runs"]:
                 name = f"push {push['sockets']} ws @{run['rate_per_s']:.0f}/s{label}"
-                rows += [
-                    (
-                        name,
-                        "webhook->browser p50 / p99 / max ms",
-                        f"{run['p50_ms']} / {run['p99_ms']} / {run['max_ms']}",
-                        "p99 < 20",
-                    ),
-                    (name, "missing updates", str(run["missing"]), "0"),
-                    (name, "machine CPU busy (all cores)", _fmt(run["machine_cpu_busy"]), ""),
-                ]
+                rows += latency_rows(name, run, "p99 < 20")
+                rows.append(
+                    (name, "machine CPU busy (all cores)", _fmt(run["machine_cpu_busy"]), "")
+                )
         if sockets := results.get("sockets" + suffix):
             name = f"sockets {sockets['sockets']}{label}"
             rows += [
