@@ -1,50 +1,23 @@
 // The booking page: seats, price, and two ways to pay; the live panel follows the payment.
+// Paying by card: "Pay by card" creates the PaymentIntent (the seats are then held), the
+// Payment Element is mounted for it, and "Pay" confirms it on the page.
+import { CardPayment } from "./card_payment.js";
 import {
-  ApiError, CURRENCY, LivePanel, LiveStatus, PANEL_HTML, api, clearBooking, el,
-  isFinal, loadBooking, loadConfig, loadStripeJs, money, newBooking, randomId, saveBooking,
+  ApiError, CURRENCY, api, clearBooking, el, isFinal, loadBooking, money, newBooking,
+  randomId, saveBooking,
 } from "./common.js";
-
-const ROWS = ["A", "B", "C", "D", "E", "F"];
-const PER_ROW = 10;
-const MAX_SEATS = 6;
-const CATEGORIES = [
-  { id: "front", name: "Front stalls", rows: ["A", "B"], price: 4800 },
-  { id: "stalls", name: "Stalls", rows: ["C", "D"], price: 3600 },
-  { id: "rear", name: "Rear stalls", rows: ["E", "F"], price: 2400 },
-];
-const TAKEN = new Set(["A4", "A5", "B8", "C1", "C2", "D5", "D6", "E9", "F1", "F2", "F3"]);
-const SOLD_KEY = "paylive.demo.sold.v1";
+import { Follow } from "./follow.js";
+import { LivePanel, PANEL_HTML } from "./live_panel.js";
+import { MAX_SEATS, SeatMap, category, markSold, seatOrder, total, unavailable } from "./seat_map.js";
 
 const $ = (id) => document.querySelector(`[data-testid="${id}"]`);
 
-function category(seat) {
-  return CATEGORIES.find((c) => c.rows.includes(seat[0]));
-}
-
-function sold() {
-  try {
-    return new Set(JSON.parse(window.localStorage.getItem(SOLD_KEY) || "[]"));
-  } catch {
-    return new Set();
-  }
-}
-
-function markSold(seats) {
-  const all = sold();
-  seats.forEach((s) => all.add(s));
-  window.localStorage.setItem(SOLD_KEY, JSON.stringify([...all]));
-}
-
-function total(seats) {
-  return seats.reduce((sum, seat) => sum + category(seat).price, 0);
-}
-
 const page = {
   booking: loadBooking() || newBooking(),
-  stripe: null,
-  card: null,
+  card: null, // CardPayment: Stripe.js and the Payment Element
+  seats: null, // SeatMap
   busy: false,
-  live: null,
+  live: null, // Follow: the payment, live through paylive.js
   panel: null,
   asking: null, // the order whose confirmation the theatre is being asked for
   cardInputError: "", // what the card field itself says is wrong with the input
@@ -53,96 +26,28 @@ const page = {
 };
 saveBooking(page.booking);
 
-// A payment that can still take money holds the seats and fixes the amount.
-function openPayment() {
-  const b = page.booking;
-  if (!b.payment) return false;
-  const status = b.live && b.live.payment ? b.live.payment.status : null;
-  return status !== "canceled";
-}
-
 function currentStatus() {
   const b = page.booking;
   return b.live && b.live.payment ? b.live.payment.status : null;
 }
 
-// ---- seats and summary ---------------------------------------------------------------------
-
-// One tab stop for the whole map (a roving tabindex): arrow keys, Home and End move
-// between seats; Space or Enter picks. Each seat's name is its visible number with the
-// row, category and price around it as text for screen readers only.
-let seatFocus = "A1";
-
-function seatButton(seat, i, chosen, taken, locked) {
-  const cat = category(seat);
-  return el("button", {
-    type: "button",
-    class: `seat${chosen ? " chosen" : ""}${taken ? " taken" : ""}${i === 4 ? " aisle" : ""}`,
-    "data-seat": seat,
-    "data-testid": `seat-${seat}`,
-    "aria-pressed": String(chosen),
-    "aria-disabled": taken || locked ? "true" : null,
-    tabindex: seat === seatFocus ? "0" : "-1",
-    onclick: () => toggleSeat(seat),
-    onkeydown: (event) => moveSeatFocus(event, seat),
-    onfocus: () => { seatFocus = seat; },
-  },
-  el("span", { class: "sr-only", text: `Row ${seat[0]} seat ` }),
-  String(i + 1),
-  el("span", { class: "sr-only", text: `(${cat.name}, ${money(cat.price)}${taken ? ", taken" : ""})` }));
+// A payment that can still take money holds the seats and fixes the amount.
+function openPayment() {
+  return Boolean(page.booking.payment) && currentStatus() !== "canceled";
 }
 
-function moveSeatFocus(event, seat) {
-  const row = ROWS.indexOf(seat[0]);
-  const col = Number(seat.slice(1)) - 1;
-  const moves = {
-    ArrowLeft: [row, col - 1], ArrowRight: [row, col + 1],
-    ArrowUp: [row - 1, col], ArrowDown: [row + 1, col],
-    Home: [row, 0], End: [row, PER_ROW - 1],
-  };
-  const to = moves[event.key];
-  if (!to) return;
-  event.preventDefault();
-  const [r, c] = [Math.max(0, Math.min(ROWS.length - 1, to[0])), Math.max(0, Math.min(PER_ROW - 1, to[1]))];
-  seatFocus = `${ROWS[r]}${c + 1}`;
-  for (const button of document.querySelectorAll("[data-seat]")) {
-    button.tabIndex = button.dataset.seat === seatFocus ? 0 : -1;
-  }
-  document.querySelector(`[data-seat="${seatFocus}"]`).focus();
-}
-
-function renderSeats() {
+// This booking's PaymentIntent, still payable on this page: the Payment Element is for it.
+function cardPaymentOpen() {
   const b = page.booking;
-  const locked = b.paid || openPayment();
-  const unavailable = new Set([...TAKEN, ...sold()]);
-  const map = $("seatmap");
-  const hadFocus = map.contains(document.activeElement);
-  map.replaceChildren(
-    ...ROWS.map((row) =>
-      el("div", { class: `row c-${category(row + "1").id}` },
-        el("span", { class: "row-label", "aria-hidden": "true", text: row }),
-        ...Array.from({ length: PER_ROW }, (_, i) => {
-          const seat = `${row}${i + 1}`;
-          const chosen = b.seats.includes(seat);
-          const taken = unavailable.has(seat) && !chosen;
-          return seatButton(seat, i, chosen, taken, locked);
-        }),
-        el("span", { class: "row-label", "aria-hidden": "true", text: row }))),
-  );
-  if (hadFocus) map.querySelector(`[data-seat="${seatFocus}"]`).focus();
-  $("legend").replaceChildren(
-    ...CATEGORIES.map((c) =>
-      el("li", { class: `c-${c.id}` }, el("span", { class: "swatch" }), `${c.name} ${money(c.price)}`)),
-    el("li", { class: "taken" }, el("span", { class: "swatch" }), "Taken"),
-    el("li", { class: "chosen" }, el("span", { class: "swatch" }), "Yours"),
-  );
-  $("seat-hint").textContent = locked ? "Seats are held for this booking." : `Up to ${MAX_SEATS} seats.`;
+  return Boolean(!b.paid && b.payment && b.payment.flow === "payment_intent" &&
+    b.payment.client_secret && openPayment());
 }
+
+// ---- seats and summary ---------------------------------------------------------------------
 
 function toggleSeat(seat) {
   const b = page.booking;
-  const unavailable = new Set([...TAKEN, ...sold()]);
-  if (b.paid || openPayment() || (unavailable.has(seat) && !b.seats.includes(seat))) return;
+  if (b.paid || openPayment() || (unavailable().has(seat) && !b.seats.includes(seat))) return;
   if (b.seats.includes(seat)) b.seats = b.seats.filter((s) => s !== seat);
   else if (b.seats.length < MAX_SEATS) b.seats = [...b.seats, seat].sort(seatOrder);
   else return message(`At most ${MAX_SEATS} seats per booking.`, "error");
@@ -150,8 +55,11 @@ function toggleSeat(seat) {
   render();
 }
 
-function seatOrder(a, b) {
-  return a[0] === b[0] ? Number(a.slice(1)) - Number(b.slice(1)) : a.localeCompare(b);
+function renderSeats() {
+  const b = page.booking;
+  const locked = b.paid || openPayment();
+  page.seats.render(b.seats, locked);
+  $("seat-hint").textContent = locked ? "Seats are held for this booking." : `Up to ${MAX_SEATS} seats.`;
 }
 
 function renderSummary() {
@@ -173,13 +81,22 @@ function renderSummary() {
 function renderPay() {
   const b = page.booking;
   const can = !page.busy && !b.paid && b.seats.length > 0;
-  $("pay-card").disabled = !can || !page.card;
-  $("pay-card").textContent = b.seats.length ? `Pay ${money(total(b.seats))} by card` : "Pay by card";
+  const open = cardPaymentOpen();
+  if (open && page.card.ready) page.card.mount(b.payment.client_secret);
+  else if (!open) page.card.unmount();
+  const price = b.seats.length ? ` ${money(total(b.seats))}` : "";
+  $("card-start").hidden = open;
+  $("card-start").disabled = !can || !page.card.ready;
+  $("card-start").textContent = `Pay${price} by card`;
+  $("card-fields").hidden = !open;
+  $("pay-card").hidden = !open;
+  $("pay-card").disabled = !can || !page.card.mounted;
+  $("pay-card").textContent = `Pay${price}`;
   $("pay-hosted").disabled = !can;
   $("pay").hidden = b.paid;
 }
 
-// The headline: only what the socket said (the held state) decides it.
+// The headline: only what the live status said (the held state) decides it.
 function renderResult() {
   const b = page.booking;
   const status = currentStatus();
@@ -214,7 +131,7 @@ function renderResult() {
     }));
     parts.push(el("button", { type: "button", class: "secondary", "data-testid": "book-again", onclick: startOver, text: "Book more seats" }));
   }
-  if (status === "requires_action" && canResumeAction()) {
+  if (status === "requires_action" && page.card.ready && cardPaymentOpen()) {
     parts.push(el("button", { type: "button", class: "secondary", "data-testid": "resume-action", onclick: resumeAction, text: "Continue with your bank" }));
   }
   node.replaceChildren(...parts);
@@ -223,7 +140,7 @@ function renderResult() {
 // The customer's words for the last card attempt: the service's customer view (never
 // Stripe.js' error text, which may be written for developers).
 function renderCardError() {
-  const state = page.live && page.live.state;
+  const state = page.live.state;
   const attempts = state && state.payment ? state.attempts() : [];
   const latest = state && state.attempt;
   let text = "";
@@ -235,31 +152,6 @@ function renderCardError() {
   }
   if (page.cardInputError) text = page.cardInputError;
   $("card-error").textContent = text;
-}
-
-// A 3-D Secure challenge this tab started, still pending (after a reload, say).
-function canResumeAction() {
-  const b = page.booking;
-  return Boolean(page.stripe && b.payment && b.payment.client_secret && b.payment.flow === "payment_intent");
-}
-
-async function resumeAction() {
-  await withBusy(async () => {
-    const b = page.booking;
-    page.attemptsBefore = page.live.state ? page.live.state.attempts().length : 0;
-    page.confirmFailed = false;
-    const result = await page.stripe.handleNextAction({ clientSecret: b.payment.client_secret });
-    page.confirmFailed = Boolean(result.error);
-    if (!result.error) message("Submitted. The live panel shows the confirmation as soon as it arrives.");
-  });
-}
-
-// After paying, the confirmation is where the customer (and the keyboard focus) is.
-function announceConfirmation() {
-  const node = $("result");
-  node.tabIndex = -1;
-  node.focus({ preventScroll: true });
-  node.scrollIntoView({ block: "start", behavior: "auto" });
 }
 
 function render() {
@@ -276,6 +168,14 @@ function message(text, kind = "info") {
   node.dataset.kind = kind;
 }
 
+// After paying, the confirmation is where the customer (and the keyboard focus) is.
+function announceConfirmation() {
+  const node = $("result");
+  node.tabIndex = -1;
+  node.focus({ preventScroll: true });
+  node.scrollIntoView({ block: "start", behavior: "auto" });
+}
+
 function startOver() {
   if (page.busy) return;
   page.live.stop();
@@ -285,9 +185,9 @@ function startOver() {
   page.panel.empty();
   page.attemptsBefore = null;
   page.confirmFailed = false;
+  page.cardInputError = "";
   $("checkout-notice").hidden = true;
   message("");
-  if (page.card) page.card.clear();
   render();
 }
 
@@ -337,7 +237,7 @@ async function askTheatre(b, tries = 40) {
 function watch() {
   const b = page.booking;
   if (!b.payment) return;
-  page.live.watch(b.payment.payment_id, b.payment.status_token, b.live);
+  page.live.follow(b.payment.payment_id, b.payment.status_token, b.live);
   if (b.live && b.live.payment) page.panel.render(page.live.state);
   page.panel.debug(page.live);
 }
@@ -392,26 +292,41 @@ async function withBusy(work) {
   }
 }
 
+// ---- paying ---------------------------------------------------------------------------------
+
+// "Pay by card": the PaymentIntent for this booking, and the Payment Element mounted for it.
+async function startCard() {
+  let started = false;
+  await withBusy(async () => {
+    page.confirmFailed = false;
+    page.cardInputError = "";
+    message("Creating the payment…");
+    await abandonHosted();
+    const made = await api("POST", "/api/payment-intents", {
+      body: { ...orderBody(), amount: total(page.booking.seats) },
+      headers: { "Idempotency-Key": randomId() },
+    });
+    attach(made, "payment_intent");
+    message(isFinal(made.status) ? "" : "Enter your card details.");
+    started = !isFinal(made.status);
+  });
+  if (started) page.card.focus();
+}
+
 async function payByCard(event) {
   event.preventDefault();
   await withBusy(async () => {
     page.confirmFailed = false;
     page.cardInputError = "";
-    message("Creating the payment…");
-    const b = page.booking;
-    await abandonHosted();
-    const made = await api("POST", "/api/payment-intents", {
-      body: { ...orderBody(), amount: total(b.seats) },
-      headers: { "Idempotency-Key": randomId() },
-    });
-    attach(made, "payment_intent");
-    if (isFinal(made.status)) return message("");
     message("Confirming with your bank…");
     page.attemptsBefore = page.live.state ? page.live.state.attempts().length : 0;
-    const name = document.querySelector('[data-testid="card-name"]').value.trim();
-    const result = await page.stripe.confirmCardPayment(made.client_secret, {
-      payment_method: { card: page.card, billing_details: name ? { name } : {} },
-    });
+    const name = $("card-name").value.trim();
+    const result = await page.card.confirm({ name, returnUrl: `${window.location.origin}/` });
+    if (result.error && result.error.type === "validation_error") {
+      page.cardInputError = result.error.message; // the element's own words for the input
+      message("");
+      return;
+    }
     if (result.error) {
       page.confirmFailed = true; // the live update brings the customer's words for it
       message("The payment did not go through. See the advice in the live panel, then try again.", "error");
@@ -421,6 +336,17 @@ async function payByCard(event) {
     message(status === "processing"
       ? "Submitted. Your bank is processing it; the live panel will show the outcome."
       : "Submitted. The live panel shows the confirmation as soon as it arrives.");
+  });
+}
+
+// A 3-D Secure challenge this tab started, still pending (after a reload, say).
+async function resumeAction() {
+  await withBusy(async () => {
+    page.attemptsBefore = page.live.state ? page.live.state.attempts().length : 0;
+    page.confirmFailed = false;
+    const result = await page.card.resume(page.booking.payment.client_secret);
+    page.confirmFailed = Boolean(result.error);
+    if (!result.error) message("Submitted. The live panel shows the confirmation as soon as it arrives.");
   });
 }
 
@@ -435,7 +361,7 @@ async function abandonHosted() {
   const canceled = await api("POST", `/api/payments/${b.payment.payment_id}/abandon`, {
     headers: { "X-Status-Token": b.payment.status_token },
   });
-  if (page.live.state) page.live.state.apply({ version: canceled.version, payment: canceled, timeline: [] });
+  if (page.live.state) page.live.state.apply({ version: canceled.version, payment: canceled });
   b.live = page.live.state ? page.live.state.toJSON() : b.live;
   saveBooking(b);
   return true;
@@ -466,28 +392,6 @@ async function payHosted() {
   });
 }
 
-// ---- start ----------------------------------------------------------------------------------
-
-async function setUpStripe() {
-  const config = await loadConfig();
-  if (!config.publishable_key) throw new Error("The service has no Stripe publishable key.");
-  const Stripe = await loadStripeJs(config.stripe_js_url);
-  page.stripe = Stripe(config.publishable_key);
-  const elements = page.stripe.elements();
-  const mount = document.getElementById("card-element");
-  mount.replaceChildren();
-  page.card = elements.create("card", {
-    hidePostalCode: true,
-    style: { base: { fontSize: "16px", color: "#1f2430" } },
-  });
-  page.card.mount("#card-element");
-  page.card.on("change", (event) => {
-    page.cardInputError = event.error ? event.error.message : "";
-    renderCardError();
-  });
-  render();
-}
-
 // "Cancel and return" on the hosted page: the customer chose not to pay there, so this
 // tab abandons its session at once and the booking can be paid another way.
 function cameBackFromCheckout() {
@@ -505,28 +409,43 @@ function cameBackFromCheckout() {
   });
 }
 
+// ---- start ----------------------------------------------------------------------------------
+
 function main() {
   const panelRoot = $("live-panel");
   panelRoot.innerHTML = PANEL_HTML;
   page.panel = new LivePanel(panelRoot);
   page.panel.empty();
-  page.live = new LiveStatus({
+  page.seats = new SeatMap($("seatmap"), $("legend"), { onToggle: toggleSeat });
+  page.card = new CardPayment("#payment-element", {
+    onChange: () => {
+      page.cardInputError = "";
+      renderCardError();
+    },
+  });
+  page.live = new Follow({
     onChange: onLive,
     onConnection: (state, detail) => {
       page.panel.connection(state, detail);
       page.panel.debug(page.live);
     },
-    onError: (text) => message(text, "error"),
+    onError: (error) => {
+      page.panel.connection("offline", error.message);
+      message(`The live status stopped: ${error.message}`, "error");
+    },
   });
   window.paylive = page; // for people poking at the demo and for the browser tests
 
   $("card-form").addEventListener("submit", payByCard);
+  $("card-start").addEventListener("click", startCard);
   $("pay-hosted").addEventListener("click", payHosted);
   $("new-booking").addEventListener("click", startOver);
 
   const params = new URLSearchParams(window.location.search);
   const canceledCheckout = params.get("checkout") === "canceled" && page.booking.payment && !page.booking.paid;
-  if (canceledCheckout) window.history.replaceState(null, "", "/");
+  // Back from Checkout, or from a payment method that left (confirmPayment's return_url):
+  // the booking in this tab says which payment; its status comes live, never from the URL.
+  if (canceledCheckout || params.has("payment_intent")) window.history.replaceState(null, "", "/");
 
   // Back from the hosted page through the browser's back-forward cache: start afresh.
   window.addEventListener("pageshow", (event) => {
@@ -536,13 +455,12 @@ function main() {
   watch();
   render();
   if (canceledCheckout) cameBackFromCheckout();
-  setUpStripe()
+  page.card.load()
     .catch((err) => {
-      $("card-element").textContent = "";
       page.cardInputError = `Card payments are unavailable: ${err.message}`;
     })
     .finally(() => {
-      render(); // the 3-D Secure resume button needs Stripe.js
+      render(); // the Payment Element and the 3-D Secure resume button need Stripe.js
       document.body.dataset.ready = "true";
     });
 }

@@ -52,15 +52,26 @@ async def pick(page: Page, *seats: str) -> None:
         await page.get_by_test_id(f"seat-{seat}").click()
 
 
+async def open_card_form(page: Page) -> None:
+    """Click "Pay by card" (the PaymentIntent is made, the Payment Element mounted for it),
+    unless this booking's card payment is open already (after a decline, say)."""
+    start = page.get_by_test_id("card-start")
+    if await start.is_visible():
+        await expect(start).to_be_enabled()
+        await start.click()
+    await expect(page.get_by_test_id("payment-element").locator("input").first).to_be_visible()
+
+
 async def fill_card(page: Page, number: str) -> None:
-    """The emulator's card element (Stripe's own renders the same fields in an iframe)."""
-    card = page.get_by_test_id("card-element")
+    """The emulator's Payment Element (Stripe's own renders the same fields in an iframe)."""
+    card = page.get_by_test_id("payment-element")
     await card.locator('input[name="cardnumber"]').fill(number)
     await card.locator('input[name="exp-date"]').fill("12 / 34")
     await card.locator('input[name="cvc"]').fill("123")
 
 
 async def pay_by_card(page: Page, number: str) -> None:
+    await open_card_form(page)
     await fill_card(page, number)
     await expect(page.get_by_test_id("pay-card")).to_be_enabled()
     await page.get_by_test_id("pay-card").click()
