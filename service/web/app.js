@@ -1,13 +1,12 @@
 // The booking page: seats, price, and two ways to pay; the live panel follows the payment.
 // Paying by card: "Pay by card" creates the PaymentIntent (the seats are then held), the
 // Payment Element is mounted for it, and "Pay" confirms it on the page.
-import { CardPayment } from "./card_payment.js";
-import {
-  ApiError, CURRENCY, api, clearBooking, el, isFinal, loadBooking, money, newBooking,
-  randomId, saveBooking,
-} from "./common.js";
+import { CardPayment, cardErrorText } from "./card_payment.js";
+import { clearBooking, el, isFinal, loadBooking, money, newBooking, saveBooking } from "./common.js";
 import { Follow } from "./follow.js";
 import { LivePanel, PANEL_HTML } from "./live_panel.js";
+import { abandonHosted, createCardPayment, createCheckout, explain, theatreConfirms } from "./orders.js";
+import { ResultBanner } from "./result_banner.js";
 import { MAX_SEATS, SeatMap, category, markSold, seatOrder, total, unavailable } from "./seat_map.js";
 
 const $ = (id) => document.querySelector(`[data-testid="${id}"]`);
@@ -16,6 +15,7 @@ const page = {
   booking: loadBooking() || newBooking(),
   card: null, // CardPayment: Stripe.js and the Payment Element
   seats: null, // SeatMap
+  result: null, // ResultBanner: the headline
   busy: false,
   live: null, // Follow: the payment, live through paylive.js
   panel: null,
@@ -42,8 +42,6 @@ function cardPaymentOpen() {
   return Boolean(!b.paid && b.payment && b.payment.flow === "payment_intent" &&
     b.payment.client_secret && openPayment());
 }
-
-// ---- seats and summary ---------------------------------------------------------------------
 
 function toggleSeat(seat) {
   const b = page.booking;
@@ -96,69 +94,19 @@ function renderPay() {
   $("pay").hidden = b.paid;
 }
 
-// The headline: only what the live status said (the held state) decides it.
-function renderResult() {
-  const b = page.booking;
-  const status = currentStatus();
-  const node = $("result");
-  const views = {
-    succeeded: ["paid", "Booking confirmed", `${b.seats.length === 1 ? "Seat" : "Seats"} ${b.seats.join(", ")} ${b.seats.length === 1 ? "is" : "are"} yours. A receipt is on its way.`],
-    processing: ["processing", "Payment processing", "Your bank is processing the payment; this page updates by itself."],
-    requires_action: ["action", "Waiting for authentication", "Confirm the payment with your bank."],
-    canceled: ["canceled", "Payment canceled", "The payment did not complete and no money was taken. You can pay again."],
-  };
-  const reason = b.live && b.live.payment ? b.live.payment.cancellation_reason : null;
-  if (status === "canceled" && reason === "expired") {
-    views.canceled = ["canceled", "Payment expired", "The hosted payment page expired before it was paid; no money was taken. You can pay again."];
-  }
-  const view = views[status];
-  node.hidden = !view;
-  if (!view) {
-    node.removeAttribute("data-result");
-    return;
-  }
-  node.dataset.result = view[0];
-  node.className = `result r-${view[0]}`;
-  const parts = [
-    el("strong", { "data-testid": "result-title", text: view[1] }),
-    el("span", { text: view[2] }),
-  ];
-  if (status === "succeeded") {
-    parts.push(el("span", {
-      "data-testid": "theatre-confirmed",
-      class: "muted small",
-      text: b.theatre ? "Confirmed by the theatre." : "Waiting for the theatre to confirm…",
-    }));
-    parts.push(el("button", { type: "button", class: "secondary", "data-testid": "book-again", onclick: startOver, text: "Book more seats" }));
-  }
-  if (status === "requires_action" && page.card.ready && cardPaymentOpen()) {
-    parts.push(el("button", { type: "button", class: "secondary", "data-testid": "resume-action", onclick: resumeAction, text: "Continue with your bank" }));
-  }
-  node.replaceChildren(...parts);
-}
-
-// The customer's words for the last card attempt: the service's customer view (never
-// Stripe.js' error text, which may be written for developers).
 function renderCardError() {
-  const state = page.live.state;
-  const attempts = state && state.payment ? state.attempts() : [];
-  const latest = state && state.attempt;
-  let text = "";
-  if (page.attemptsBefore !== null && attempts.length > page.attemptsBefore &&
-      latest && latest.outcome === "failed") {
-    text = latest.advice_message || "The payment did not go through.";
-  } else if (page.confirmFailed) {
-    text = "The payment did not go through.";
-  }
-  if (page.cardInputError) text = page.cardInputError;
-  $("card-error").textContent = text;
+  const { attemptsBefore, confirmFailed, cardInputError: inputError } = page;
+  $("card-error").textContent = cardErrorText(page.live.state, { attemptsBefore, confirmFailed, inputError });
 }
 
 function render() {
   renderSeats();
   renderSummary();
   renderPay();
-  renderResult();
+  const b = page.booking;
+  page.result.render(b, b.live && b.live.payment, {
+    canResume: page.card.ready && cardPaymentOpen(),
+  });
   renderCardError();
 }
 
@@ -166,14 +114,6 @@ function message(text, kind = "info") {
   const node = $("pay-message");
   node.textContent = text;
   node.dataset.kind = kind;
-}
-
-// After paying, the confirmation is where the customer (and the keyboard focus) is.
-function announceConfirmation() {
-  const node = $("result");
-  node.tabIndex = -1;
-  node.focus({ preventScroll: true });
-  node.scrollIntoView({ block: "start", behavior: "auto" });
 }
 
 function startOver() {
@@ -191,8 +131,6 @@ function startOver() {
   render();
 }
 
-// ---- live status ----------------------------------------------------------------------------
-
 function onLive(state) {
   const b = page.booking;
   b.live = state.toJSON();
@@ -209,27 +147,17 @@ function onLive(state) {
   page.panel.debug(page.live);
   if (status === "canceled" || status === "succeeded") $("checkout-notice").hidden = true;
   render();
-  if (justPaid) announceConfirmation();
+  if (justPaid) page.result.announce();
 }
 
-// The theatre's own backend hears of the payment by a signed notification (paylive's
-// merchant webhooks), not from this page: ask it until it has confirmed the booking.
-async function askTheatre(b, tries = 40) {
+// The theatre confirms the booking once paylive's merchant notification reached it.
+async function askTheatre(b) {
   if (page.asking === b.order_id) return;
   page.asking = b.order_id;
-  for (let i = 0; i < tries && page.booking === b && !b.theatre; i += 1) {
-    try {
-      const response = await fetch(`/theatre/orders/${encodeURIComponent(b.order_id)}`);
-      if (response.ok && (await response.json()).confirmed) {
-        b.theatre = true;
-        saveBooking(b);
-        render();
-        break;
-      }
-    } catch {
-      // the theatre's backend is not there (the service without the demo): keep waiting
-    }
-    await new Promise((resolve) => setTimeout(resolve, 500));
+  if (await theatreConfirms(b.order_id, () => page.booking === b && !b.theatre)) {
+    b.theatre = true;
+    saveBooking(b);
+    render();
   }
   page.asking = null;
 }
@@ -256,28 +184,6 @@ function attach(made, flow) {
   watch();
 }
 
-function orderBody() {
-  const b = page.booking;
-  return {
-    order_id: b.order_id,
-    currency: CURRENCY,
-    description: `The Night Mail, 14 March 19:30: seats ${b.seats.join(", ")}`,
-    metadata: { seats: b.seats.join(" "), show: "night-mail-0314" },
-  };
-}
-
-function explain(err) {
-  if (!(err instanceof ApiError)) return err.message || String(err);
-  if (err.code === "order_already_paid") return "This booking has already been paid.";
-  if (err.code === "order_has_open_payment") {
-    return err.details && err.details.flow === "checkout_session"
-      ? "This booking has an open payment on the hosted page: continue there, or wait until it expires."
-      : "This booking has a card payment in progress: finish it with a card on this page.";
-  }
-  if (err.code === "payment_not_cancelable") return "The hosted payment has already been completed.";
-  return err.message;
-}
-
 async function withBusy(work) {
   if (page.busy) return;
   page.busy = true;
@@ -292,8 +198,6 @@ async function withBusy(work) {
   }
 }
 
-// ---- paying ---------------------------------------------------------------------------------
-
 // "Pay by card": the PaymentIntent for this booking, and the Payment Element mounted for it.
 async function startCard() {
   let started = false;
@@ -301,11 +205,8 @@ async function startCard() {
     page.confirmFailed = false;
     page.cardInputError = "";
     message("Creating the payment…");
-    await abandonHosted();
-    const made = await api("POST", "/api/payment-intents", {
-      body: { ...orderBody(), amount: total(page.booking.seats) },
-      headers: { "Idempotency-Key": randomId() },
-    });
+    await giveUpHosted();
+    const made = await createCardPayment(page.booking);
     attach(made, "payment_intent");
     message(isFinal(made.status) ? "" : "Enter your card details.");
     started = !isFinal(made.status);
@@ -350,17 +251,12 @@ async function resumeAction() {
   });
 }
 
-// This tab's own hosted Checkout, still open: give it up (the service expires it at Stripe)
-// so the order can be paid another way at once. Returns whether one was abandoned.
-async function abandonHosted() {
+// This tab's own open hosted Checkout, given up: the booking holds the canceled payment
+// at once (its update follows live). Returns whether there was one.
+async function giveUpHosted() {
   const b = page.booking;
-  const status = currentStatus();
-  if (!b.payment || b.payment.flow !== "checkout_session" || status === "canceled" || status === "succeeded") {
-    return false;
-  }
-  const canceled = await api("POST", `/api/payments/${b.payment.payment_id}/abandon`, {
-    headers: { "X-Status-Token": b.payment.status_token },
-  });
+  const canceled = await abandonHosted(b, currentStatus());
+  if (!canceled) return false;
   if (page.live.state) page.live.state.apply({ version: canceled.version, payment: canceled });
   b.live = page.live.state ? page.live.state.toJSON() : b.live;
   saveBooking(b);
@@ -369,22 +265,8 @@ async function abandonHosted() {
 
 async function payHosted() {
   await withBusy(async () => {
-    const b = page.booking;
     message("Opening the hosted payment page…");
-    const origin = window.location.origin;
-    const made = await api("POST", "/api/checkout-sessions", {
-      body: {
-        ...orderBody(),
-        line_items: b.seats.map((seat) => ({
-          name: `Seat ${seat} (${category(seat).name})`,
-          unit_amount: category(seat).price,
-          quantity: 1,
-        })),
-        success_url: `${origin}/checkout/return?order=${encodeURIComponent(b.order_id)}`,
-        cancel_url: `${origin}/?checkout=canceled`,
-      },
-      headers: { "Idempotency-Key": randomId() },
-    });
+    const made = await createCheckout(page.booking, window.location.origin);
     attach(made, "checkout_session");
     if (!made.url) throw new Error("The service did not return a Checkout URL.");
     window.location.assign(made.url);
@@ -396,8 +278,7 @@ async function payHosted() {
 // tab abandons its session at once and the booking can be paid another way.
 function cameBackFromCheckout() {
   withBusy(async () => {
-    const abandoned = await abandonHosted();
-    if (!abandoned) return;
+    if (!(await giveUpHosted())) return;
     const notice = $("checkout-notice");
     notice.hidden = false;
     notice.replaceChildren(
@@ -409,14 +290,13 @@ function cameBackFromCheckout() {
   });
 }
 
-// ---- start ----------------------------------------------------------------------------------
-
 function main() {
   const panelRoot = $("live-panel");
   panelRoot.innerHTML = PANEL_HTML;
   page.panel = new LivePanel(panelRoot);
   page.panel.empty();
   page.seats = new SeatMap($("seatmap"), $("legend"), { onToggle: toggleSeat });
+  page.result = new ResultBanner($("result"), { onBookAgain: startOver, onResume: resumeAction });
   page.card = new CardPayment("#payment-element", {
     onChange: () => {
       page.cardInputError = "";

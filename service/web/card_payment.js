@@ -74,3 +74,17 @@ export class CardPayment {
     return this.stripe.handleNextAction({ clientSecret });
   }
 }
+
+// What the card form says under the card, in the customer's words: the element's own
+// words for an unfinished input, else the service's customer view of the newest attempt
+// once one failed since this tab confirmed (never Stripe.js' error text, which may be
+// written for developers). `state`: follow.js's PaymentState, or null.
+export function cardErrorText(state, { attemptsBefore, confirmFailed, inputError }) {
+  if (inputError) return inputError;
+  const attempts = state && state.payment ? state.attempts() : [];
+  const latest = state && state.attempt;
+  if (attemptsBefore !== null && attempts.length > attemptsBefore && latest && latest.outcome === "failed") {
+    return latest.advice_message || "The payment did not go through.";
+  }
+  return confirmFailed ? "The payment did not go through." : "";
+}
