@@ -8,7 +8,7 @@ from typing import Any
 
 from playwright.async_api import Page, expect
 
-from tests.support.booking_page import booking_page
+from tests.support.booking_page import booking_page, fill_card_fields
 
 
 async def card_element(page: Page) -> None:
@@ -24,13 +24,6 @@ async def card_element(page: Page) -> None:
             window.legacy.card.mount("#legacy-card");
         }"""
     )
-
-
-async def fill(page: Page, number: str) -> None:
-    box = page.locator("#legacy-card")
-    await box.locator('input[name="cardnumber"]').fill(number)
-    await box.locator('input[name="exp-date"]').fill("12 / 34")
-    await box.locator('input[name="cvc"]').fill("123")
 
 
 async def confirm_started(page: Page, amount: int) -> None:
@@ -65,20 +58,20 @@ async def test_card_element_pays_declines_and_authenticates(database_url: str) -
         await card_element(page)
         await expect(page.locator("#legacy-card .p-PaymentElement")).to_have_count(0)
 
-        await fill(page, "4242424242424242")
+        await fill_card_fields(page.locator("#legacy-card"), "4242424242424242")
         await confirm_started(page, 1500)
         paid = await result(page)
         assert paid["paymentIntent"]["status"] == "succeeded"
         intent = demo.emulator.handle.store.get("payment_intent", paid["paymentIntent"]["id"])
         assert intent["amount"] == 1500
 
-        await fill(page, "4000000000009995")
+        await fill_card_fields(page.locator("#legacy-card"), "4000000000009995")
         await confirm_started(page, 1600)
         declined = await result(page)
         assert declined["error"]["code"] == "card_declined"
         assert declined["error"]["decline_code"] == "insufficient_funds"
 
-        await fill(page, "4000002760003184")
+        await fill_card_fields(page.locator("#legacy-card"), "4000002760003184")
         await confirm_started(page, 1700)
         challenge = page.frame_locator("[data-emulator-3ds] iframe")
         await challenge.locator("#complete").click()

@@ -12,7 +12,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-from playwright.async_api import FrameLocator, Page, expect
+from playwright.async_api import FrameLocator, Locator, Page, expect
 
 from tests.support.browser import Demo, PageWatch, chromium, new_page, running_demo
 
@@ -62,12 +62,16 @@ async def open_card_form(page: Page) -> None:
     await expect(page.get_by_test_id("payment-element").locator("input").first).to_be_visible()
 
 
+async def fill_card_fields(box: Locator, number: str) -> None:
+    """The card fields the emulator's Stripe.js renders in `box` (its Payment Element and
+    Card Element alike; Stripe's own render the same fields in an iframe)."""
+    await box.locator('input[name="cardnumber"]').fill(number)
+    await box.locator('input[name="exp-date"]').fill("12 / 34")
+    await box.locator('input[name="cvc"]').fill("123")
+
+
 async def fill_card(page: Page, number: str) -> None:
-    """The emulator's Payment Element (Stripe's own renders the same fields in an iframe)."""
-    card = page.get_by_test_id("payment-element")
-    await card.locator('input[name="cardnumber"]').fill(number)
-    await card.locator('input[name="exp-date"]').fill("12 / 34")
-    await card.locator('input[name="cvc"]').fill("123")
+    await fill_card_fields(page.get_by_test_id("payment-element"), number)
 
 
 async def pay_by_card(page: Page, number: str) -> None:
