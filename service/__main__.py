@@ -24,7 +24,7 @@ from service.db.migrations import MigrationError, migrate
 from service.logs import configure_logging
 
 if TYPE_CHECKING:
-    from service.demo import EmulatorChild
+    from service.demo import DemoChildren
 
 log = logging.getLogger("service")
 
@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "reset-demo":
         return _reset_demo(settings)
     try:
-        with _demo_emulator(settings, args) as emulator, database(settings) as settings:
+        with _demo_children(settings, args) as children, database(settings) as settings:
             assert settings.database_url is not None
             # Migrations hold a session advisory lock: a direct connection, not pgbouncer's.
             direct = settings.listen_database_url or settings.database_url
@@ -96,7 +96,8 @@ def main(argv: list[str] | None = None) -> int:
             if args.command == "serve":
                 return _serve_command(settings, args)
             if args.command == "demo":
-                return _demo(settings, args, emulator)
+                assert children is not None
+                return _demo(settings, args, children)
             if args.command == "reconcile":
                 return _reconcile(settings)
     except (EmbeddedPostgresError, MigrationError, RuntimeError) as exc:
@@ -119,30 +120,27 @@ def _serve_command(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _demo_emulator(
-    settings: Settings, args: argparse.Namespace
-) -> contextlib.AbstractContextManager[EmulatorChild | None]:
-    """The demo's emulator starts first, so its start-up overlaps the database's."""
-    if args.command != "demo" or settings.stripe_secret_key is not None:
-        return contextlib.nullcontext()
-    from service.demo import emulator_child
+@contextlib.contextmanager
+def _demo_children(settings: Settings, args: argparse.Namespace) -> Iterator[DemoChildren | None]:
+    """The demo's helper processes start first, so their start-ups overlap the database's."""
+    if args.command != "demo":
+        yield None
+        return
+    from service.demo import demo_children
 
-    port = settings.emulator_port if args.emulator_port is None else args.emulator_port
-    return emulator_child(port)
+    with demo_children(settings, args.host, args.port, args.emulator_port, args.clerk_port) as c:
+        yield c
 
 
-def _demo(settings: Settings, args: argparse.Namespace, emulator: EmulatorChild | None) -> int:
+def _demo(settings: Settings, args: argparse.Namespace, children: DemoChildren) -> int:
     from service.demo import TEST_CARDS, demo_settings, page_url
-    from service.demo_clerk import demo_sign_in
+    from service.demo_clerk import sign_in_settings
     from service.serving import serve
 
     host = args.host or settings.host
     port = args.port or settings.port
-    own = page_url("127.0.0.1" if host in ("0.0.0.0", "::") else host, port)  # noqa: S104
-    with (
-        demo_settings(settings, host, port, emulator) as demo,
-        demo_sign_in(demo, own, args.clerk_port) as demo,
-    ):
+    with demo_settings(settings, host, port, children.emulator) as demo:
+        demo = sign_in_settings(demo, children.clerk)
         print(f"\n  paylive demo: {page_url(host, port)}/\n\n{TEST_CARDS}\n", flush=True)
         serve(demo, host, port)
     return 0

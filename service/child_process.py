@@ -1,5 +1,6 @@
-"""The demo's helper processes (the Stripe emulator, the Clerk stand-in): started, awaited
-until they answer, and stopped when the demo stops."""
+"""The demo's helper processes (the Stripe emulator, the Clerk stand-in): started at once,
+awaited until they answer only when needed (so their start-ups overlap the database's and
+each other's), and stopped when the demo stops."""
 
 from __future__ import annotations
 
@@ -11,32 +12,13 @@ import urllib.request
 from collections.abc import Iterator, Mapping
 
 
-def _wait_until_up(url: str, process: subprocess.Popen[bytes], name: str, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{name} exited with {process.returncode}")
-        try:
-            urllib.request.urlopen(url, timeout=1).close()  # noqa: S310 - a local child
-            return
-        except (urllib.error.URLError, OSError):
-            time.sleep(0.1)
-    raise RuntimeError(f"{name} did not start in time")
-
-
 @contextlib.contextmanager
-def running_child(
-    command: list[str],
-    *,
-    env: Mapping[str, str],
-    ready_url: str,
-    name: str,
-    seconds: float = 20,
+def child_process(
+    command: list[str], *, env: Mapping[str, str], pass_fds: tuple[int, ...] = ()
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """Run `command` until the context ends; ready once `ready_url` answers."""
-    process = subprocess.Popen(command, env=dict(env))
+    """Run `command` until the context ends (terminate, then kill after 5 s)."""
+    process = subprocess.Popen(command, env=dict(env), pass_fds=pass_fds)
     try:
-        _wait_until_up(ready_url, process, name, seconds)
         yield process
     finally:
         process.terminate()
@@ -45,3 +27,19 @@ def running_child(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def wait_until_up(
+    url: str, process: subprocess.Popen[bytes], name: str, seconds: float = 60
+) -> None:
+    """Return once `url` answers; RuntimeError if the child exits or `seconds` pass."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} exited with {process.returncode}")
+        try:
+            urllib.request.urlopen(url, timeout=1).close()  # noqa: S310 - a local child
+            return
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.05)
+    raise RuntimeError(f"{name} did not start in time")

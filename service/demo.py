@@ -18,8 +18,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
-import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
@@ -29,7 +27,9 @@ from pathlib import Path
 from pydantic import SecretStr
 
 from service import demo_theatre as theatre
+from service.child_process import child_process, wait_until_up
 from service.config import Settings
+from service.demo_clerk import ClerkChild, clerk_child
 
 log = logging.getLogger(__name__)
 
@@ -43,19 +43,6 @@ TEST_CARDS = """Test cards (any future expiry, any CVC):
   4000 0000 0000 9995  declined (insufficient funds)
   4000 0027 6000 3184  3-D Secure: complete or fail the challenge
   4000 0000 0000 8880  goes through 'processing', then succeeds (emulator only)"""
-
-
-def _wait_until_up(url: str, process: subprocess.Popen[bytes], seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the Stripe emulator exited with {process.returncode}")
-        try:
-            urllib.request.urlopen(f"{url}/v3/", timeout=1).close()  # noqa: S310 - local
-            return
-        except (urllib.error.URLError, OSError):
-            time.sleep(0.1)
-    raise RuntimeError("the Stripe emulator did not start in time")
 
 
 def _register_webhook(api_base: str, endpoint_url: str) -> str:
@@ -103,30 +90,50 @@ class EmulatorChild:
 def emulator_child(port: int) -> Iterator[EmulatorChild]:
     """The Stripe emulator in a child process, stopped on exit. Started before the database,
     so the two start-ups overlap; `demo_settings` waits for it."""
-    with _listening_socket(port) as sock:
+    with _listening_socket(port) as sock:  # the child accepts on its inherited copy
         api_base = f"http://127.0.0.1:{sock.getsockname()[1]}"
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "service.emulator",
-                "--listen-fd",
-                str(sock.fileno()),
-                "--public-url",
-                api_base,
-            ],
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            pass_fds=(sock.fileno(),),
+        command = [sys.executable, "-m", "service.emulator", "--listen-fd", str(sock.fileno())]
+        command += ["--public-url", api_base]
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        with child_process(command, env=env, pass_fds=(sock.fileno(),)) as process:
+            yield EmulatorChild(api_base, process)
+
+
+@dataclass(frozen=True)
+class DemoChildren:
+    emulator: EmulatorChild | None  # None: Stripe's test mode, keys from the environment
+    clerk: ClerkChild | None  # None: a real Clerk is configured
+
+
+@contextlib.contextmanager
+def demo_children(
+    settings: Settings,
+    host: str | None,
+    port: int | None,
+    emulator_port: int | None,
+    clerk_port: int,
+) -> Iterator[DemoChildren]:
+    """The emulator and the Clerk stand-in, both started now (neither awaited), stopped on
+    exit: their start-ups overlap each other's and the database's."""
+    host, port = host or settings.host, port or settings.port
+    with contextlib.ExitStack() as stack:
+        emulator = None
+        if settings.stripe_secret_key is None:
+            chosen = settings.emulator_port if emulator_port is None else emulator_port
+            emulator = stack.enter_context(emulator_child(chosen))
+        origins = demo_origins(settings, host, port)
+        clerk = stack.enter_context(
+            clerk_child(settings, page_url(host, port), origins, clerk_port)
         )
-    try:
-        yield EmulatorChild(api_base, process)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        yield DemoChildren(emulator, clerk)
+
+
+def demo_origins(settings: Settings, host: str, port: int) -> list[str]:
+    """The redirect origins the demo allows: the configured ones and its own page's, by
+    either loopback name (or the host's own name)."""
+    names = {"127.0.0.1", "localhost"} | ({host} if host not in _ANY_ADDRESS else set())
+    origins = {page_url(name, port) for name in names}
+    return sorted({*settings.allowed_redirect_origins, *origins})
 
 
 @contextlib.contextmanager
@@ -136,13 +143,10 @@ def demo_settings(
     """Settings for the demo: with the emulator (once it answers), or with Stripe's test
     mode when the environment has keys (then ``emulator`` is None)."""
     own = page_url(host, port)
-    # The page may be opened by either loopback name (or the host's own name).
-    names = {"127.0.0.1", "localhost"} | ({host} if host not in _ANY_ADDRESS else set())
-    origins = {page_url(name, port) for name in names}
     demo = {
         "allow_anonymous_create": True,
         "demo_page": True,
-        "allowed_redirect_origins": sorted({*settings.allowed_redirect_origins, *origins}),
+        "allowed_redirect_origins": demo_origins(settings, host, port),
         "status_token_secret": settings.status_token_secret or SecretStr(secrets.token_hex(32)),
         # The theatre's backend hears of payments as any merchant would (issue 16).
         "merchant_webhook_urls": [
@@ -157,7 +161,7 @@ def demo_settings(
         yield settings.model_copy(update=demo)
         return
     api_base = emulator.api_base
-    _wait_until_up(api_base, emulator.process)
+    wait_until_up(f"{api_base}/v3/", emulator.process, "the Stripe emulator")
     secret = _register_webhook(api_base, f"{own}/webhooks/stripe")
     log.info("Stripe emulator on %s; webhook endpoint registered", api_base)
     yield settings.model_copy(

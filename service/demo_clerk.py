@@ -3,7 +3,7 @@
 With AUTH_JWKS_URL or AUTH_JWT_KEY in the environment (a real Clerk instance) nothing is
 started. Otherwise ``python -m service.emulator.clerk`` runs beside the service, sending
 its Svix-signed user events to this service's /webhooks/clerk (production code never
-imports it).
+imports it). It is started with the emulator, before the database, and awaited last.
 """
 
 from __future__ import annotations
@@ -14,15 +14,25 @@ import logging
 import os
 import secrets
 import socket
+import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from pydantic import SecretStr
 
-from service.child_process import running_child
+from service.child_process import child_process, wait_until_up
 from service.config import Settings
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ClerkChild:
+    base: str
+    webhook_secret: SecretStr
+    origins: list[str]
+    process: subprocess.Popen[bytes]
 
 
 def _free_port() -> int:
@@ -34,13 +44,14 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def demo_sign_in(settings: Settings, own_url: str, clerk_port: int) -> Iterator[Settings]:
+def clerk_child(
+    settings: Settings, own_url: str, origins: list[str], clerk_port: int
+) -> Iterator[ClerkChild | None]:
+    """The stand-in, started now and stopped on exit; None when a real Clerk is set."""
     if settings.auth_jwks_url or settings.auth_jwt_key:
-        log.info("signed-in customers: using the configured identity provider")
-        yield settings
+        yield None
         return
     base = f"http://127.0.0.1:{clerk_port or _free_port()}"
-    origins = settings.allowed_redirect_origins
     secret = settings.clerk_webhook_signing_secret
     if secret is None:  # Svix's format: whsec_ and base64 of the key
         secret = SecretStr("whsec_" + base64.b64encode(secrets.token_bytes(24)).decode())
@@ -51,15 +62,24 @@ def demo_sign_in(settings: Settings, own_url: str, clerk_port: int) -> Iterator[
         command += ["--allowed-origin", origin]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env["CLERK_STANDIN_WEBHOOK_SECRET"] = secret.get_secret_value()
-    ready = f"{base}/.well-known/jwks.json"
-    with running_child(command, env=env, ready_url=ready, name="the Clerk stand-in"):
-        log.info("Clerk stand-in on %s", base)
-        yield settings.model_copy(
-            update={
-                "auth_jwks_url": ready,
-                "auth_issuer": base,
-                "auth_authorized_parties": origins,
-                "auth_sign_in_url": f"{base}/sign-in",
-                "clerk_webhook_signing_secret": secret,
-            }
-        )
+    with child_process(command, env=env) as process:
+        yield ClerkChild(base, secret, origins, process)
+
+
+def sign_in_settings(settings: Settings, clerk: ClerkChild | None) -> Settings:
+    """Settings that trust the stand-in (once it answers), or `settings` for a real Clerk."""
+    if clerk is None:
+        log.info("signed-in customers: using the configured identity provider")
+        return settings
+    jwks = f"{clerk.base}/.well-known/jwks.json"
+    wait_until_up(jwks, clerk.process, "the Clerk stand-in", seconds=20)
+    log.info("Clerk stand-in on %s", clerk.base)
+    return settings.model_copy(
+        update={
+            "auth_jwks_url": jwks,
+            "auth_issuer": clerk.base,
+            "auth_authorized_parties": clerk.origins,
+            "auth_sign_in_url": f"{clerk.base}/sign-in",
+            "clerk_webhook_signing_secret": clerk.webhook_secret,
+        }
+    )

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from typing import Any
+from typing import Any, Literal
 
 from aiohttp import web
 
@@ -27,6 +28,15 @@ def handler_args(settings: Settings) -> dict[str, Any]:
     return {"keepalive_timeout": settings.header_timeout_seconds}
 
 
+def new_event_loop(kind: Literal["uvloop", "asyncio"]) -> asyncio.AbstractEventLoop:
+    """uvloop's loop (libuv; what asyncpg's authors run it on), or asyncio's own."""
+    if kind == "uvloop":
+        import uvloop  # here: `migrate` and the tests' in-process apps never need it
+
+        return uvloop.new_event_loop()
+    return asyncio.new_event_loop()
+
+
 def serve(
     settings: Settings,
     host: str,
@@ -45,9 +55,10 @@ def serve(
             tune_for_serving(thresholds)
 
         app.on_startup.append(tune_gc)  # after the cleanup_ctx resources are up
-    log.info("serving on http://%s:%d/", host, port)
+    log.info("serving on http://%s:%d/ (%s event loop)", host, port, settings.event_loop)
     web.run_app(
         app,
+        loop=new_event_loop(settings.event_loop),
         host=host,
         port=port,
         access_log_class=JsonAccessLogger,

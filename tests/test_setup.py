@@ -31,12 +31,37 @@ def _make_dry_run(target: str) -> list[str]:
 
 def test_make_run_installs_the_runtime_only() -> None:
     commands = _make_dry_run("run")
-    installs = [line for line in commands if " pip " in line and " install " in line]
     pip = ".venv/bin/python -m pip --quiet --disable-pip-version-check install --no-compile"
-    assert installs == [f"{pip} --upgrade pip", f"{pip} -e ."]
-    assert not any("dev" in line for line in commands)
+    runtime = commands.index(f"{pip} -e .")
+    assert not any("[dev]" in line for line in commands)
+    # The venv's pip comes from the machine's pip, not ensurepip's bundled copy.
+    assert "python3 -m venv --without-pip .venv" in commands
     # A machine that lacks PostgreSQL stops before any time goes into pip.
-    assert commands.index("scripts/system-packages run") < commands.index(installs[0])
+    assert (
+        commands.index("scripts/system-packages run")
+        < commands.index("python3 -m venv --without-pip .venv")
+        < runtime
+    )
+
+
+def test_a_machine_without_pip_gets_the_venv_from_ensurepip(tmp_path: Path) -> None:
+    python = tmp_path / "python-without-pip"
+    python.write_text(f'#!/bin/sh\n[ "$1 $2" = "-m pip" ] && exit 1\nexec {sys.executable} "$@"\n')
+    python.chmod(0o755)
+    venv = tmp_path / "venv"
+    make = [
+        "make",
+        "--no-print-directory",
+        f"PYTHON={python}",
+        f"VENV={venv}",
+        f"{venv}/bin/python",
+    ]
+    subprocess.run(make, cwd=PROJECT_ROOT, capture_output=True, check=True, timeout=300)
+    version = subprocess.run(
+        [venv / "bin" / "python", "-m", "pip", "--version"], capture_output=True, text=True
+    )
+    assert version.returncode == 0
+    assert int(version.stdout.split()[1].split(".")[0]) >= 24
 
 
 def test_make_test_adds_the_dev_tools_and_lints_first() -> None:

@@ -2,7 +2,8 @@
 
 One place for the rules every edge shares: how deep JSON may nest (checked on the raw
 bytes before ``json.loads`` can recurse), which characters a string may hold (PostgreSQL
-refuses NUL and lone surrogates, so they stop here), and what an integer looks like
+refuses NUL and lone surrogates, so they stop here; ``payments/json_text`` holds the
+byte-level checks), and what an integer looks like
 (ASCII digits only: ``"²".isdigit()`` is true and ``int("²")`` raises).
 """
 
@@ -16,6 +17,7 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from service import errors
+from service.payments.json_text import surely_storable, too_deep
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -24,9 +26,6 @@ M = TypeVar("M", bound=BaseModel)
 MAX_JSON_DEPTH: Final = 64
 MAX_INT_DIGITS: Final = 18  # always fits a PostgreSQL bigint
 
-# A JSON string (escapes skipped whole) or one bracket; the C regex engine skips strings.
-_JSON_TOKEN: Final = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]', re.DOTALL)
-_OPENERS: Final = frozenset(b"[{")
 # NUL, and UTF-16 surrogates (only a lone one can reach a str decoded from JSON).
 _UNSTORABLE: Final = re.compile("[\x00\ud800-\udfff]")
 _ASCII_INT: Final = re.compile(r"[0-9]+")
@@ -40,22 +39,6 @@ class HostileInput(ValueError):
         self.code = code
         self.message = message
         self.where = where
-
-
-def too_deep(raw: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
-    """Whether JSON `raw` nests deeper than `limit`, without parsing it."""
-    if raw.count(b"[") + raw.count(b"{") <= limit:
-        return False  # too few brackets to get there: skip the scan
-    depth = 0
-    for match in _JSON_TOKEN.finditer(raw):
-        char = match.group()[0]
-        if char in _OPENERS:
-            depth += 1
-            if depth > limit:
-                return True
-        elif char != 0x22:  # a closer ('"' starts a string)
-            depth -= 1
-    return False
 
 
 def check_text(value: str, where: str) -> None:
@@ -87,7 +70,8 @@ def loads_checked(raw: bytes, limit: int = MAX_JSON_DEPTH) -> object:
     if too_deep(raw, limit):
         raise HostileInput("json_too_deep", f"JSON may nest at most {limit} levels.")
     value = json.loads(raw)
-    check_strings(value)
+    if not surely_storable(raw):
+        check_strings(value)
     return value
 
 

@@ -20,8 +20,8 @@ from service.http.parsing import (
     HostileInput,
     check_strings,
     check_text,
-    too_deep,
 )
+from service.payments.json_text import surely_storable, too_deep
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,8 @@ def screen(body: bytes) -> tuple[Any, str | None]:
         return None, "json_too_deep"
     value = json.loads(body)
     try:
-        check_strings(value)
+        if not surely_storable(body):
+            check_strings(value)
     except HostileInput as exc:
         return value, exc.code
     if isinstance(value, dict):

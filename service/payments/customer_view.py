@@ -11,7 +11,7 @@ only a failed attempt says whether retrying the same card can help.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from typing import Any, Final, Protocol
 
 from service.payments.declines import FRAUD_CODES, GENERIC
@@ -56,7 +56,13 @@ class CustomerAttempt:
 
     def to_json(self) -> dict[str, Any]:
         """The JSON form (keys without a value left out, as the timeline always did)."""
-        return {key: value for key, value in asdict(self).items() if value is not None}
+        # Field by field: dataclasses.asdict deep-copies (a few per cent of a webhook's CPU).
+        return {
+            name: value for name in _ATTEMPT_FIELDS if (value := getattr(self, name)) is not None
+        }
+
+
+_ATTEMPT_FIELDS: Final = tuple(field.name for field in fields(CustomerAttempt))
 
 
 def customer_attempt(attempt: AttemptRecord) -> CustomerAttempt:

@@ -10,12 +10,14 @@ refused, when they are of the wrong type, as before.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 from uuid import UUID
 
+from service.payments.json_text import too_deep
 from service.payments.models import REFUND_REASONS, RefundReason
 
 # Plausible event times: after 1970, before 2106 (Stripe's own are after 2010).
@@ -102,16 +104,29 @@ def currency_or_none(value: Any) -> str | None:
     return None
 
 
-def json_storable(value: Any, depth: int = 0) -> bool:
-    """Whether `value` can be stored as jsonb as it is."""
+def json_storable(value: Any) -> bool:
+    """Whether `value` can be stored as jsonb as it is.
+
+    Encoded by the C encoder first: a lone surrogate fails the UTF-8 encoding, and only
+    text that may hold a NUL or nests past the limit is walked value by value."""
+    try:
+        raw = json.dumps(value, ensure_ascii=False).encode()
+    except (TypeError, ValueError, RecursionError):  # UnicodeEncodeError: a lone surrogate
+        return False
+    if b"\\u0000" in raw or too_deep(raw, _MAX_DEPTH):
+        return _walk_storable(value)
+    return True
+
+
+def _walk_storable(value: Any, depth: int = 0) -> bool:
     if depth > _MAX_DEPTH:
         return False
     if isinstance(value, str):
         return storable(value)
     if isinstance(value, dict):
-        return all(storable(str(k)) and json_storable(v, depth + 1) for k, v in value.items())
+        return all(storable(str(k)) and _walk_storable(v, depth + 1) for k, v in value.items())
     if isinstance(value, list):
-        return all(json_storable(v, depth + 1) for v in value)
+        return all(_walk_storable(v, depth + 1) for v in value)
     return value is None or isinstance(value, bool | int | float)
 
 

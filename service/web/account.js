@@ -1,7 +1,7 @@
 // Signed-in customers in the demo. The sign-in page (the local Clerk stand-in, or Clerk)
 // sends the browser back with the session token in the URL fragment; it is kept in the
-// `__session` cookie, as Clerk keeps it, so every same-origin request and the WebSocket
-// carry it by themselves. The page never reads it back except to know it is there.
+// `__session` cookie, as Clerk keeps it, so every same-origin request carries it by
+// itself. Live status (paylive.js) takes its credential explicitly: sessionToken().
 import { api, el, loadConfig } from "./common.js";
 
 const COOKIE = "__session";
@@ -14,8 +14,14 @@ function takeTokenFromFragment() {
   history.replaceState(null, "", window.location.pathname + window.location.search);
 }
 
+// The signed-in customer's session token, or "" when signed out.
+export function sessionToken() {
+  const cookie = document.cookie.split("; ").find((c) => c.startsWith(`${COOKIE}=`));
+  return cookie ? cookie.slice(COOKIE.length + 1) : "";
+}
+
 function hasSession() {
-  return document.cookie.split("; ").some((c) => c.startsWith(`${COOKIE}=`) && c.length > COOKIE.length + 1);
+  return sessionToken() !== "";
 }
 
 export function signOut() {

@@ -1,50 +1,23 @@
 // The booking page: seats, price, and two ways to pay; the live panel follows the payment.
-import {
-  ApiError, CURRENCY, LivePanel, LiveStatus, PANEL_HTML, api, clearBooking, el,
-  isFinal, loadBooking, loadConfig, loadStripeJs, money, newBooking, randomId, saveBooking,
-} from "./common.js";
-
-const ROWS = ["A", "B", "C", "D", "E", "F"];
-const PER_ROW = 10;
-const MAX_SEATS = 6;
-const CATEGORIES = [
-  { id: "front", name: "Front stalls", rows: ["A", "B"], price: 4800 },
-  { id: "stalls", name: "Stalls", rows: ["C", "D"], price: 3600 },
-  { id: "rear", name: "Rear stalls", rows: ["E", "F"], price: 2400 },
-];
-const TAKEN = new Set(["A4", "A5", "B8", "C1", "C2", "D5", "D6", "E9", "F1", "F2", "F3"]);
-const SOLD_KEY = "paylive.demo.sold.v1";
+// Paying by card: "Pay by card" creates the PaymentIntent (the seats are then held), the
+// Payment Element is mounted for it, and "Pay" confirms it on the page.
+import { CardPayment, cardErrorText } from "./card_payment.js";
+import { clearBooking, el, isFinal, loadBooking, money, newBooking, saveBooking } from "./common.js";
+import { Follow } from "./follow.js";
+import { LivePanel, PANEL_HTML } from "./live_panel.js";
+import { abandonHosted, createCardPayment, createCheckout, explain, theatreConfirms } from "./orders.js";
+import { ResultBanner } from "./result_banner.js";
+import { MAX_SEATS, SeatMap, category, markSold, seatOrder, total, unavailable } from "./seat_map.js";
 
 const $ = (id) => document.querySelector(`[data-testid="${id}"]`);
 
-function category(seat) {
-  return CATEGORIES.find((c) => c.rows.includes(seat[0]));
-}
-
-function sold() {
-  try {
-    return new Set(JSON.parse(window.localStorage.getItem(SOLD_KEY) || "[]"));
-  } catch {
-    return new Set();
-  }
-}
-
-function markSold(seats) {
-  const all = sold();
-  seats.forEach((s) => all.add(s));
-  window.localStorage.setItem(SOLD_KEY, JSON.stringify([...all]));
-}
-
-function total(seats) {
-  return seats.reduce((sum, seat) => sum + category(seat).price, 0);
-}
-
 const page = {
   booking: loadBooking() || newBooking(),
-  stripe: null,
-  card: null,
+  card: null, // CardPayment: Stripe.js and the Payment Element
+  seats: null, // SeatMap
+  result: null, // ResultBanner: the headline
   busy: false,
-  live: null,
+  live: null, // Follow: the payment, live through paylive.js
   panel: null,
   asking: null, // the order whose confirmation the theatre is being asked for
   cardInputError: "", // what the card field itself says is wrong with the input
@@ -53,96 +26,26 @@ const page = {
 };
 saveBooking(page.booking);
 
-// A payment that can still take money holds the seats and fixes the amount.
-function openPayment() {
-  const b = page.booking;
-  if (!b.payment) return false;
-  const status = b.live && b.live.payment ? b.live.payment.status : null;
-  return status !== "canceled";
-}
-
 function currentStatus() {
   const b = page.booking;
   return b.live && b.live.payment ? b.live.payment.status : null;
 }
 
-// ---- seats and summary ---------------------------------------------------------------------
-
-// One tab stop for the whole map (a roving tabindex): arrow keys, Home and End move
-// between seats; Space or Enter picks. Each seat's name is its visible number with the
-// row, category and price around it as text for screen readers only.
-let seatFocus = "A1";
-
-function seatButton(seat, i, chosen, taken, locked) {
-  const cat = category(seat);
-  return el("button", {
-    type: "button",
-    class: `seat${chosen ? " chosen" : ""}${taken ? " taken" : ""}${i === 4 ? " aisle" : ""}`,
-    "data-seat": seat,
-    "data-testid": `seat-${seat}`,
-    "aria-pressed": String(chosen),
-    "aria-disabled": taken || locked ? "true" : null,
-    tabindex: seat === seatFocus ? "0" : "-1",
-    onclick: () => toggleSeat(seat),
-    onkeydown: (event) => moveSeatFocus(event, seat),
-    onfocus: () => { seatFocus = seat; },
-  },
-  el("span", { class: "sr-only", text: `Row ${seat[0]} seat ` }),
-  String(i + 1),
-  el("span", { class: "sr-only", text: `(${cat.name}, ${money(cat.price)}${taken ? ", taken" : ""})` }));
+// A payment that can still take money holds the seats and fixes the amount.
+function openPayment() {
+  return Boolean(page.booking.payment) && currentStatus() !== "canceled";
 }
 
-function moveSeatFocus(event, seat) {
-  const row = ROWS.indexOf(seat[0]);
-  const col = Number(seat.slice(1)) - 1;
-  const moves = {
-    ArrowLeft: [row, col - 1], ArrowRight: [row, col + 1],
-    ArrowUp: [row - 1, col], ArrowDown: [row + 1, col],
-    Home: [row, 0], End: [row, PER_ROW - 1],
-  };
-  const to = moves[event.key];
-  if (!to) return;
-  event.preventDefault();
-  const [r, c] = [Math.max(0, Math.min(ROWS.length - 1, to[0])), Math.max(0, Math.min(PER_ROW - 1, to[1]))];
-  seatFocus = `${ROWS[r]}${c + 1}`;
-  for (const button of document.querySelectorAll("[data-seat]")) {
-    button.tabIndex = button.dataset.seat === seatFocus ? 0 : -1;
-  }
-  document.querySelector(`[data-seat="${seatFocus}"]`).focus();
-}
-
-function renderSeats() {
+// This booking's PaymentIntent, still payable on this page: the Payment Element is for it.
+function cardPaymentOpen() {
   const b = page.booking;
-  const locked = b.paid || openPayment();
-  const unavailable = new Set([...TAKEN, ...sold()]);
-  const map = $("seatmap");
-  const hadFocus = map.contains(document.activeElement);
-  map.replaceChildren(
-    ...ROWS.map((row) =>
-      el("div", { class: `row c-${category(row + "1").id}` },
-        el("span", { class: "row-label", "aria-hidden": "true", text: row }),
-        ...Array.from({ length: PER_ROW }, (_, i) => {
-          const seat = `${row}${i + 1}`;
-          const chosen = b.seats.includes(seat);
-          const taken = unavailable.has(seat) && !chosen;
-          return seatButton(seat, i, chosen, taken, locked);
-        }),
-        el("span", { class: "row-label", "aria-hidden": "true", text: row }))),
-  );
-  if (hadFocus) map.querySelector(`[data-seat="${seatFocus}"]`).focus();
-  $("legend").replaceChildren(
-    ...CATEGORIES.map((c) =>
-      el("li", { class: `c-${c.id}` }, el("span", { class: "swatch" }), `${c.name} ${money(c.price)}`)),
-    el("li", { class: "taken" }, el("span", { class: "swatch" }), "Taken"),
-    el("li", { class: "chosen" }, el("span", { class: "swatch" }), "Yours"),
-  );
-  $("seat-hint").textContent = locked ? "Seats are held for this booking." : `Up to ${MAX_SEATS} seats.`;
+  return Boolean(!b.paid && b.payment && b.payment.flow === "payment_intent" &&
+    b.payment.client_secret && openPayment());
 }
 
 function toggleSeat(seat) {
   const b = page.booking;
-  const unavailable = new Set([...TAKEN, ...sold()]);
-  if (b.paid || openPayment() || (unavailable.has(seat) && !b.seats.includes(seat))) return;
+  if (b.paid || openPayment() || (unavailable().has(seat) && !b.seats.includes(seat))) return;
   if (b.seats.includes(seat)) b.seats = b.seats.filter((s) => s !== seat);
   else if (b.seats.length < MAX_SEATS) b.seats = [...b.seats, seat].sort(seatOrder);
   else return message(`At most ${MAX_SEATS} seats per booking.`, "error");
@@ -150,8 +53,11 @@ function toggleSeat(seat) {
   render();
 }
 
-function seatOrder(a, b) {
-  return a[0] === b[0] ? Number(a.slice(1)) - Number(b.slice(1)) : a.localeCompare(b);
+function renderSeats() {
+  const b = page.booking;
+  const locked = b.paid || openPayment();
+  page.seats.render(b.seats, locked);
+  $("seat-hint").textContent = locked ? "Seats are held for this booking." : `Up to ${MAX_SEATS} seats.`;
 }
 
 function renderSummary() {
@@ -173,100 +79,34 @@ function renderSummary() {
 function renderPay() {
   const b = page.booking;
   const can = !page.busy && !b.paid && b.seats.length > 0;
-  $("pay-card").disabled = !can || !page.card;
-  $("pay-card").textContent = b.seats.length ? `Pay ${money(total(b.seats))} by card` : "Pay by card";
+  const open = cardPaymentOpen();
+  if (open && page.card.ready) page.card.mount(b.payment.client_secret);
+  else if (!open) page.card.unmount();
+  const price = b.seats.length ? ` ${money(total(b.seats))}` : "";
+  $("card-start").hidden = open;
+  $("card-start").disabled = !can || !page.card.ready;
+  $("card-start").textContent = `Pay${price} by card`;
+  $("card-fields").hidden = !open;
+  $("pay-card").hidden = !open;
+  $("pay-card").disabled = !can || !page.card.mounted;
+  $("pay-card").textContent = `Pay${price}`;
   $("pay-hosted").disabled = !can;
   $("pay").hidden = b.paid;
 }
 
-// The headline: only what the socket said (the held state) decides it.
-function renderResult() {
-  const b = page.booking;
-  const status = currentStatus();
-  const node = $("result");
-  const views = {
-    succeeded: ["paid", "Booking confirmed", `${b.seats.length === 1 ? "Seat" : "Seats"} ${b.seats.join(", ")} ${b.seats.length === 1 ? "is" : "are"} yours. A receipt is on its way.`],
-    processing: ["processing", "Payment processing", "Your bank is processing the payment; this page updates by itself."],
-    requires_action: ["action", "Waiting for authentication", "Confirm the payment with your bank."],
-    canceled: ["canceled", "Payment canceled", "The payment did not complete and no money was taken. You can pay again."],
-  };
-  const reason = b.live && b.live.payment ? b.live.payment.cancellation_reason : null;
-  if (status === "canceled" && reason === "expired") {
-    views.canceled = ["canceled", "Payment expired", "The hosted payment page expired before it was paid; no money was taken. You can pay again."];
-  }
-  const view = views[status];
-  node.hidden = !view;
-  if (!view) {
-    node.removeAttribute("data-result");
-    return;
-  }
-  node.dataset.result = view[0];
-  node.className = `result r-${view[0]}`;
-  const parts = [
-    el("strong", { "data-testid": "result-title", text: view[1] }),
-    el("span", { text: view[2] }),
-  ];
-  if (status === "succeeded") {
-    parts.push(el("span", {
-      "data-testid": "theatre-confirmed",
-      class: "muted small",
-      text: b.theatre ? "Confirmed by the theatre." : "Waiting for the theatre to confirm…",
-    }));
-    parts.push(el("button", { type: "button", class: "secondary", "data-testid": "book-again", onclick: startOver, text: "Book more seats" }));
-  }
-  if (status === "requires_action" && canResumeAction()) {
-    parts.push(el("button", { type: "button", class: "secondary", "data-testid": "resume-action", onclick: resumeAction, text: "Continue with your bank" }));
-  }
-  node.replaceChildren(...parts);
-}
-
-// The customer's words for the last card attempt: the service's customer view (never
-// Stripe.js' error text, which may be written for developers).
 function renderCardError() {
-  const state = page.live && page.live.state;
-  const attempts = state && state.payment ? state.attempts() : [];
-  const latest = state && state.attempt;
-  let text = "";
-  if (page.attemptsBefore !== null && attempts.length > page.attemptsBefore &&
-      latest && latest.outcome === "failed") {
-    text = latest.advice_message || "The payment did not go through.";
-  } else if (page.confirmFailed) {
-    text = "The payment did not go through.";
-  }
-  if (page.cardInputError) text = page.cardInputError;
-  $("card-error").textContent = text;
-}
-
-// A 3-D Secure challenge this tab started, still pending (after a reload, say).
-function canResumeAction() {
-  const b = page.booking;
-  return Boolean(page.stripe && b.payment && b.payment.client_secret && b.payment.flow === "payment_intent");
-}
-
-async function resumeAction() {
-  await withBusy(async () => {
-    const b = page.booking;
-    page.attemptsBefore = page.live.state ? page.live.state.attempts().length : 0;
-    page.confirmFailed = false;
-    const result = await page.stripe.handleNextAction({ clientSecret: b.payment.client_secret });
-    page.confirmFailed = Boolean(result.error);
-    if (!result.error) message("Submitted. The live panel shows the confirmation as soon as it arrives.");
-  });
-}
-
-// After paying, the confirmation is where the customer (and the keyboard focus) is.
-function announceConfirmation() {
-  const node = $("result");
-  node.tabIndex = -1;
-  node.focus({ preventScroll: true });
-  node.scrollIntoView({ block: "start", behavior: "auto" });
+  const { attemptsBefore, confirmFailed, cardInputError: inputError } = page;
+  $("card-error").textContent = cardErrorText(page.live.state, { attemptsBefore, confirmFailed, inputError });
 }
 
 function render() {
   renderSeats();
   renderSummary();
   renderPay();
-  renderResult();
+  const b = page.booking;
+  page.result.render(b, b.live && b.live.payment, {
+    canResume: page.card.ready && cardPaymentOpen(),
+  });
   renderCardError();
 }
 
@@ -285,13 +125,11 @@ function startOver() {
   page.panel.empty();
   page.attemptsBefore = null;
   page.confirmFailed = false;
+  page.cardInputError = "";
   $("checkout-notice").hidden = true;
   message("");
-  if (page.card) page.card.clear();
   render();
 }
-
-// ---- live status ----------------------------------------------------------------------------
 
 function onLive(state) {
   const b = page.booking;
@@ -309,27 +147,17 @@ function onLive(state) {
   page.panel.debug(page.live);
   if (status === "canceled" || status === "succeeded") $("checkout-notice").hidden = true;
   render();
-  if (justPaid) announceConfirmation();
+  if (justPaid) page.result.announce();
 }
 
-// The theatre's own backend hears of the payment by a signed notification (paylive's
-// merchant webhooks), not from this page: ask it until it has confirmed the booking.
-async function askTheatre(b, tries = 40) {
+// The theatre confirms the booking once paylive's merchant notification reached it.
+async function askTheatre(b) {
   if (page.asking === b.order_id) return;
   page.asking = b.order_id;
-  for (let i = 0; i < tries && page.booking === b && !b.theatre; i += 1) {
-    try {
-      const response = await fetch(`/theatre/orders/${encodeURIComponent(b.order_id)}`);
-      if (response.ok && (await response.json()).confirmed) {
-        b.theatre = true;
-        saveBooking(b);
-        render();
-        break;
-      }
-    } catch {
-      // the theatre's backend is not there (the service without the demo): keep waiting
-    }
-    await new Promise((resolve) => setTimeout(resolve, 500));
+  if (await theatreConfirms(b.order_id, () => page.booking === b && !b.theatre)) {
+    b.theatre = true;
+    saveBooking(b);
+    render();
   }
   page.asking = null;
 }
@@ -337,7 +165,7 @@ async function askTheatre(b, tries = 40) {
 function watch() {
   const b = page.booking;
   if (!b.payment) return;
-  page.live.watch(b.payment.payment_id, b.payment.status_token, b.live);
+  page.live.follow(b.payment.payment_id, b.payment.status_token, b.live);
   if (b.live && b.live.payment) page.panel.render(page.live.state);
   page.panel.debug(page.live);
 }
@@ -356,28 +184,6 @@ function attach(made, flow) {
   watch();
 }
 
-function orderBody() {
-  const b = page.booking;
-  return {
-    order_id: b.order_id,
-    currency: CURRENCY,
-    description: `The Night Mail, 14 March 19:30: seats ${b.seats.join(", ")}`,
-    metadata: { seats: b.seats.join(" "), show: "night-mail-0314" },
-  };
-}
-
-function explain(err) {
-  if (!(err instanceof ApiError)) return err.message || String(err);
-  if (err.code === "order_already_paid") return "This booking has already been paid.";
-  if (err.code === "order_has_open_payment") {
-    return err.details && err.details.flow === "checkout_session"
-      ? "This booking has an open payment on the hosted page: continue there, or wait until it expires."
-      : "This booking has a card payment in progress: finish it with a card on this page.";
-  }
-  if (err.code === "payment_not_cancelable") return "The hosted payment has already been completed.";
-  return err.message;
-}
-
 async function withBusy(work) {
   if (page.busy) return;
   page.busy = true;
@@ -392,26 +198,36 @@ async function withBusy(work) {
   }
 }
 
+// "Pay by card": the PaymentIntent for this booking, and the Payment Element mounted for it.
+async function startCard() {
+  let started = false;
+  await withBusy(async () => {
+    page.confirmFailed = false;
+    page.cardInputError = "";
+    message("Creating the payment…");
+    await giveUpHosted();
+    const made = await createCardPayment(page.booking);
+    attach(made, "payment_intent");
+    message(isFinal(made.status) ? "" : "Enter your card details.");
+    started = !isFinal(made.status);
+  });
+  if (started) page.card.focus();
+}
+
 async function payByCard(event) {
   event.preventDefault();
   await withBusy(async () => {
     page.confirmFailed = false;
     page.cardInputError = "";
-    message("Creating the payment…");
-    const b = page.booking;
-    await abandonHosted();
-    const made = await api("POST", "/api/payment-intents", {
-      body: { ...orderBody(), amount: total(b.seats) },
-      headers: { "Idempotency-Key": randomId() },
-    });
-    attach(made, "payment_intent");
-    if (isFinal(made.status)) return message("");
     message("Confirming with your bank…");
     page.attemptsBefore = page.live.state ? page.live.state.attempts().length : 0;
-    const name = document.querySelector('[data-testid="card-name"]').value.trim();
-    const result = await page.stripe.confirmCardPayment(made.client_secret, {
-      payment_method: { card: page.card, billing_details: name ? { name } : {} },
-    });
+    const name = $("card-name").value.trim();
+    const result = await page.card.confirm({ name, returnUrl: `${window.location.origin}/` });
+    if (result.error && result.error.type === "validation_error") {
+      page.cardInputError = result.error.message; // the element's own words for the input
+      message("");
+      return;
+    }
     if (result.error) {
       page.confirmFailed = true; // the live update brings the customer's words for it
       message("The payment did not go through. See the advice in the live panel, then try again.", "error");
@@ -424,18 +240,24 @@ async function payByCard(event) {
   });
 }
 
-// This tab's own hosted Checkout, still open: give it up (the service expires it at Stripe)
-// so the order can be paid another way at once. Returns whether one was abandoned.
-async function abandonHosted() {
-  const b = page.booking;
-  const status = currentStatus();
-  if (!b.payment || b.payment.flow !== "checkout_session" || status === "canceled" || status === "succeeded") {
-    return false;
-  }
-  const canceled = await api("POST", `/api/payments/${b.payment.payment_id}/abandon`, {
-    headers: { "X-Status-Token": b.payment.status_token },
+// A 3-D Secure challenge this tab started, still pending (after a reload, say).
+async function resumeAction() {
+  await withBusy(async () => {
+    page.attemptsBefore = page.live.state ? page.live.state.attempts().length : 0;
+    page.confirmFailed = false;
+    const result = await page.card.resume(page.booking.payment.client_secret);
+    page.confirmFailed = Boolean(result.error);
+    if (!result.error) message("Submitted. The live panel shows the confirmation as soon as it arrives.");
   });
-  if (page.live.state) page.live.state.apply({ version: canceled.version, payment: canceled, timeline: [] });
+}
+
+// This tab's own open hosted Checkout, given up: the booking holds the canceled payment
+// at once (its update follows live). Returns whether there was one.
+async function giveUpHosted() {
+  const b = page.booking;
+  const canceled = await abandonHosted(b, currentStatus());
+  if (!canceled) return false;
+  if (page.live.state) page.live.state.apply({ version: canceled.version, payment: canceled });
   b.live = page.live.state ? page.live.state.toJSON() : b.live;
   saveBooking(b);
   return true;
@@ -443,22 +265,8 @@ async function abandonHosted() {
 
 async function payHosted() {
   await withBusy(async () => {
-    const b = page.booking;
     message("Opening the hosted payment page…");
-    const origin = window.location.origin;
-    const made = await api("POST", "/api/checkout-sessions", {
-      body: {
-        ...orderBody(),
-        line_items: b.seats.map((seat) => ({
-          name: `Seat ${seat} (${category(seat).name})`,
-          unit_amount: category(seat).price,
-          quantity: 1,
-        })),
-        success_url: `${origin}/checkout/return?order=${encodeURIComponent(b.order_id)}`,
-        cancel_url: `${origin}/?checkout=canceled`,
-      },
-      headers: { "Idempotency-Key": randomId() },
-    });
+    const made = await createCheckout(page.booking, window.location.origin);
     attach(made, "checkout_session");
     if (!made.url) throw new Error("The service did not return a Checkout URL.");
     window.location.assign(made.url);
@@ -466,34 +274,11 @@ async function payHosted() {
   });
 }
 
-// ---- start ----------------------------------------------------------------------------------
-
-async function setUpStripe() {
-  const config = await loadConfig();
-  if (!config.publishable_key) throw new Error("The service has no Stripe publishable key.");
-  const Stripe = await loadStripeJs(config.stripe_js_url);
-  page.stripe = Stripe(config.publishable_key);
-  const elements = page.stripe.elements();
-  const mount = document.getElementById("card-element");
-  mount.replaceChildren();
-  page.card = elements.create("card", {
-    hidePostalCode: true,
-    style: { base: { fontSize: "16px", color: "#1f2430" } },
-  });
-  page.card.mount("#card-element");
-  page.card.on("change", (event) => {
-    page.cardInputError = event.error ? event.error.message : "";
-    renderCardError();
-  });
-  render();
-}
-
 // "Cancel and return" on the hosted page: the customer chose not to pay there, so this
 // tab abandons its session at once and the booking can be paid another way.
 function cameBackFromCheckout() {
   withBusy(async () => {
-    const abandoned = await abandonHosted();
-    if (!abandoned) return;
+    if (!(await giveUpHosted())) return;
     const notice = $("checkout-notice");
     notice.hidden = false;
     notice.replaceChildren(
@@ -510,23 +295,37 @@ function main() {
   panelRoot.innerHTML = PANEL_HTML;
   page.panel = new LivePanel(panelRoot);
   page.panel.empty();
-  page.live = new LiveStatus({
+  page.seats = new SeatMap($("seatmap"), $("legend"), { onToggle: toggleSeat });
+  page.result = new ResultBanner($("result"), { onBookAgain: startOver, onResume: resumeAction });
+  page.card = new CardPayment("#payment-element", {
+    onChange: () => {
+      page.cardInputError = "";
+      renderCardError();
+    },
+  });
+  page.live = new Follow({
     onChange: onLive,
     onConnection: (state, detail) => {
       page.panel.connection(state, detail);
       page.panel.debug(page.live);
     },
-    onError: (text) => message(text, "error"),
+    onError: (error) => {
+      page.panel.connection("offline", error.message);
+      message(`The live status stopped: ${error.message}`, "error");
+    },
   });
   window.paylive = page; // for people poking at the demo and for the browser tests
 
   $("card-form").addEventListener("submit", payByCard);
+  $("card-start").addEventListener("click", startCard);
   $("pay-hosted").addEventListener("click", payHosted);
   $("new-booking").addEventListener("click", startOver);
 
   const params = new URLSearchParams(window.location.search);
   const canceledCheckout = params.get("checkout") === "canceled" && page.booking.payment && !page.booking.paid;
-  if (canceledCheckout) window.history.replaceState(null, "", "/");
+  // Back from Checkout, or from a payment method that left (confirmPayment's return_url):
+  // the booking in this tab says which payment; its status comes live, never from the URL.
+  if (canceledCheckout || params.has("payment_intent")) window.history.replaceState(null, "", "/");
 
   // Back from the hosted page through the browser's back-forward cache: start afresh.
   window.addEventListener("pageshow", (event) => {
@@ -536,13 +335,12 @@ function main() {
   watch();
   render();
   if (canceledCheckout) cameBackFromCheckout();
-  setUpStripe()
+  page.card.load()
     .catch((err) => {
-      $("card-element").textContent = "";
       page.cardInputError = `Card payments are unavailable: ${err.message}`;
     })
     .finally(() => {
-      render(); // the 3-D Secure resume button needs Stripe.js
+      render(); // the Payment Element and the 3-D Secure resume button need Stripe.js
       document.body.dataset.ready = "true";
     });
 }

@@ -1,13 +1,13 @@
 // "My bookings": the signed-in customer's payments (GET /api/me/payments), each followed
-// live over one WebSocket. Subscriptions carry no token: the upgrade request's __session
-// cookie is the credential, and the service refuses any payment that is not this user's.
+// live through paylive.js on one connection. The credential is the customer's session
+// token (a status token is for one payment; the session token works for all of theirs),
+// and the service refuses any payment that is not this user's.
+import { connect } from "/paylive.js";
+import { currentUser, sessionToken, signInUrl } from "./account.js";
 import { api, el, loadConfig, money, statusText } from "./common.js";
-import { currentUser, signInUrl } from "./account.js";
 
 const $ = (id) => document.querySelector(`[data-testid="${id}"]`);
-const rows = new Map(); // payment_id -> {node, version}
-let ws = null;
-let retry = 0;
+const rows = new Map(); // payment_id -> {node}
 
 function paidMark(status) {
   if (status === "succeeded") return el("span", { class: "paid", "data-testid": "paid-mark", text: "Paid ✓" });
@@ -29,37 +29,34 @@ function render(payment) {
   );
   if (row) row.node.replaceWith(node);
   else $("bookings").append(node);
-  rows.set(payment.payment_id, { node, version: payment.version });
+  rows.set(payment.payment_id, { node });
 }
 
-function onMessage(event) {
-  const message = JSON.parse(event.data);
-  if (message.type !== "snapshot" && message.type !== "update") return;
-  const row = rows.get(message.payment_id);
-  if (row && message.version <= row.version) return; // versions only grow
-  const prior = row ? row.node : null;
-  render({ ...message.payment, refunds: [] });
-  if (prior && prior.dataset.status !== message.payment.status) {
-    rows.get(message.payment_id).node.classList.add("changed");
+function onChange({ payment }) {
+  const prior = rows.get(payment.payment_id);
+  render(payment);
+  if (prior && prior.node.dataset.status !== payment.status) {
+    rows.get(payment.payment_id).node.classList.add("changed");
   }
 }
 
-function connect() {
-  const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
-  ws = new WebSocket(`${scheme}//${window.location.host}/ws`);
-  ws.onopen = () => {
-    retry = 0;
-    document.body.dataset.live = "true";
-    for (const [paymentId, row] of rows) {
-      ws.send(JSON.stringify({ type: "subscribe", payment_id: paymentId, since_version: row.version }));
-    }
-  };
-  ws.onmessage = onMessage;
-  ws.onclose = () => {
-    document.body.dataset.live = "false";
-    retry += 1;
-    setTimeout(connect, Math.min(10_000, 250 * 2 ** retry));
-  };
+// One connection for every booking; each watch starts above the version listed, so only
+// what changes afterwards arrives.
+function follow(payments) {
+  const live = connect({
+    onConnection: (state) => { document.body.dataset.live = String(state === "live"); },
+  });
+  const token = sessionToken();
+  for (const payment of payments) {
+    live.watch(payment.payment_id, token, {
+      sinceVersion: payment.version,
+      onChange,
+      onError: (error) => {
+        const row = rows.get(payment.payment_id);
+        if (row) row.node.title = `Not updated live: ${error.message}`;
+      },
+    });
+  }
 }
 
 async function main() {
@@ -77,7 +74,7 @@ async function main() {
   for (const payment of page.data) render(payment);
   $("bookings-state").textContent = page.data.length ? "" : "No bookings yet.";
   document.body.dataset.ready = "true";
-  if (page.data.length) connect();
+  if (page.data.length) follow(page.data);
 }
 
 main().catch((err) => {

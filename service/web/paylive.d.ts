@@ -40,13 +40,41 @@ export interface TimelineEntry {
   at: string;
 }
 
-/** What onChange receives: versions only grow, each is delivered once. */
+/** A payment attempt as the customer may see it: fraud declines look like plain ones,
+ * and `advice_message` is the service's customer-safe text, never Stripe's. Keys without
+ * a value are left out. */
+export interface Attempt {
+  outcome: "succeeded" | "failed" | "requires_action" | "processing" | "canceled" | (string & {});
+  card_brand?: string;
+  card_last4?: string;
+  error_code?: string;
+  decline_code?: string;
+  /** e.g. "use_another_card", "authenticate", "try_again_later". */
+  advice_next_step?: string;
+  /** Whether retrying the same card can help; only for a failed attempt. */
+  advice_retryable?: boolean;
+  advice_message?: string;
+  /** When its timeline entry was recorded. */
+  at: string;
+}
+
+/** What onChange receives: versions only grow, each is delivered once. Every field of the
+ * server's snapshot or update frame is passed through as sent (fields added later too),
+ * with `paymentId` and `entries` beside them. */
 export interface Change {
   type: "snapshot" | "update";
   paymentId: string;
+  /** The frame's own fields. */
+  payment_id: string;
   version: number;
   payment: Payment;
-  /** Timeline entries after the previous change delivered to this watch, oldest first. */
+  /** The timeline entries the frame carried (after a resync it may repeat some). */
+  timeline: TimelineEntry[];
+  /** The newest attempt among the frame's timeline entries, or null when none records one
+   * (keep the one you have). */
+  attempt: Attempt | null;
+  /** Timeline entries after the previous change delivered to this watch, oldest first:
+   * each version's entry exactly once. */
   entries: TimelineEntry[];
 }
 

@@ -87,10 +87,9 @@ class Watch {
       .filter((e) => e.version > since && e.version <= message.version)
       .sort((a, b) => a.version - b.version);
     try {
-      this.onChange({
-        type: message.type, paymentId: this.paymentId, version: message.version,
-        payment: message.payment, entries,
-      });
+      // Every field of the frame as sent (attempt, timeline, and any added later), plus
+      // paymentId and the entries this watch has not been given before.
+      this.onChange({ ...message, paymentId: this.paymentId, entries });
     } catch (err) {
       report(err);
     }

@@ -1,7 +1,9 @@
-// Back from Stripe's hosted Checkout: follow the same payment over the WebSocket.
-// The result shown is what the socket says, never the URL the browser came back on.
-import { LivePanel, LiveStatus, PANEL_HTML, el, loadBooking, money, saveBooking } from "./common.js";
+// Back from Stripe's hosted Checkout: follow the same payment live (paylive.js).
+// The result shown is what the live status says, never the URL the browser came back on.
 import { currentUser } from "./account.js";
+import { el, loadBooking, money, saveBooking } from "./common.js";
+import { Follow } from "./follow.js";
+import { LivePanel, PANEL_HTML } from "./live_panel.js";
 
 const $ = (id) => document.querySelector(`[data-testid="${id}"]`);
 
@@ -21,7 +23,7 @@ function show([result, title, text]) {
   $("result-text").textContent = text;
 }
 
-// Signed in: once the socket confirms the payment (never on a timer), show My bookings.
+// Signed in: once the live status confirms the payment (never on a timer), show My bookings.
 async function showMyBookings(paymentId) {
   if (await currentUser()) window.location.assign(`/bookings?paid=${encodeURIComponent(paymentId)}`);
 }
@@ -52,7 +54,7 @@ function main() {
     show(VIEWS[status] || WAITING);
     if (state.payment) $("result-text").textContent += ` (${money(state.payment.amount, state.payment.currency)})`;
   };
-  const live = new LiveStatus({
+  const live = new Follow({
     onChange: (state) => {
       booking.live = state.toJSON();
       if (state.payment && state.payment.status === "succeeded") {
@@ -68,10 +70,13 @@ function main() {
       panel.connection(state, detail);
       panel.debug(live);
     },
-    onError: (text) => show(["unknown", "The payment's status is unavailable", text]),
+    onError: (error) => {
+      panel.connection("offline", error.message);
+      show(["unknown", "The payment's status is unavailable", error.message]);
+    },
   });
   window.paylive = { booking, live, panel };
-  live.watch(paymentId, token, booking.live);
+  live.follow(paymentId, token, booking.live);
   if (booking.live && booking.live.payment) {
     panel.render(live.state);
     showState(live.state);

@@ -1,9 +1,9 @@
 """The booking page in real headless Chromium, against the real service and the emulator.
 
-Each test books seats and pays: by card on the page (the emulator's Stripe.js card
-element and confirmCardPayment, its 3-D Secure overlay) or on the hosted Checkout page
-and back. The live panel's status and version come only from the WebSocket; the tests read
-them from the panel's data attributes and its rendered attempts and timeline.
+Each test books seats and pays: by card on the page (the emulator's Stripe.js Payment
+Element and confirmPayment, its 3-D Secure overlay) or on the hosted Checkout page and
+back. The live panel's status and version come only from paylive.js; the tests read them
+from the panel's data attributes and its rendered attempts and timeline.
 """
 
 from __future__ import annotations
@@ -57,16 +57,17 @@ async def test_pay_by_card(database_url: str) -> None:
         assert await timeline_versions(page) == list(range(1, held + 1))
         await screenshot(page, "card-succeeded")
 
-        # A late or repeated message (an older version) changes nothing the page holds.
+        # A late or repeated message (an older version) changes nothing the page holds:
+        # fed to paylive.js as if its WebSocket had received it.
         await page.evaluate(
             """() => {
-                const live = window.paylive.live;
-                const id = live.watching.payment_id;
-                const stale = {...live.state.payment, status: "canceled", version: 1};
-                live.receive({type: "update", payment_id: id, version: 1, payment: stale,
-                              timeline: []});
-                live.receive({type: "update", payment_id: id, version: live.state.version,
-                              payment: stale, timeline: []});
+                const follow = window.paylive.live;
+                const id = follow.watch.paymentId;
+                const stale = {...follow.state.payment, status: "canceled", version: 1};
+                const frame = {type: "update", payment_id: id, payment: stale, timeline: [],
+                               attempt: null};
+                follow.client._receive({...frame, version: 1});
+                follow.client._receive({...frame, version: follow.state.version});
             }"""
         )
         await until_status(page, "succeeded")
@@ -272,7 +273,7 @@ async def test_reconnects_with_backoff_after_the_socket_drops(database_url: str)
         await until_status(page, "processing")
         held = await version(page)
 
-        demo.outage = True
+        demo.unreachable = True
         assert await demo.drop_live_connections() == 1
         connection = page.get_by_test_id("connection")
         await expect(connection).to_have_attribute("data-state", "reconnecting")
@@ -282,7 +283,7 @@ async def test_reconnects_with_backoff_after_the_socket_drops(database_url: str)
         await asyncio.sleep(0.5)
         await until_status(page, "processing")
 
-        demo.outage = False
+        demo.unreachable = False
         await expect(connection).to_have_attribute("data-state", "live", timeout=20_000)
         await until_status(page, "succeeded")
         resumed = subscribes(watch)[-1]

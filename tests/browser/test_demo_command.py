@@ -15,6 +15,7 @@ import aiohttp
 from playwright.async_api import expect
 
 from service.config import PROJECT_ROOT
+from tests.support.booking_page import pay_by_card
 from tests.support.browser import chromium, new_page, screenshot
 
 
@@ -117,11 +118,7 @@ async def test_make_run_demo_pays_by_card(database_url: str) -> None:
         await page.goto(url + "/")
         await expect(page.locator("body")).to_have_attribute("data-ready", "true")
         await page.get_by_test_id("seat-B5").click()
-        card = page.get_by_test_id("card-element")
-        await card.locator('input[name="cardnumber"]').fill("4242 4242 4242 4242")
-        await card.locator('input[name="exp-date"]').fill("12 / 34")
-        await card.locator('input[name="cvc"]').fill("123")
-        await page.get_by_test_id("pay-card").click()
+        await pay_by_card(page, "4242 4242 4242 4242")
         panel = page.get_by_test_id("live-panel")
         await expect(panel).to_have_attribute("data-status", "succeeded")
         await expect(page.get_by_test_id("result")).to_have_attribute("data-result", "paid")

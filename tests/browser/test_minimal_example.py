@@ -74,7 +74,7 @@ async def test_decline_shows_the_customer_message_then_pays(database_url: str) -
         await expect(page.get_by_test_id("message")).to_have_text(
             "Your card has insufficient funds."
         )
-        # Our advice for the decline arrives over the live stream, in its timeline entry.
+        # Our advice for the decline arrives over the live stream, as the change's attempt.
         await expect(page.get_by_test_id("advice")).to_have_text(expected.customer_message)
         await expect(page.get_by_test_id("status")).to_have_text("requires_payment_method")
         await screenshot(page, "minimal-example-declined")

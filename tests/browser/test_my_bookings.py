@@ -8,6 +8,7 @@ from typing import Any
 
 from playwright.async_api import Browser, Page, expect
 
+from tests.support.booking_page import pay_by_card
 from tests.support.browser import Demo, chromium, new_page, screenshot
 from tests.support.clerk import demo_with_sign_in
 
@@ -27,14 +28,10 @@ async def sign_in(page: Page, demo: Demo, email: str, first: str, last: str) -> 
     await expect(page.locator("body")).to_have_attribute("data-ready", "true")
 
 
-async def pay_by_card(page: Page, seat: str, number: str) -> str:
+async def book_and_pay(page: Page, seat: str, number: str) -> str:
     await page.get_by_test_id(f"seat-{seat}").click()
     order_id = await page.get_by_test_id("order-id").text_content()
-    card = page.get_by_test_id("card-element")
-    await card.locator('input[name="cardnumber"]').fill(number)
-    await card.locator('input[name="exp-date"]').fill("12 / 34")
-    await card.locator('input[name="cvc"]').fill("123")
-    await page.get_by_test_id("pay-card").click()
+    await pay_by_card(page, number)
     assert order_id
     return order_id
 
@@ -54,7 +51,7 @@ async def test_sign_in_pay_and_see_it_turn_paid_live(database_url: str) -> None:
         assert [kind for kind, status in clerk.deliveries] == ["user.created"]
         assert all(status == 200 for _, status in clerk.deliveries)
         # A card that goes through "processing" first: the mark changes on My bookings.
-        order_id = await pay_by_card(page, "B5", "4000000000008880")
+        order_id = await book_and_pay(page, "B5", "4000000000008880")
         await expect(page.get_by_test_id("live-panel")).to_have_attribute(
             "data-status", "processing"
         )
@@ -121,7 +118,7 @@ async def test_a_second_user_cannot_see_or_follow_the_first_users_payments(
     async with demo_with_sign_in(database_url) as (demo, _clerk), chromium() as browser:
         first = await user_page(browser)
         await sign_in(first, demo, "alice@example.com", "Alice", "A")
-        await pay_by_card(first, "C5", "4242424242424242")
+        await book_and_pay(first, "C5", "4242424242424242")
         await expect(first.get_by_test_id("result")).to_have_attribute("data-result", "paid")
         await first.get_by_test_id("my-bookings-link").click()
         await expect(first.get_by_test_id("paid-mark")).to_be_visible()

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from service.http.parsing import HostileInput, check_strings, loads_checked, parse_int, too_deep
+from service.http.parsing import HostileInput, check_strings, loads_checked, parse_int
+from service.payments.json_text import too_deep
 
 JSON = st.recursive(
     st.one_of(st.none(), st.integers(), st.text(alphabet='[]{}"\\ab,:')),

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from pytest_aiohttp import AiohttpClient
+from svix.webhooks import Webhook as SvixWebhook
 
 from service.app import create_app
 from service.emulator.clerk.events import (
@@ -43,11 +44,31 @@ def user_event(
     return event(kind, data, timestamp=updated_at)
 
 
+def signed_by_svix(
+    secret: str, message_id: str, body: str, at: datetime | None = None
+) -> dict[str, str]:
+    """Headers as Svix sends Clerk's deliveries, signed by the svix library itself."""
+    at = at or datetime.now(UTC)
+    return {
+        "svix-id": message_id,
+        "svix-timestamp": str(int(at.timestamp())),
+        "svix-signature": SvixWebhook(secret).sign(message_id, at, body),
+        "Content-Type": "application/json",
+    }
+
+
+def test_the_clerk_stand_in_signs_exactly_as_svix_does() -> None:
+    at = datetime(2026, 12, 2, 4, 0, tzinfo=UTC)
+    body = body_of(user_event("user_1", "a@example.com", "A", None, 5))
+    assert svix_headers(SECRET, "msg_1", body, at) == signed_by_svix(SECRET, "msg_1", body, at)
+    SvixWebhook(SECRET).verify(body, {**svix_headers(SECRET, "msg_1", body), "x": ""})
+
+
 async def deliver(
     api: Client, payload: dict[str, Any], message_id: str | None = None, at: datetime | None = None
 ) -> tuple[int, dict[str, Any]]:
     body = body_of(payload)
-    headers = svix_headers(SECRET, message_id or new_message_id(), body, at)
+    headers = signed_by_svix(SECRET, message_id or new_message_id(), body, at)
     response = await api.post("/webhooks/clerk", data=body, headers=headers)
     return response.status, await response.json()
 
@@ -98,7 +119,7 @@ async def test_unsigned_or_stale_messages_are_refused_and_not_stored(
     if spoil == "future":
         at += timedelta(minutes=6)
     other = "whsec_" + base64.b64encode(b"another-secret-entirely-0123456").decode()
-    headers = svix_headers(other if spoil == "secret" else SECRET, message_id, body, at)
+    headers = signed_by_svix(other if spoil == "secret" else SECRET, message_id, body, at)
     if spoil == "signature":
         headers["svix-signature"] = "v1," + base64.b64encode(b"x" * 32).decode()
     if spoil == "missing-id":

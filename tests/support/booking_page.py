@@ -12,7 +12,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-from playwright.async_api import FrameLocator, Page, expect
+from playwright.async_api import FrameLocator, Locator, Page, expect
 
 from tests.support.browser import Demo, PageWatch, chromium, new_page, running_demo
 
@@ -52,15 +52,30 @@ async def pick(page: Page, *seats: str) -> None:
         await page.get_by_test_id(f"seat-{seat}").click()
 
 
+async def open_card_form(page: Page) -> None:
+    """Click "Pay by card" (the PaymentIntent is made, the Payment Element mounted for it),
+    unless this booking's card payment is open already (after a decline, say)."""
+    start = page.get_by_test_id("card-start")
+    if await start.is_visible():
+        await expect(start).to_be_enabled()
+        await start.click()
+    await expect(page.get_by_test_id("payment-element").locator("input").first).to_be_visible()
+
+
+async def fill_card_fields(box: Locator, number: str) -> None:
+    """The card fields the emulator's Stripe.js renders in `box` (its Payment Element and
+    Card Element alike; Stripe's own render the same fields in an iframe)."""
+    await box.locator('input[name="cardnumber"]').fill(number)
+    await box.locator('input[name="exp-date"]').fill("12 / 34")
+    await box.locator('input[name="cvc"]').fill("123")
+
+
 async def fill_card(page: Page, number: str) -> None:
-    """The emulator's card element (Stripe's own renders the same fields in an iframe)."""
-    card = page.get_by_test_id("card-element")
-    await card.locator('input[name="cardnumber"]').fill(number)
-    await card.locator('input[name="exp-date"]').fill("12 / 34")
-    await card.locator('input[name="cvc"]').fill("123")
+    await fill_card_fields(page.get_by_test_id("payment-element"), number)
 
 
 async def pay_by_card(page: Page, number: str) -> None:
+    await open_card_form(page)
     await fill_card(page, number)
     await expect(page.get_by_test_id("pay-card")).to_be_enabled()
     await page.get_by_test_id("pay-card").click()

@@ -94,7 +94,8 @@ class Demo:
     url: str  # the service, serving the demo page: http://127.0.0.1:PORT
     emulator: RunningEmulator
     app: web.Application
-    outage: bool = False  # while True, /ws refuses connections (503)
+    outage: bool = False  # while True, /ws refuses connections (503): WebSockets blocked
+    unreachable: bool = False  # while True, /ws and event streams get no answer at all
 
     async def expire_checkout_session(self, session_id: str) -> dict[str, Any]:
         """Stripe's expire API, as the merchant's backend (or Stripe's clock) would."""
@@ -158,6 +159,10 @@ async def running_demo(
 
         @web.middleware
         async def outage(request: web.Request, handler: Handler) -> web.StreamResponse:
+            live = request.path == "/ws" or request.path.endswith("/stream")
+            if demo.unreachable and live and request.transport is not None:
+                request.transport.abort()  # as a service that is down: no answer at all
+                return web.Response(status=503)  # goes nowhere: the connection is gone
             if demo.outage and request.path == "/ws":
                 return web.json_response({"error": {"code": "outage"}}, status=503)
             return await handler(request)

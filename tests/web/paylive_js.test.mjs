@@ -1,6 +1,7 @@
 // paylive.js against the running service (started by tests/web/test_paylive_js.py).
 // Run by pytest: node --experimental-websocket --test tests/web/paylive_js.test.mjs
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { test } from "node:test";
 
 import { connect } from "../../service/web/paylive.js";
@@ -22,6 +23,75 @@ function countingWebSocket() {
   };
   return counter;
 }
+
+// A WebSocket that keeps every frame the server sent it, parsed.
+function recordingWebSocket() {
+  const recorder = { frames: [] };
+  recorder.WebSocket = class extends WebSocket {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener("message", (event) => recorder.frames.push(JSON.parse(event.data)));
+    }
+  };
+  return recorder;
+}
+
+// The field names paylive.d.ts declares for one of its interfaces.
+function declared(name) {
+  const types = readFileSync(new URL("../../service/web/paylive.d.ts", import.meta.url), "utf8");
+  const body = types.split(`export interface ${name} {`)[1].split("\n}")[0];
+  return [...body.matchAll(/^ {2}(\w+)\??:/gm)].map((m) => m[1]).sort();
+}
+
+test("passes every field of a frame through, the customer's attempt included", async () => {
+  const recorder = recordingWebSocket();
+  const live = connect({ baseUrl: SERVICE, ...FAST, WebSocket: recorder.WebSocket });
+  const sse = connect({ baseUrl: SERVICE, ...FAST, transport: "sse" });
+  const [p] = await makePayments();
+  const seen = new Recorder();
+  const overSse = new Recorder();
+  live.watch(p.payment_id, p.token, seen);
+  sse.watch(p.payment_id, p.token, overSse);
+  await until(() => seen.version >= 1 && overSse.version >= 1, "the snapshots");
+  assert.equal(seen.changes[0].attempt, null, "no attempt yet");
+  const declinedAt = (await advance(p.payment_id, 1)).version;
+  await until(seen.reached(declinedAt), "the decline");
+  const { version } = await advance(p.payment_id, 0, true);
+  await until(() => seen.version >= version && overSse.version >= version, "the success");
+  seen.assertExactlyOnce(version);
+  overSse.assertExactlyOnce(version);
+
+  // Each change is its frame field for field, with paymentId and entries beside them.
+  for (const change of seen.changes) {
+    const frame = recorder.frames.find((f) => f.type === change.type && f.version === change.version);
+    assert.ok(frame, `the frame of version ${change.version}`);
+    assert.deepEqual(Object.keys(change).sort(), [...Object.keys(frame), "entries", "paymentId"].sort());
+    for (const [key, value] of Object.entries(frame)) assert.deepEqual(change[key], value, key);
+  }
+  // The attempt: the newest one among the frame's entries, as the customer may see it.
+  const declined = seen.changes.find((c) => c.version === declinedAt);
+  assert.equal(declined.attempt.outcome, "failed");
+  assert.equal(declined.attempt.decline_code, "insufficient_funds");
+  assert.equal(declined.attempt.advice_next_step, "use_another_card");
+  assert.ok(declined.attempt.advice_message, "the customer's words for the decline");
+  const entry = declined.entries.findLast((e) => e.data && e.data.attempt);
+  assert.equal(declined.attempt.at, entry.at);
+  assert.equal(seen.changes.at(-1).attempt.outcome, "succeeded");
+  // Server-Sent Events carry the same frames.
+  const sseLast = overSse.changes.at(-1);
+  assert.deepEqual(sseLast.attempt, seen.changes.at(-1).attempt);
+  assert.deepEqual(Object.keys(sseLast).sort(), Object.keys(seen.changes.at(-1)).sort());
+  // paylive.d.ts declares exactly what arrives.
+  for (const change of [...seen.changes, ...overSse.changes]) {
+    assert.deepEqual(Object.keys(change).sort(), declared("Change"));
+    if (change.attempt) {
+      const extra = Object.keys(change.attempt).filter((k) => !declared("Attempt").includes(k));
+      assert.deepEqual(extra, [], "attempt fields paylive.d.ts does not declare");
+    }
+  }
+  live.close();
+  sse.close();
+});
 
 test("resumes after a dropped connection: no version missed or repeated", async () => {
   const proxy = await startProxy();

@@ -90,6 +90,7 @@ async def test_paylive_js_under_node(control: dict[str, str]) -> None:
 
 
 SCENARIOS = (
+    "passes every field of a frame through",
     "resumes after a dropped connection",
     "resumes after a server restart",
     "slow reader",
