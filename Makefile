@@ -57,7 +57,7 @@ migrate:
 	$(PY) -m service migrate
 
 bench:
-	scripts/system-packages run
+	scripts/system-packages bench
 	@$(MAKE) --no-print-directory install-dev
 	$(PY) -m tests.bench
 

@@ -10,12 +10,15 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from service.config import PROJECT_ROOT
-from tests.support.postgres import TestPostgres
+from tests.bench.common import postgres_cpu_seconds, postmaster_pid
+from tests.support.postgres import TestPostgres, run_sync
 
 TOY_SIZES = {
     "BENCH_INGEST_LEVELS": "1,4",
@@ -35,6 +38,12 @@ TOY_SIZES = {
     "BENCH_NOTIFY_EVENTS": "40",
     "BENCH_NOTIFY_PAYMENTS": "20",
     "BENCH_NOTIFY_ROUNDS": "1",
+    "BENCH_BROKERS_EVENTS": "40",
+    "BENCH_BROKERS_SOCKETS": "20",
+    "BENCH_BROKERS_RATE": "50",
+    "BENCH_BROKERS_SECONDS": "1",
+    "BENCH_BROKERS_SUBSCRIBERS": "16",
+    "BENCH_BROKERS_RAW_SECONDS": "0.5",
 }
 
 
@@ -53,7 +62,7 @@ def test_make_bench_runs_every_benchmark(postgres: TestPostgres, tmp_path: Path)
         env=env,
         capture_output=True,
         text=True,
-        timeout=300,  # five benchmarks, eight service processes started
+        timeout=600,  # six benchmarks, twenty service processes started
         check=False,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
@@ -92,3 +101,62 @@ def test_make_bench_runs_every_benchmark(postgres: TestPostgres, tmp_path: Path)
     assert notify["ingest"]["on"]["events"] == 40
     assert notify["ingest"]["ratio_on_off"] > 0
     assert "ratio on/off" in done.stdout
+
+    brokers = results["brokers"]
+    assert brokers["databases"]["fsync_on"] == {
+        "fsync": "on",
+        "synchronous_commit": "on",
+        "full_page_writes": "on",
+    }
+    assert brokers["databases"]["fsync_off"]["fsync"] == "off"
+    assert list(brokers["per_broker"]) == ["postgres", "redis", "nats"]
+    for kind, measured in brokers["per_broker"].items():
+        for side in ("fsync_on", "fsync_off"):
+            assert measured["ingest"][side]["events"] == 40, kind
+            assert measured["ingest"][side]["errors"] == 0, kind
+            assert measured["ingest"][side]["postgres_cpu_us_per_event"] >= 0, kind
+        push = measured["push"]
+        assert (push["events"], push["sockets"]) == (50, 20), kind
+        assert push["deliveries_due"] == 100, kind  # each webhook due on B and on C
+        assert (push["post_errors"], push["missing"], push["sockets_closed"]) == (0, 0, 0), kind
+        assert 0 < push["p50_ms"] <= push["p99_ms"] <= push["max_ms"], kind
+        assert (push["cpu_us_per_webhook"]["broker"] is None) == (kind == "postgres")
+        raw = measured["raw"]
+        assert raw["subscribers"] == 16, kind
+        assert raw["published"] > 0, kind
+        assert raw["lost"] == 0, kind
+        assert raw["delivered"] == raw["published"] * 16, kind
+    sizing = brokers["sizing"]
+    assert sizing["assumptions"]["sockets"] == 1_000_000
+    assert sizing["kib_per_socket_sockets_bench"] == sockets["kib_per_socket"]
+    for kind, plan in sizing["per_broker"].items():
+        assert plan["processes"] == max(plan["processes_by_memory"], plan["processes_by_cpu"])
+        assert plan["processes"] >= 1_000_000 // plan["sockets_per_process"], kind
+        assert plan["database_cores"] > 0, kind
+    assert "NOTIFY rate with 16 listeners" in sizing["per_broker"]["postgres"]["verdict"]
+    assert "brokers sizing: 1,000,000 sockets, 5,000 webhooks/s" in done.stdout
+
+
+def test_bench_reads_the_cpu_of_one_postgresql_server(postgres: TestPostgres) -> None:
+    """The brokers benchmark's database CPU: this server's postmaster and backends (live
+    and exited), not every postgres process on a shared machine."""
+    postmaster = run_sync(postmaster_pid(postgres.admin_url))
+    assert postmaster is not None
+    assert Path(f"/proc/{postmaster}/comm").read_text().strip() == "postgres"
+    before = postgres_cpu_seconds(postmaster)
+
+    async def burn() -> float:
+        conn = await asyncpg.connect(postgres.admin_url)
+        try:
+            await conn.fetchval("SELECT count(*) FROM generate_series(1, 3000000)")
+            return postgres_cpu_seconds(postmaster)  # a live backend
+        finally:
+            await conn.close()
+
+    live = run_sync(burn())
+    assert live - before >= 0.05
+    # Once the postmaster has reaped the exited backend, its CPU is in cutime/cstime.
+    deadline = time.monotonic() + 5
+    while postgres_cpu_seconds(postmaster) < live and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert postgres_cpu_seconds(postmaster) >= live

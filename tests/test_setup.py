@@ -120,6 +120,23 @@ def test_system_packages_for_run_needs_no_browser(tmp_path: Path) -> None:
     assert not log.exists()  # PostgreSQL is on this machine (the tests use it); nothing else
 
 
+def test_make_bench_needs_the_broker_servers_and_no_browser(tmp_path: Path) -> None:
+    assert "scripts/system-packages bench" in _make_dry_run("bench")
+    bin_dir, log = _fake_bin(tmp_path)
+    result = _system_packages("bench", str(bin_dir))
+    if os.geteuid() == 0:
+        assert result.returncode == 0, result.stderr
+        packages = log.read_text().splitlines()[1].split()[3:]
+        assert packages in (
+            ["redis-server", "nats-server"],
+            ["postgresql", "redis-server", "nats-server"],
+        )
+    else:
+        assert result.returncode == 1
+        assert "apt-get install -y redis-server nats-server" in result.stderr
+        assert not log.exists()
+
+
 def test_system_packages_rejects_an_unknown_target() -> None:
     result = _system_packages("deploy", "/usr/bin:/bin")
     assert result.returncode == 2

@@ -73,10 +73,11 @@ def resolve_data_dir(wanted: Path) -> Path:
 class EmbeddedPostgres:
     """One cluster: ``start()`` returns a DSN, ``stop()`` stops what this object started."""
 
-    def __init__(self, data_dir: Path, *, durable: bool = True) -> None:
+    def __init__(self, data_dir: Path, *, durable: bool = True, max_connections: int = 200) -> None:
         self.bindir = find_bindir()
         self.data_dir = resolve_data_dir(data_dir)
         self.durable = durable
+        self.max_connections = max_connections
         self.port: int | None = None
         self._started_here = False
         self._as_postgres = os.geteuid() == 0
@@ -144,7 +145,7 @@ class EmbeddedPostgres:
                 "-c listen_addresses=127.0.0.1",
                 f"-p {port}",
                 "-c unix_socket_directories=''",
-                "-c max_connections=200",
+                f"-c max_connections={self.max_connections}",
             ]
             if not self.durable:
                 options += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]

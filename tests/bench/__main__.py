@@ -5,7 +5,8 @@ benchmark against the service in its own process with the load in other processe
 prints a table and writes ``bench-results.json`` at the repository root.
 
 Sizes (environment; defaults fit the whole run in a few minutes on 2 cores):
-  BENCH_ONLY                 comma list of ingest,push,sockets,create,notify (default: all)
+  BENCH_ONLY                 comma list of ingest,push,sockets,create,notify,brokers
+                             (default: all)
   BENCH_INGEST_LEVELS        concurrency levels (1,8,32)
   BENCH_INGEST_EVENTS        events per level, for the service and the reference (3000)
   BENCH_INGEST_PAYMENTS      payments the events are spread over (1000)
@@ -19,6 +20,20 @@ Sizes (environment; defaults fit the whole run in a few minutes on 2 cores):
   BENCH_SOCKETS_PUSHES       updates pushed to all of them (3)
   BENCH_CREATE_LEVELS        concurrency levels (1,16)
   BENCH_CREATE_REQUESTS      requests per level and side (400)
+  BENCH_NOTIFY_*             merchant notifications: see bench_notify.py
+  BENCH_BROKERS              which REALTIME_BROKERs (postgres,redis,nats), each on a
+                             real server; per broker: ingestion with fsync on beside
+                             off, webhook -> browser over three processes, the raw
+                             delivery rate, CPU per webhook, then a 1M-socket sizing
+                             (bench_brokers.py; redis-server and nats-server needed)
+  BENCH_BROKERS_LEVEL        ingestion concurrency, one service process (8)
+  BENCH_BROKERS_EVENTS       webhooks per ingestion run (800)
+  BENCH_BROKERS_SOCKETS      sockets on processes B and C, half each (300)
+  BENCH_BROKERS_RATE         webhooks per second into process A (200)
+  BENCH_BROKERS_SECONDS      how long that paced load runs (4)
+  BENCH_BROKERS_SUBSCRIBERS  raw publish/subscribe loop: subscribers (256)
+  BENCH_BROKERS_RAW_SECONDS  raw loop: how long it publishes (2)
+  BENCH_BROKERS_DURABLE_DATABASE_URL  the fsync-on server (default: one started here)
   BENCH_LOG_LEVEL            the service's LOG_LEVEL (INFO, as in production)
   BENCH_DB_POOL_MAX_SIZE     the service's pool size, also the reference's (10)
   BENCH_WHATIF_GC            1: push and sockets again with CPython's GC defaults (0)
@@ -47,7 +62,14 @@ import asyncpg
 
 from service.config import PROJECT_ROOT
 from service.gc_tuning import tune_for_serving
-from tests.bench import bench_create, bench_ingest, bench_notify, bench_push, bench_sockets
+from tests.bench import (
+    bench_brokers,
+    bench_create,
+    bench_ingest,
+    bench_notify,
+    bench_push,
+    bench_sockets,
+)
 from tests.bench.common import (
     ServiceProcess,
     env_float,
@@ -58,10 +80,11 @@ from tests.bench.common import (
     run_emulator,
 )
 from tests.bench.common import run_service as service_process
+from tests.bench.report import context_rows, print_table, table
 from tests.bench.setup import BenchPayment, make_payments
 from tests.support.postgres import TestPostgres
 
-ALL = ("ingest", "push", "sockets", "create", "notify")
+ALL = ("ingest", "push", "sockets", "create", "notify", "brokers")
 
 # The what-if runs: the service with CPython's default GC thresholds instead of the
 # tuning ``python -m service serve`` applies (service/gc_tuning.py).
@@ -180,130 +203,9 @@ async def run_all(pg: TestPostgres, only: list[str], work_dir: Path) -> dict[str
         pg.drop_database(url)
     if "notify" in only:  # merchant notifications (issue 16)
         results["notify"] = await bench_notify.run_from_env(pg, work_dir)
+    if "brokers" in only:  # fan-out brokers (issue 20); uses the sockets result if any
+        results["brokers"] = await bench_brokers.run_from_env(pg, work_dir, results.get("sockets"))
     return results
-
-
-def _fmt(value: object) -> str:
-    if isinstance(value, float):
-        return f"{value:,.2f}"
-    return str(value)
-
-
-def table(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
-    """(benchmark, measure, value, target) rows."""
-    rows: list[tuple[str, str, str, str]] = []
-    if ingest := results.get("ingest"):
-        for level in ingest["levels"]:
-            c, svc, ref = level["concurrency"], level["service"], level["reference_sql"]
-            rows += [
-                (f"ingest c={c}", "service events/s", _fmt(svc["events_per_s"]), ""),
-                (f"ingest c={c}", "reference SQL events/s", _fmt(ref["events_per_s"]), ""),
-                (f"ingest c={c}", "ratio service/reference", _fmt(level["ratio"]), ">= 0.60"),
-                (
-                    f"ingest c={c}",
-                    "service p50 / p99 ms",
-                    f"{svc['p50_ms']} / {svc['p99_ms']}",
-                    "",
-                ),
-                (
-                    f"ingest c={c}",
-                    "reference p50 / p99 ms",
-                    f"{ref['p50_ms']} / {ref['p99_ms']}",
-                    "",
-                ),
-                (
-                    f"ingest c={c}",
-                    "CPU us/event: service; its PostgreSQL",
-                    f"{_fmt(svc.get('service_cpu_us_per_event'))}; "
-                    f"{_fmt(svc.get('postgres_cpu_us_per_event'))}",
-                    "",
-                ),
-                (
-                    f"ingest c={c}",
-                    "CPU us/event: SQL driver; its PostgreSQL",
-                    f"{_fmt(ref.get('driver_cpu_us_per_event'))}; "
-                    f"{_fmt(ref.get('postgres_cpu_us_per_event'))}",
-                    "",
-                ),
-            ]
-    for suffix, label in (("", ""), ("_gc_default", " (gc defaults)")):
-        if push := results.get("push" + suffix):
-            for run in push["runs"]:
-                name = f"push {push['sockets']} ws @{run['rate_per_s']:.0f}/s{label}"
-                rows += [
-                    (
-                        name,
-                        "webhook->browser p50 / p99 / max ms",
-                        f"{run['p50_ms']} / {run['p99_ms']} / {run['max_ms']}",
-                        "p99 < 20",
-                    ),
-                    (name, "missing updates", str(run["missing"]), "0"),
-                    (name, "machine CPU busy (all cores)", _fmt(run["machine_cpu_busy"]), ""),
-                ]
-        if sockets := results.get("sockets" + suffix):
-            name = f"sockets {sockets['sockets']}{label}"
-            rows += [
-                (name, "KiB per idle subscribed socket", _fmt(sockets["kib_per_socket"]), "< 25"),
-                (
-                    name,
-                    "one update to all: median (max) ms",
-                    f"{sockets['push_all_median_ms']} ({sockets['push_all_max_ms']})",
-                    "",
-                ),
-                (
-                    name,
-                    "missing (all pushes)",
-                    str(sum(r["missing"] for r in sockets["pushes"])),
-                    "0",
-                ),
-            ]
-    if create := results.get("create"):
-        for level in create["levels"]:
-            c = level["concurrency"]
-            rows += [
-                (
-                    f"create c={c}",
-                    "overhead p50 / p99 ms",
-                    f"{level['overhead_p50_ms']} / {level['overhead_p99_ms']}",
-                    "",
-                ),
-                (
-                    f"create c={c}",
-                    "emulator p50 / p99 ms",
-                    f"{level['emulator_p50_ms']} / {level['emulator_p99_ms']}",
-                    "",
-                ),
-            ]
-    rows += bench_notify.table_rows(results.get("notify"))  # sizes: see bench_notify.py
-    return rows
-
-
-def context_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
-    rows = []
-    for name, result in results.items():
-        gc = result.get("service_gc_pauses")
-        load = result.get("loadavg_1m_before_after")
-        if gc and load:
-            rows.append(
-                (
-                    name,
-                    "gen2 GCs incl. start and stop: n, max ms; load",
-                    f"{gc['gen2']['count']}, {gc['gen2']['max_ms']}; {load[0]} -> {load[1]}",
-                    "",
-                )
-            )
-    return rows
-
-
-def print_table(rows: list[tuple[str, str, str, str]], header: str) -> None:
-    heads = ("benchmark", "measure", "value", "target")
-    widths = [max(len(r[i]) for r in [heads, *rows]) for i in range(4)]
-    line = "  ".join("-" * w for w in widths)
-    print("\n" + header)
-    print("  ".join(h.ljust(w) for h, w in zip(heads, widths, strict=True)))
-    print(line)
-    for row in rows:
-        print("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)))
 
 
 def main() -> int:

@@ -26,6 +26,7 @@ from service.payments.event_rules import attempt_from_event, event_rank
 from service.payments.models import Change, NewAttempt, PaymentUpdate
 from tests.bench.common import (
     ServiceProcess,
+    cpu_seconds,
     cpu_times,
     failed_intent_event,
     ms,
@@ -48,6 +49,7 @@ class LevelResult:
     cpu_of: str = "service"  # whose CPU: the service process, or this driver process
     sys_seconds: float | None = None  # the kernel's share of cpu_seconds
     postgres_seconds: float | None = None  # PostgreSQL's CPU meanwhile
+    broker_seconds: float | None = None  # the fan-out broker server's CPU meanwhile
 
     @property
     def rate(self) -> float:
@@ -65,6 +67,8 @@ class LevelResult:
         }
         if self.postgres_seconds is not None and self.events:
             out["postgres_cpu_us_per_event"] = round(self.postgres_seconds / self.events * 1e6, 1)
+        if self.broker_seconds is not None and self.events:
+            out["broker_cpu_us_per_event"] = round(self.broker_seconds / self.events * 1e6, 1)
         if self.cpu_seconds is not None and self.events:
             out[f"{self.cpu_of}_cpu_us_per_event"] = round(self.cpu_seconds / self.events * 1e6, 1)
             if self.sys_seconds is not None:
@@ -104,8 +108,16 @@ async def _drive(count: int, concurrency: int, call: Any) -> tuple[float, list[f
 
 
 async def run_service_level(
-    service: ServiceProcess, payments: list[BenchPayment], concurrency: int, count: int
+    service: ServiceProcess,
+    payments: list[BenchPayment],
+    concurrency: int,
+    count: int,
+    *,
+    postmaster: int | None = None,
+    broker_pid: int | None = None,
 ) -> LevelResult:
+    """`count` webhooks at `concurrency`; PostgreSQL's CPU: of the server `postmaster`
+    (else every postgres process); the broker server's, given its pid."""
     url = service.url + "/webhooks/stripe"
     requests = [build_post(url, b, webhook_headers(b)) for b in _bodies(payments, count)]
     warm = [build_post(url, b, webhook_headers(b)) for b in _bodies(payments, concurrency * 2)]
@@ -124,12 +136,14 @@ async def run_service_level(
 
         await asyncio.gather(*(warm_up(w) for w in range(concurrency)))
         user0, sys0 = cpu_times(service.pid)
-        pg0 = postgres_cpu_seconds()
+        pg0 = postgres_cpu_seconds(postmaster)
+        broker0 = cpu_seconds(broker_pid) if broker_pid else 0.0
         seconds, latencies, errors = await _drive(
             count, concurrency, lambda i, w: post(w, requests[i])
         )
         user1, sys1 = cpu_times(service.pid)
-        pg1 = postgres_cpu_seconds()
+        pg1 = postgres_cpu_seconds(postmaster)
+        broker1 = cpu_seconds(broker_pid) if broker_pid else 0.0
     finally:
         for conn in conns:
             await conn.close()
@@ -143,6 +157,7 @@ async def run_service_level(
         "service",
         sys1 - sys0,
         pg1 - pg0,
+        broker1 - broker0 if broker_pid else None,
     )
 
 
@@ -234,6 +249,7 @@ def _merge(parts: list[LevelResult]) -> LevelResult:
     cpu = [p.cpu_seconds for p in parts if p.cpu_seconds is not None]
     kernel = [p.sys_seconds for p in parts if p.sys_seconds is not None]
     pg = [p.postgres_seconds for p in parts if p.postgres_seconds is not None]
+    broker = [p.broker_seconds for p in parts if p.broker_seconds is not None]
     return LevelResult(
         parts[0].concurrency,
         sum(p.events for p in parts),
@@ -244,6 +260,7 @@ def _merge(parts: list[LevelResult]) -> LevelResult:
         parts[0].cpu_of,
         sum(kernel) if kernel else None,
         sum(pg) if pg else None,
+        sum(broker) if broker else None,
     )
 
 

@@ -69,7 +69,7 @@ def first_at_or_above(
     return out
 
 
-async def _paced(
+async def paced_run(
     service: ServiceProcess,
     group: ClientGroup,
     payments: list[BenchPayment],
@@ -77,8 +77,11 @@ async def _paced(
     rate: float,
     seconds: float,
     warm_up: bool = False,
+    label: str = "push",
 ) -> dict[str, Any]:
-    """One paced run; `versions` (each payment's current version) is advanced in place."""
+    """One paced run; `versions` (each payment's current version) is advanced in place.
+    Socket s watches payment s % len(payments) (``subscriptions``): an event is due on
+    every socket watching its payment, and missing from each one it never reached."""
     total = int(rate * seconds)
     count = len(payments)
     bodies = [
@@ -118,19 +121,22 @@ async def _paced(
     finally:
         await conns.close()
     received, closed = await group.report()
-    arrivals = first_at_or_above(received, count)
+    arrivals = first_at_or_above(received, group.size)
     latencies = []
-    missing = 0
+    missing = due = 0
     for k in range(total):
-        got_versions, times = arrivals[k % count]
-        pos = bisect.bisect_left(got_versions, expected[k])
-        if pos == len(got_versions):
-            missing += 1
-            continue
-        latencies.append(times[pos] - sent[k])
+        for socket in range(k % count, group.size, count):
+            due += 1
+            got_versions, times = arrivals[socket]
+            pos = bisect.bisect_left(got_versions, expected[k])
+            if pos == len(got_versions):
+                missing += 1
+                continue
+            latencies.append(times[pos] - sent[k])
     result = {
         "rate_per_s": rate,
         "events": total,
+        "deliveries_due": due,
         "post_errors": sum(1 for s in status if s != 200),
         "pacer_max_behind_ms": ms(behind),
         "missing": missing,
@@ -141,13 +147,26 @@ async def _paced(
         "machine_cpu_busy": round((busy1 - busy0) / max(1, total1 - total0), 3),
         "target_p99_ms": 20,
     }
-    label = "push warm-up" if warm_up else "push"
     print(
-        f"  {label}: {total} events at {rate:.0f}/s to {count} sockets: "
+        f"  {label}{' warm-up' if warm_up else ''}: {total} events at {rate:.0f}/s to "
+        f"{group.size} sockets: "
         f"p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms, missing {missing}",
         flush=True,
     )
     return result
+
+
+def latency_rows(name: str, run: dict[str, Any], target: str) -> list[tuple[str, str, str, str]]:
+    """The report's rows for one ``paced_run``: latency (against `target`), missing."""
+    return [
+        (
+            name,
+            "webhook->browser p50 / p99 / max ms",
+            f"{run['p50_ms']} / {run['p99_ms']} / {run['max_ms']}",
+            target,
+        ),
+        (name, "missing updates", str(run["missing"]), "0"),
+    ]
 
 
 async def run(
@@ -169,9 +188,9 @@ async def run(
         versions = [p.version for p in payments]
         # Untimed: every pooled connection opened and every statement prepared, as in a
         # service that has been running for a while.
-        await _paced(service, group, payments, versions, rates[0], 1.0, warm_up=True)
+        await paced_run(service, group, payments, versions, rates[0], 1.0, warm_up=True)
         for rate in rates:
-            runs.append(await _paced(service, group, payments, versions, rate, seconds))
+            runs.append(await paced_run(service, group, payments, versions, rate, seconds))
     finally:
         await group.close()
     return {"sockets": len(subs), "client_processes": client_processes, "runs": runs}

@@ -11,11 +11,15 @@ from typing import Any
 
 
 class ClientGroup:
-    """`subs` split over `processes` children; indices in reports are global."""
+    """`subs` split over `processes` children; indices in reports are global. Given
+    several URLs (service processes), child n connects to ``ws_url[n % len(ws_url)]``."""
 
-    def __init__(self, procs: list[asyncio.subprocess.Process], offsets: list[int]) -> None:
+    def __init__(
+        self, procs: list[asyncio.subprocess.Process], offsets: list[int], size: int
+    ) -> None:
         self.procs = procs
         self.offsets = offsets
+        self.size = size  # sockets asked for, over all children
         self.ready = 0
         self.failed = 0
         self.early_updates = 0
@@ -27,13 +31,14 @@ class ClientGroup:
     @classmethod
     async def start(
         cls,
-        ws_url: str,
+        ws_url: str | list[str],
         subs: list[list[str]],
         processes: int,
         work_dir: Path,
         label: str,
         timeout: float = 300.0,
     ) -> ClientGroup:
+        urls = [ws_url] if isinstance(ws_url, str) else ws_url
         per = -(-len(subs) // processes)
         procs = []
         offsets = []
@@ -48,7 +53,7 @@ class ClientGroup:
                     sys.executable,
                     "-m",
                     "tests.bench.ws_clients",
-                    ws_url,
+                    urls[n % len(urls)],
                     str(path),
                     stdin=asyncio.subprocess.PIPE,
                     stdout=asyncio.subprocess.PIPE,
@@ -57,7 +62,7 @@ class ClientGroup:
                 )
             procs.append(proc)
             offsets.append(n * per)
-        group = cls(procs, offsets)
+        group = cls(procs, offsets, len(subs))
         try:
             answers = await asyncio.wait_for(
                 asyncio.gather(*(group._line(p) for p in procs)), timeout

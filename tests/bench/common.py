@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import asyncpg
 
 from service.emulator import objects
 from service.emulator.cards import GENERIC
@@ -73,26 +74,61 @@ def rss_bytes(pid: int) -> int:
     raise RuntimeError(f"no VmRSS for pid {pid}")
 
 
+def _stat(pid: int | str) -> list[str]:
+    """/proc/<pid>/stat after the command name: [state, ppid, …, utime (11), stime,
+    cutime, cstime (14), …]."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
 def cpu_times(pid: int) -> tuple[float, float]:
     """(user, system) CPU seconds a process has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    fields = _stat(pid)
     ticks = os.sysconf("SC_CLK_TCK")
     return int(fields[11]) / ticks, int(fields[12]) / ticks
 
 
-def postgres_cpu_seconds() -> float:
-    """User + system CPU time of every process named ``postgres`` on the machine so far
-    (the bench cluster's server and backends; exited backends are not counted)."""
-    total = 0.0
+def postgres_cpu_seconds(postmaster: int | None = None) -> float:
+    """User + system CPU time so far of every process named ``postgres`` on the machine
+    (exited backends are not counted), or, given its postmaster's pid, of that one
+    server: the postmaster, its live children and its exited ones (reaped, so counted
+    in the postmaster's cutime/cstime); other servers on a shared machine left out."""
+    ticks = 0
+    if postmaster is not None:
+        ticks = sum(int(f) for f in _stat(postmaster)[11:15])
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            if (entry / "comm").read_text().strip() == "postgres":
-                total += sum(cpu_times(int(entry.name)))
+            fields = _stat(entry.name)
+            if postmaster is None:
+                if (entry / "comm").read_text().strip() != "postgres":
+                    continue
+            elif int(fields[1]) != postmaster:
+                continue
+            ticks += int(fields[11]) + int(fields[12])
         except (OSError, IndexError, ValueError):
             continue  # gone meanwhile
-    return total
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _parent_if_postgres(backend: int) -> int | None:
+    """The parent of `backend` when both are processes named postgres on this machine."""
+    try:
+        parent = int(_stat(backend)[1])
+        named = {Path(f"/proc/{p}/comm").read_text().strip() for p in (backend, parent)}
+    except (OSError, IndexError, ValueError):
+        return None
+    return parent if named == {"postgres"} else None
+
+
+async def postmaster_pid(database_url: str) -> int | None:
+    """The pid of the PostgreSQL server behind `database_url`, when it runs on this
+    machine (our backend's parent); None when it does not."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        return _parent_if_postgres(int(await conn.fetchval("SELECT pg_backend_pid()")))
+    finally:
+        await conn.close()
 
 
 def cpu_seconds(pid: int) -> float:

@@ -19,36 +19,22 @@ from service.db.pool import create_pool
 from service.db.store import PgStore
 from tests.support.cluster import STEPS, Node, Watcher, post_step, service_env, start_node
 from tests.support.payments import add_payment
-from tests.support.servers import NatsServer, RedisServer, ServerProcess
+from tests.support.servers import BrokerServer, broker_url, start_broker
 
 BROKERS = ["postgres", "redis", "nats"]
-
-
-def _server(kind: str) -> ServerProcess | None:
-    if kind == "redis":
-        return RedisServer().start()
-    if kind == "nats":
-        return NatsServer().start()
-    return None
-
-
-def _url(server: ServerProcess | None) -> str:
-    if isinstance(server, RedisServer | NatsServer):
-        return server.url
-    return "postgres"
 
 
 @dataclass
 class Cluster:
     kind: str
-    server: ServerProcess | None
+    server: BrokerServer | None
     database_url: str
     nodes: list[Node]  # A (takes the webhooks), B, C (hold the sockets)
 
 
 @pytest.fixture(scope="module", params=BROKERS)
-def broker_server(request: pytest.FixtureRequest) -> Iterator[tuple[str, ServerProcess | None]]:
-    server = _server(request.param)
+def broker_server(request: pytest.FixtureRequest) -> Iterator[tuple[str, BrokerServer | None]]:
+    server = start_broker(request.param)
     yield request.param, server
     if server is not None:
         server.stop()
@@ -56,10 +42,10 @@ def broker_server(request: pytest.FixtureRequest) -> Iterator[tuple[str, ServerP
 
 @pytest.fixture
 async def cluster(
-    broker_server: tuple[str, ServerProcess | None], database_url: str
+    broker_server: tuple[str, BrokerServer | None], database_url: str
 ) -> AsyncIterator[Cluster]:
     kind, server = broker_server
-    env = service_env(database_url, _url(server))
+    env = service_env(database_url, broker_url(server))
     async with aiohttp.ClientSession() as session:
         nodes = list(await asyncio.gather(*(start_node(session, env) for _ in range(3))))
     try:
@@ -146,7 +132,7 @@ async def test_process_killed_between_commit_and_publish(
 ) -> None:
     """A takes the webhook and commits; its broker (its own, hung) never gets the
     publish; A is SIGKILLed. B and C, on the shared broker, hear of it by the catch-up."""
-    shared, own = _server(kind), _server(kind)
+    shared, own = start_broker(kind), start_broker(kind)
     assert shared is not None
     assert own is not None
     payments = await _payments(store, 1)
@@ -154,9 +140,9 @@ async def test_process_killed_between_commit_and_publish(
     nodes: list[Node] = []
     try:
         async with aiohttp.ClientSession() as session:
-            env = service_env(database_url, _url(shared))
+            env = service_env(database_url, broker_url(shared))
             nodes = [await start_node(session, env) for _ in range(2)]
-            a = await start_node(session, service_env(database_url, _url(own)))
+            a = await start_node(session, service_env(database_url, broker_url(own)))
             nodes.append(a)
             watchers = [await Watcher.open(session, node, [pid]) for node in nodes[:2]]
             own.pause()  # A's publishes now go nowhere

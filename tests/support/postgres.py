@@ -44,11 +44,14 @@ class TestPostgres:
         self._template_ready = False
 
     @classmethod
-    def start(cls, external_url: str | None) -> TestPostgres:
+    def start(
+        cls, external_url: str | None, *, durable: bool = False, max_connections: int = 200
+    ) -> TestPostgres:
+        """`external_url`'s server, else a throwaway cluster: fsync off unless `durable`."""
         if external_url:
             return cls(external_url)
         folder = Path(tempfile.mkdtemp(prefix="paylive-test-pg-"))
-        cluster = EmbeddedPostgres(folder, durable=False)
+        cluster = EmbeddedPostgres(folder, durable=durable, max_connections=max_connections)
         return cls(cluster.start(), cluster)
 
     def stop(self) -> None:

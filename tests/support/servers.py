@@ -50,6 +50,12 @@ class ServerProcess(abc.ABC):
     @abc.abstractmethod
     def command(self) -> list[str]: ...
 
+    @property
+    def pid(self) -> int:
+        """The running server's process id (for its CPU time)."""
+        assert self._process is not None
+        return self._process.pid
+
     def start(self) -> ServerProcess:
         with (self.folder / "server.log").open("ab") as log:
             self._process = subprocess.Popen(
@@ -110,6 +116,25 @@ class NatsServer(ServerProcess):
     @property
     def url(self) -> str:
         return f"nats://127.0.0.1:{self.port}"
+
+
+BrokerServer = RedisServer | NatsServer
+
+
+def start_broker(kind: str) -> BrokerServer | None:
+    """A started server for ``kind`` (``redis``/``nats``); None for ``postgres`` (no server)."""
+    if kind == "postgres":
+        return None
+    if kind not in ("redis", "nats"):
+        raise ValueError(f"unknown broker {kind!r}")
+    server: BrokerServer = RedisServer() if kind == "redis" else NatsServer()
+    server.start()
+    return server
+
+
+def broker_url(server: BrokerServer | None) -> str:
+    """``REALTIME_BROKER`` for a server from ``start_broker``."""
+    return "postgres" if server is None else server.url
 
 
 class PgBouncer(ServerProcess):
