@@ -72,7 +72,8 @@ async def _gathered(count: int, open_one: Callable[[], Awaitable[Any]]) -> list[
 
 @contextlib.asynccontextmanager
 async def _redis(url: str, subscribers: int, tally: Tally) -> AsyncIterator[tuple[Publish, int]]:
-    client = aioredis.Redis.from_url(url)
+    # One connection per subscriber: redis-py 8 caps a pool at 100 by default.
+    client = aioredis.Redis.from_url(url, max_connections=subscribers + 8)
 
     async def subscriber() -> Any:
         pubsub = client.pubsub(ignore_subscribe_messages=True)
