@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
@@ -18,7 +19,10 @@ from tests.notifications.receiver import SECRET
 async def pool(database_url: str) -> AsyncIterator[Pool]:
     pool = await create_pool(database_url, min_size=1, max_size=6)
     yield pool
-    await pool.close()
+    try:  # a connection a cancelled delivery left busy must not hang the session
+        await asyncio.wait_for(pool.close(), 10)
+    except TimeoutError:
+        pool.terminate()
 
 
 @pytest.fixture
