@@ -19,7 +19,7 @@ from uuid import UUID
 import asyncpg
 
 from service.db.payments_repo import NOTIFY_CHANNEL
-from service.realtime.brokers.loops import drain_into, repeat_catch_up
+from service.realtime.brokers.loops import drain_into, keep_connected, repeat_catch_up
 from service.realtime.hub import Hub, Notification
 
 log = logging.getLogger(__name__)
@@ -88,24 +88,25 @@ class PgListener:
         return conn
 
     async def _keep_listening(self) -> None:
-        backoff = 0.1
+        await keep_connected(self._ensure_connected, self._hold, self._after_loss, self.max_backoff)
+
+    async def _ensure_connected(self) -> None:
+        if self._conn is None:
+            await self._connect()
+
+    async def _hold(self) -> None:
+        assert self._conn is not None
+        conn = self._conn
+        await self.hub.catch_up()  # whatever committed while we were away
         while True:
-            try:
-                conn = self._conn or await self._connect()
-                backoff = 0.1
-                await self.hub.catch_up()  # whatever committed while we were away
-                while True:
-                    await asyncio.sleep(self.probe_every)
-                    await conn.fetchval("SELECT 1", timeout=self.probe_every)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                if self.healthy:
-                    self.hub.stats.listener_reconnects += 1
-                    log.warning("listener connection lost (%r); reconnecting", exc)
-                self.healthy = False
-                if self._conn is not None:
-                    self._conn.terminate()
-                    self._conn = None
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, self.max_backoff)
+            await asyncio.sleep(self.probe_every)
+            await conn.fetchval("SELECT 1", timeout=self.probe_every)
+
+    async def _after_loss(self, exc: Exception) -> None:
+        if self.healthy:
+            self.hub.stats.listener_reconnects += 1
+            log.warning("listener connection lost (%r); reconnecting", exc)
+        self.healthy = False
+        if self._conn is not None:
+            self._conn.terminate()
+            self._conn = None

@@ -1,5 +1,5 @@
-"""The two background loops every broker runs: drain a queue into the hub in batches,
-and repeat the catch-up."""
+"""The background loops every broker runs: keep its connection (reconnecting with
+backoff), drain a queue into the hub in batches, and repeat the catch-up."""
 
 from __future__ import annotations
 
@@ -12,6 +12,32 @@ from service.realtime.hub import Hub, Notification
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 1000
+FIRST_BACKOFF = 0.1
+
+
+async def keep_connected(
+    connect: Callable[[], Awaitable[None]],
+    hold: Callable[[], Awaitable[None]],
+    on_lost: Callable[[Exception], Awaitable[None]],
+    max_backoff: float,
+    pause: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> None:
+    """Forever: ``connect``, then ``hold`` the connection (catch up, then watch it) until it
+    is lost; after a failure of either, ``on_lost`` and a pause that doubles from
+    FIRST_BACKOFF up to `max_backoff`, and back to FIRST_BACKOFF once connected again."""
+    backoff = FIRST_BACKOFF
+    while True:
+        try:
+            await connect()
+            backoff = FIRST_BACKOFF
+            await hold()
+            raise ConnectionError("connection closed")
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            await on_lost(exc)
+            await pause(backoff)
+            backoff = min(backoff * 2, max_backoff)
 
 
 async def drain_into(hub: Hub, queue: asyncio.Queue[Notification]) -> None:

@@ -21,7 +21,7 @@ from uuid import UUID
 
 from service.db.store import Committed
 from service.realtime.brokers.catch_up import WatermarkCatchUp
-from service.realtime.brokers.loops import MAX_BATCH, drain_into, repeat_catch_up
+from service.realtime.brokers.loops import MAX_BATCH, drain_into, keep_connected, repeat_catch_up
 from service.realtime.hub import Hub, Notification
 
 log = logging.getLogger(__name__)
@@ -152,30 +152,27 @@ class RemoteBroker(abc.ABC):
         return asyncio.get_running_loop().create_task(coro)
 
     async def _keep_connected(self) -> None:
-        backoff = 0.1
-        while True:
-            try:
-                await self._open()
-                self._active = set()
-                self.healthy = True
-                backoff = 0.1
-                self._resync.set()
-                log.info("%s connected", self.name)
-                await self.catch_up.run()  # what was published while we were away
-                await self._until_lost()
-                raise ConnectionError("connection closed")
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                if self.healthy:
-                    self.hub.stats.listener_reconnects += 1
-                    log.warning("%s connection lost (%r); reconnecting", self.name, exc)
-                self.healthy = False
-                self._active = set()
-                with contextlib.suppress(Exception):
-                    await self._close()
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, self.max_backoff)
+        await keep_connected(self._connect, self._hold, self._after_loss, self.max_backoff)
+
+    async def _connect(self) -> None:
+        await self._open()
+        self._active = set()
+        self.healthy = True
+        self._resync.set()
+        log.info("%s connected", self.name)
+
+    async def _hold(self) -> None:
+        await self.catch_up.run()  # what was published while we were away
+        await self._until_lost()
+
+    async def _after_loss(self, exc: Exception) -> None:
+        if self.healthy:
+            self.hub.stats.listener_reconnects += 1
+            log.warning("%s connection lost (%r); reconnecting", self.name, exc)
+        self.healthy = False
+        self._active = set()
+        with contextlib.suppress(Exception):
+            await self._close()
 
     async def _sync_subscriptions(self) -> None:
         while True:
