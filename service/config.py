@@ -66,7 +66,7 @@ class Settings(BaseSettings):
     cors_origins: CommaList = []
     allowed_redirect_origins: CommaList = []
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    # uvloop: 10-17% less service CPU per webhook than asyncio's (two interleaved pairs).
+    # uvloop: less service CPU per webhook than asyncio's loop (interleaved ingest runs).
     event_loop: Literal["uvloop", "asyncio"] = "uvloop"
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
     max_webhook_bytes: int = Field(default=1024 * 1024, ge=1024, le=16 * 1024 * 1024)
