@@ -12,6 +12,7 @@ from aiohttp import web
 
 from service import bootstrap
 from service.config import Settings
+from service.db.pool import close_pool
 from service.db.store import PgStore
 from service.http.auth import AuthConfig
 from service.http.cors import setup_cors
@@ -115,7 +116,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     app[DB_POOL] = pool
     app[STORE] = PgStore(pool, notify_merchants=bool(app[SETTINGS].merchant_webhook_urls))
     yield
-    await pool.close()
+    await close_pool(pool, app[SETTINGS].shutdown_timeout_seconds)
 
 
 async def _stripe(app: web.Application) -> AsyncIterator[None]:

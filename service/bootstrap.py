@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from service.config import Settings
-from service.db.pool import Pool, create_pool
+from service.db.pool import Pool, close_pool, create_pool
 from service.db.watermark_repo import ReconcileStore
 from service.payments.reconcile import ReconcilePolicy, ReconcileReport, reconcile_once
 from service.reconciler import ReconcileConfig
@@ -71,7 +71,7 @@ async def reconcile_command(settings: Settings) -> ReconcileReport:
         return await reconcile_once(ReconcileStore(pool), gateway, policy, now=datetime.now(UTC))
     finally:
         await gateway.close()
-        await pool.close()
+        await close_pool(pool, settings.shutdown_timeout_seconds)
 
 
 def reconcile_cli(settings: Settings) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 from typing import Any, TypeAlias, cast
@@ -89,3 +90,12 @@ async def create_pool(
         statement_cache_size=statement_cache_size,
     )
     return cast(Pool, pool)
+
+
+async def close_pool(pool: Pool, timeout: float) -> None:
+    """Close gracefully, but never wait past `timeout` for a connection someone still
+    holds (a cancelled task's, a stuck query's): then terminate the rest."""
+    try:
+        await asyncio.wait_for(pool.close(), timeout)
+    except TimeoutError:
+        pool.terminate()

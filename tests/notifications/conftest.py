@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 import pytest
 
 from service.db.notifications_repo import NotificationsStore
-from service.db.pool import Pool, create_pool
+from service.db.pool import Pool, close_pool, create_pool
 from service.db.store import PgStore
 from service.notifications.worker import DeliveryConfig, DeliveryWorker
 from tests.notifications.receiver import SECRET
@@ -19,10 +18,7 @@ from tests.notifications.receiver import SECRET
 async def pool(database_url: str) -> AsyncIterator[Pool]:
     pool = await create_pool(database_url, min_size=1, max_size=6)
     yield pool
-    try:  # a connection a cancelled delivery left busy must not hang the session
-        await asyncio.wait_for(pool.close(), 10)
-    except TimeoutError:
-        pool.terminate()
+    await close_pool(pool, 10)  # a connection a cancelled delivery held must not hang it
 
 
 @pytest.fixture
