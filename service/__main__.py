@@ -1,4 +1,4 @@
-"""Command line: ``python -m service serve | migrate | demo | reset-demo | reconcile``."""
+"""Command line: ``python -m service serve | migrate | demo | reset-demo | reconcile | deliver``."""
 
 from __future__ import annotations
 
@@ -50,6 +50,10 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--clerk-port", type=int, default=0, help="the Clerk stand-in's port (default: any free)"
     )
+    deliver = commands.add_parser(
+        "deliver", help="deliver merchant notifications (when web processes set it off)"
+    )
+    deliver.add_argument("--piped", action="store_true", help=argparse.SUPPRESS)
     commands.add_parser("reset-demo", help="delete the demo's data folder (embedded PostgreSQL)")
     return parser
 
@@ -86,6 +90,10 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(settings.log_level)
     if args.command == "reset-demo":
         return _reset_demo(settings)
+    if args.command == "deliver":  # after the web process's migrations, on its database
+        from service.notifications.process_main import deliver_command
+
+        return deliver_command(settings, piped=args.piped)
     try:
         with _demo_children(settings, args) as children, database(settings) as settings:
             assert settings.database_url is not None

@@ -6,6 +6,7 @@ Built once (in ``__main__`` or a test) and passed in; nothing else looks at ``os
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -109,6 +110,13 @@ class Settings(BaseSettings):
     ]
     merchant_webhook_concurrency: int = Field(default=8, ge=1, le=100)  # per endpoint
     merchant_webhook_poll_seconds: float = Field(default=1.0, gt=0, le=300)
+    # Who sends: a child process at a lower CPU priority (so ingestion, creation and pushes
+    # keep the CPU when both want it), this process's own event loop, or nobody here
+    # (`python -m service deliver` runs elsewhere).
+    merchant_webhook_delivery: Literal["process", "inline", "off"] = "process"
+    merchant_webhook_nice: int = Field(default=10, ge=0, le=19)  # the child's niceness
+    # The child waits while the web process is busy, until what is due is this old (0: never).
+    merchant_webhook_yield_seconds: float = Field(default=5.0, ge=0, le=60)
     db_pool_min_size: int = Field(default=1, ge=0, le=100)
     db_pool_max_size: int = Field(default=10, ge=1, le=200)
     embedded_pgdata: Path = PROJECT_ROOT / ".pgdata"
@@ -267,6 +275,26 @@ class Settings(BaseSettings):
         if self.merchant_webhook_urls and not self.merchant_webhook_secret:
             raise ValueError("MERCHANT_WEBHOOK_URLS needs MERCHANT_WEBHOOK_SECRET (whsec_...)")
         return self
+
+
+def as_environment(settings: Settings, names: Iterable[str]) -> dict[str, str]:
+    """These settings as the variables that set them, for a child process that reads its
+    own from the environment (lists comma-joined, secrets revealed)."""
+
+    def text(value: object) -> str:
+        if isinstance(value, SecretStr):
+            return value.get_secret_value()
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, list):
+            return ",".join(text(item) for item in value)
+        return str(value)
+
+    return {
+        name.upper(): text(value)
+        for name in names
+        if (value := getattr(settings, name)) is not None
+    }
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -12,7 +12,7 @@ from service.http.metrics import METRICS as METRICS  # defined there: no import 
 from service.http.webhook_stats import WebhookStats
 from service.identity.sync_user import CustomerDirectory
 from service.identity.verifier import SessionVerifier
-from service.notifications.worker import DeliveryWorker
+from service.notifications.port import Delivery
 from service.payments.ports import PaymentGateway
 from service.payments.saved_cards import CardGateway
 from service.realtime.brokers.port import Broker
@@ -33,7 +33,7 @@ LISTENER = web.AppKey("listener", PgListener)  # set with the postgres broker on
 BROKER = web.AppKey[Broker]("broker")
 SESSION_VERIFIER = web.AppKey("session_verifier", SessionVerifier)  # set when configured
 CONNECTION_LIMITS = web.AppKey("connection_limits", ConnectionLimits)
-DELIVERY = web.AppKey("delivery", DeliveryWorker)  # only with MERCHANT_WEBHOOK_URLS
+DELIVERY = web.AppKey[Delivery]("delivery")  # with MERCHANT_WEBHOOK_URLS, unless "off"
 
 OPENAPI_DOCUMENT = web.AppKey("openapi_document", bytes)  # built once, served as is
 

@@ -93,7 +93,12 @@ def reconcile_in_background(
             yield
             return
         worker = Reconciler(
-            ReconcileStore(app[DB_POOL], after_commit=app[STORE].after_commit),
+            ReconcileStore(
+                app[DB_POOL],
+                after_commit=app[STORE].after_commit,
+                notify_merchants=app[STORE].notify_merchants,
+                on_outbox=app[STORE].on_outbox,
+            ),
             app[GATEWAY],
             config,
             stats,

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from typing import Any, Literal
+from typing import Any
 
 from aiohttp import web
 
 from service.app import create_app
 from service.config import Settings
+from service.event_loop import new_event_loop
 from service.gc_tuning import SERVING_THRESHOLDS, tune_for_serving
 from service.http.request_id import JsonAccessLogger
 
@@ -26,15 +26,6 @@ def handler_args(settings: Settings) -> dict[str, Any]:
     connections after as long; a request being handled (a stream, a socket) is not cut.
     """
     return {"keepalive_timeout": settings.header_timeout_seconds}
-
-
-def new_event_loop(kind: Literal["uvloop", "asyncio"]) -> asyncio.AbstractEventLoop:
-    """uvloop's loop (libuv; what asyncpg's authors run it on), or asyncio's own."""
-    if kind == "uvloop":
-        import uvloop  # here: `migrate` and the tests' in-process apps never need it
-
-        return uvloop.new_event_loop()
-    return asyncio.new_event_loop()
 
 
 def serve(

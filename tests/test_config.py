@@ -5,8 +5,9 @@ import sys
 
 import pytest
 
-from service.config import PROJECT_ROOT, SettingsError, load_settings
+from service.config import PROJECT_ROOT, SettingsError, as_environment, load_settings
 from service.demo import page_url
+from service.notifications.child import CHILD_SETTINGS
 
 _ALL = [
     "DATABASE_URL",
@@ -133,3 +134,26 @@ def test_demo_page_url_is_one_a_browser_opens() -> None:
     assert page_url("::", 9090) == "http://127.0.0.1:9090"
     assert page_url("::1", 8080) == "http://[::1]:8080"
     assert page_url("localhost", 8080) == "http://localhost:8080"
+
+
+def test_as_environment_gives_back_the_same_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a child process is started with reads back as the parent's settings."""
+    names = [*CHILD_SETTINGS, "stripe_webhook_secrets", "cors_origins", "reconcile_enabled"]
+    parent = load_settings(
+        database_url="postgresql://u:p@db:5432/pay",
+        merchant_webhook_urls=["https://a.example/hook", "https://b.example/hook"],
+        merchant_webhook_secret=["whsec_" + "A" * 32, "whsec_" + "B" * 32],
+        merchant_webhook_retry_schedule=[0.5, 30, 3600],
+        merchant_webhook_timeout_seconds=2.5,
+        merchant_webhook_nice=15,
+        stripe_webhook_secrets=["whsec_x", "whsec_y"],
+        cors_origins=["https://shop.example"],
+        reconcile_enabled=False,
+        log_level="WARNING",
+    )
+    for name, value in as_environment(parent, names).items():
+        monkeypatch.setenv(name, value)
+    child = load_settings()
+    for name in names:
+        assert getattr(child, name) == getattr(parent, name), name
+    assert child.merchant_webhook_secret[1].get_secret_value() == "whsec_" + "B" * 32

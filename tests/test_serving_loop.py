@@ -6,7 +6,7 @@ import pytest
 import uvloop
 
 from service.config import SettingsError, load_settings
-from service.serving import new_event_loop
+from service.event_loop import new_event_loop
 
 
 def test_the_default_loop_is_uvloop_and_asyncio_can_be_chosen(

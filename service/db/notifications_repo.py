@@ -18,26 +18,27 @@ from uuid import UUID, uuid4
 import asyncpg
 
 from service.db.pool import Pool
-from service.notifications.rules import notification_for
+from service.notifications.rules import Notification, notification_for
 from service.payments.models import Change, Payment
 
 Status = Literal["pending", "delivered", "failed"]
 
 
-async def record_notification(
-    conn: asyncpg.Connection, before: Payment | None, after: Payment, change: Change
-) -> None:
-    """The outbox: one row per configured endpoint when this change notifies the merchant.
-    Call it in the change's transaction; no round trip when nothing is to be said."""
-    note = notification_for(before, after, change)
-    if note is None:
-        return
-    await conn.execute(
-        """INSERT INTO notifications (webhook_id, endpoint_id, payment_id, version, type, data)
-           SELECT $1, e.id, $2, $3, $4,
-                  jsonb_set($5::jsonb, '{customer}', coalesce(
-                      (SELECT to_jsonb(external_id) FROM customers WHERE id = $6), 'null'))
-           FROM merchant_endpoints e WHERE e.configured""",
+def outbox_insert(first: int) -> str:
+    """The outbox rows of one notification, one per configured endpoint, with the
+    customer's external id filled in; its parameters, from ``$first``, are
+    ``outbox_args``. Alone (``record_notification``) or inside a change's own statement."""
+    a, b, c, d, e, f = (f"${n}" for n in range(first, first + 6))
+    return f"""INSERT INTO notifications (webhook_id, endpoint_id, payment_id, version, type, data)
+           SELECT {a}, e.id, {b}, {c}, {d},
+                  jsonb_set({e}::jsonb, '{{customer}}', coalesce(
+                      (SELECT to_jsonb(external_id) FROM customers WHERE id = {f}), 'null'))
+           FROM merchant_endpoints e WHERE e.configured"""  # noqa: S608 - parameter numbers only
+
+
+def outbox_args(note: Notification) -> tuple[object, ...]:
+    """A fresh Standard Webhooks message id, kept on every retry, and the notification."""
+    return (
         f"msg_{uuid4().hex}",
         note.payment_id,
         note.version,
@@ -45,6 +46,22 @@ async def record_notification(
         note.data,
         note.customer_id,
     )
+
+
+_RECORD_NOTIFICATION = outbox_insert(1)
+
+
+async def record_notification(
+    conn: asyncpg.Connection, before: Payment | None, after: Payment, change: Change
+) -> bool:
+    """The outbox: one row per configured endpoint when this change notifies the merchant.
+    Call it in the change's transaction; no round trip when nothing is to be said.
+    Whether a notification was written."""
+    note = notification_for(before, after, change)
+    if note is None:
+        return False
+    await conn.execute(_RECORD_NOTIFICATION, *outbox_args(note))
+    return True
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from uuid import UUID
 
 import asyncpg
@@ -20,8 +20,9 @@ import asyncpg
 from service.db.attempts_repo import AttemptQueries
 from service.db.cards_repo import CardQueries
 from service.db.inbox_repo import InboxQueries
-from service.db.notifications_repo import record_notification
+from service.db.notifications_repo import outbox_args, outbox_insert, record_notification
 from service.db.refunds_repo import RefundQueries
+from service.notifications.rules import notification_for
 from service.payments.models import Change, Customer, NewPayment, Payment, StripeIds, TimelineEntry
 
 NOTIFY_CHANNEL = "paylive_payments"
@@ -49,43 +50,47 @@ _TIMELINE_ROW = """INSERT INTO payment_events (payment_id, version, kind, status
             SELECT id, version, $1::text, status, $2::text, $3::text, $4::jsonb FROM changed"""
 
 
-def _with_timeline(change_sql: str, *, notify: bool = True) -> str:
+def _with_timeline(change_sql: str, *, notify: bool = True, outbox: bool = False) -> str:
     """`change_sql` (an INSERT or UPDATE of payments, RETURNING its columns, parameters
-    from $6) plus its timeline row and its NOTIFY, as one statement.
+    from $6) plus its timeline row, its NOTIFY and, with ``outbox``, its merchant
+    notification (parameters $17 to $22, ``outbox_args``), as one statement.
 
     $1..$5: the entry's kind, cause_type, cause_id, data, and ts (when the change was
-    made, for the commit-to-push latency metric). One statement rather than three: on the
-    webhook path each round trip to PostgreSQL costs more than the work it carries (make
-    bench, ingest). No row back: ``change_sql`` changed nothing, and nothing was written.
+    made, for the commit-to-push latency metric). One statement rather than several: on
+    the webhook path each round trip to PostgreSQL costs more than the work it carries
+    (make bench, ingest). No row back: ``change_sql`` changed nothing, and nothing was
+    written (the outbox row selects from ``changed`` too).
     """
-    if not notify:  # $5 then goes out with the publish; still typed for the statement
-        return f"""WITH changed AS ({change_sql}),
-        entry AS ({_TIMELINE_ROW})
-        SELECT changed.* FROM changed, (SELECT $5::float8) AS ts"""  # noqa: S608 - constant SQL pieces only
-    return f"""WITH changed AS ({change_sql}),
-        entry AS ({_TIMELINE_ROW}),
-        note AS (
+    parts = [f"changed AS ({change_sql})", f"entry AS ({_TIMELINE_ROW})"]
+    if outbox:
+        parts.append(f"outbox AS ({outbox_insert(17)} AND EXISTS (SELECT FROM changed))")
+    if notify:
+        parts.append(
+            f"""note AS (
             SELECT pg_notify('{NOTIFY_CHANNEL}', json_build_object(
                 'payment_id', id, 'version', version, 'ts', $5::float8)::text)
-            FROM changed
+            FROM changed)"""  # noqa: S608 - constant SQL pieces only
         )
-        SELECT changed.* FROM changed CROSS JOIN note"""  # noqa: S608 - constant SQL pieces only
+        tail = "SELECT changed.* FROM changed CROSS JOIN note"
+    else:  # $5 then goes out with the publish; still typed for the statement
+        tail = "SELECT changed.* FROM changed, (SELECT $5::float8) AS ts"
+    return f"WITH {', '.join(parts)} {tail}"
 
 
-# A change sets each value it carries (NULL: leaves it); one statement text for all.
+# A change sets every value it may touch to what ``Change.applied_to`` computed (the one
+# place that says what a change does), so the merchant's notification can be built before
+# the statement and written by it.
 _CHANGE = f"""UPDATE payments
-        SET version = version + 1, status = coalesce($7, status),
-            stripe_state_at = coalesce($8, stripe_state_at),
-            stripe_state_rank = coalesce($10, stripe_state_rank),
-            stripe_payment_intent_id = coalesce($11, stripe_payment_intent_id),
-            amount_capturable = coalesce($12, amount_capturable),
-            amount_captured = coalesce($13, amount_captured),
-            amount_refunded = coalesce($14, amount_refunded),
-            cancellation_reason = coalesce($15, cancellation_reason),
-            updated_at = now()
+        SET version = $9 + 1, status = $7, stripe_state_at = $8, stripe_state_rank = $10,
+            stripe_payment_intent_id = $11, amount_capturable = $12, amount_captured = $13,
+            amount_refunded = $14, cancellation_reason = $15, updated_at = $16
         WHERE id = $6 AND version = $9
         RETURNING {_PAYMENT_COLUMNS}"""  # noqa: S608 - constant SQL pieces only
-_APPLY_CHANGE = {notify: _with_timeline(_CHANGE, notify=notify) for notify in (True, False)}
+_APPLY_CHANGE = {
+    (notify, outbox): _with_timeline(_CHANGE, notify=notify, outbox=outbox)
+    for notify in (True, False)
+    for outbox in (True, False)
+}
 
 _ATTACH_STRIPE_IDS = f"""UPDATE payments
     SET stripe_payment_intent_id = coalesce($2, stripe_payment_intent_id),
@@ -106,6 +111,7 @@ class PaymentsRepo(InboxQueries, RefundQueries, AttemptQueries, CardQueries):
         self.notify = notify  # False: a broker publishes after commit (``committed``)
         self.notify_merchants = notify_merchants  # write the merchant outbox (issue 16)
         self.committed: list[tuple[UUID, int, float]] = []  # (payment, version, ts), notify=False
+        self.wrote_notification = False  # an outbox row: its deliverer is told after commit
 
     # customers -------------------------------------------------------------------------
 
@@ -167,7 +173,7 @@ class PaymentsRepo(InboxQueries, RefundQueries, AttemptQueries, CardQueries):
             return None
         created = self._changed(_payment(row))
         if self.notify_merchants:  # the outbox row, in this transaction (issue 16)
-            await record_notification(
+            self.wrote_notification |= await record_notification(
                 self.conn, None, created, Change("created", "api", None, data={})
             )
         return created
@@ -254,32 +260,34 @@ class PaymentsRepo(InboxQueries, RefundQueries, AttemptQueries, CardQueries):
         return _payment(row)
 
     async def apply_change(self, payment: Payment, change: Change) -> Payment:
-        """Version + 1, the timeline row and the NOTIFY; caller holds the row lock."""
-        update = change.update
+        """Version + 1, the timeline row, the NOTIFY and the merchant's notification, in
+        one statement; the caller holds the row lock."""
+        after = change.applied_to(payment, datetime.now(UTC))
+        note = notification_for(payment, after, change) if self.notify_merchants else None
         row = await self.conn.fetchrow(
-            _APPLY_CHANGE[self.notify],
+            _APPLY_CHANGE[self.notify, note is not None],
             change.kind,
             change.cause_type,
             change.cause_id,
             change.data,
             time.time(),
             payment.id,
-            change.status,
-            change.stripe_state_at,
+            after.status,
+            after.stripe_state_at,
             payment.version,
-            change.stripe_state_rank,
-            update.stripe_payment_intent_id,
-            update.amount_capturable,
-            update.amount_captured,
-            update.amount_refunded,
-            update.cancellation_reason,
+            after.stripe_state_rank,
+            after.stripe_payment_intent_id,
+            after.amount_capturable,
+            after.amount_captured,
+            after.amount_refunded,
+            after.cancellation_reason,
+            after.updated_at,
+            *(outbox_args(note) if note is not None else ()),
         )
         if row is None:
             raise RuntimeError(f"payment {payment.id} changed under us (lock not held?)")
-        changed = self._changed(_payment(row))
-        if self.notify_merchants:  # the outbox row, in this transaction (issue 16)
-            await record_notification(self.conn, payment, changed, change)
-        return changed
+        self.wrote_notification |= note is not None
+        return self._changed(_payment(row))
 
     async def touch_stripe_state(self, payment_id: UUID, at: datetime, rank: int | None) -> None:
         """Record that a newer Stripe event was seen, without a visible change."""

@@ -23,13 +23,19 @@ AfterCommit = Callable[[Sequence[Committed]], None]
 
 @asynccontextmanager
 async def committing(
-    conn: asyncpg.Connection, repo: PaymentsRepo, after_commit: AfterCommit | None
+    conn: asyncpg.Connection,
+    repo: PaymentsRepo,
+    after_commit: AfterCommit | None,
+    on_outbox: Callable[[], None] | None = None,
 ) -> AsyncIterator[None]:
-    """A transaction on ``conn``; then ``after_commit`` sees what ``repo`` changed."""
+    """A transaction on ``conn``; then ``after_commit`` sees what ``repo`` changed, and
+    ``on_outbox`` hears that it wrote a merchant notification."""
     async with conn.transaction():
         yield
     if after_commit is not None and repo.committed:
         after_commit(repo.committed)
+    if on_outbox is not None and repo.wrote_notification:
+        on_outbox()
 
 
 class PgStore:
@@ -45,6 +51,8 @@ class PgStore:
         self.pool = pool
         self.after_commit = after_commit
         self.notify_merchants = notify_merchants
+        # Set by whoever delivers the notifications: told after each commit that wrote one.
+        self.on_outbox: Callable[[], None] | None = None
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[PaymentsRepo]:
@@ -52,7 +60,7 @@ class PgStore:
             repo = PaymentsRepo(
                 conn, notify=self.after_commit is None, notify_merchants=self.notify_merchants
             )
-            async with committing(conn, repo, self.after_commit):
+            async with committing(conn, repo, self.after_commit, self.on_outbox):
                 yield repo
 
     @asynccontextmanager

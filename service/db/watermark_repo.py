@@ -9,7 +9,7 @@ makes ``PgStore`` itself a ``ReconcileStore``.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
@@ -69,15 +69,26 @@ class ReconcileRepo(PaymentsRepo, ReconcileQueries):
 class ReconcileStore:
     """Like ``PgStore``, with the reconciliation queries on each transaction."""
 
-    def __init__(self, pool: Pool, *, after_commit: AfterCommit | None = None) -> None:
+    def __init__(
+        self,
+        pool: Pool,
+        *,
+        after_commit: AfterCommit | None = None,
+        notify_merchants: bool = True,
+        on_outbox: Callable[[], None] | None = None,
+    ) -> None:
         self.pool = pool
         self.after_commit = after_commit
+        self.notify_merchants = notify_merchants
+        self.on_outbox = on_outbox
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[ReconcileRepo]:
         async with self.pool.acquire() as conn:
-            repo = ReconcileRepo(conn, notify=self.after_commit is None)
-            async with committing(conn, repo, self.after_commit):
+            repo = ReconcileRepo(
+                conn, notify=self.after_commit is None, notify_merchants=self.notify_merchants
+            )
+            async with committing(conn, repo, self.after_commit, self.on_outbox):
                 yield repo
 
     @asynccontextmanager

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -30,6 +32,34 @@ class DeliveryStats:
             self.failed += 1
         elif verdict == "retry":
             self.retries += 1
+
+    def to_json(self) -> str:
+        """One line, for a delivery process to report to its parent."""
+        oldest = self.backlog.oldest_pending_at
+        return json.dumps(
+            {
+                "delivered": self.delivered,
+                "failed": self.failed,
+                "retries": self.retries,
+                "endpoints_disabled": self.endpoints_disabled,
+                "lost_leases": self.lost_leases,
+                "pending": self.backlog.pending,
+                "oldest_pending_at": oldest.isoformat() if oldest else None,
+            }
+        )
+
+    @classmethod
+    def from_json(cls, line: str | bytes) -> DeliveryStats:
+        """The counters a delivery process reported; ValueError if the line is not that."""
+        try:
+            fields = json.loads(line)
+            oldest = fields.pop("oldest_pending_at")
+            backlog = Backlog(
+                int(fields.pop("pending")), datetime.fromisoformat(oldest) if oldest else None
+            )
+            return cls(**{name: int(value) for name, value in fields.items()}, backlog=backlog)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise ValueError(f"not a stats line: {exc}") from exc
 
 
 class DeliveryCollector(Collector):

@@ -7,7 +7,8 @@ per endpoint: a slow merchant only ever holds this worker's slots, never the poo
 connections (no transaction is open during a request) nor the event loop.
 
 It wakes on the change channel's NOTIFY (every committed change, any process), after each
-delivery (the payment's next version may be waiting), and every ``poll_seconds``.
+delivery (the payment's next version may be waiting), when a retry it scheduled is due,
+and every ``poll_seconds``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -69,8 +70,24 @@ class DeliveryConfig:
 
 
 class DeliveryWorker:
-    def __init__(self, store: NotificationsStore, dsn: str, config: DeliveryConfig) -> None:
+    def __init__(
+        self,
+        store: NotificationsStore,
+        dsn: str,
+        config: DeliveryConfig,
+        *,
+        room: Callable[[float], Awaitable[None]] | None = None,
+        listen: bool = True,
+    ) -> None:
+        """``room(since)``: awaited before each claim, with the moment the oldest due
+        notification not yet claimed has been waiting since (a delivery process waits
+        out a busy web process, for a bounded time). ``listen`` False: no LISTEN
+        connection, the owner calls ``nudge`` (a delivery process is told by its web
+        process)."""
         self.store = store
+        self._listen_enabled = listen
+        self._behind_since: float | None = None  # None: caught up at the last claim
+        self._room = room
         self.config = config
         self.stats = DeliveryStats()
         self._dsn = dsn
@@ -91,6 +108,7 @@ class DeliveryWorker:
             timeout=aiohttp.ClientTimeout(total=self.config.timeout_seconds),
         )
         await self._listen_for_changes()
+        self._wake.set()  # what is due already (a backlog, changes before LISTEN) goes now
         self._loop_task = asyncio.create_task(self._run(), name="notification-delivery")
 
     async def stop(self) -> None:
@@ -112,6 +130,8 @@ class DeliveryWorker:
         self._wake.set()
 
     async def _listen_for_changes(self) -> None:
+        if not self._listen_enabled:
+            return
         try:
             self._listen = await asyncpg.connect(self._dsn)
             await self._listen.add_listener(NOTIFY_CHANNEL, lambda *_: self.nudge())
@@ -131,25 +151,36 @@ class DeliveryWorker:
             self._wake.clear()
             self._slot_freed = False
             try:
-                if self._listen is None or self._listen.is_closed():
+                if self._listen_enabled and (self._listen is None or self._listen.is_closed()):
                     await self._listen_for_changes()
-                await self._claim_and_send()
+                if self._behind_since is None:
+                    self._behind_since = time.monotonic()
+                if self._room is not None:
+                    await self._room(self._behind_since)
+                if await self._claim_and_send():
+                    self._behind_since = None
                 if time.monotonic() - last_backlog >= self.config.poll_seconds:
                     last_backlog = time.monotonic()
                     self.stats.backlog = await self.store.backlog()
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 log.warning("notifications: database unavailable (%s); retrying", exc)
 
-    async def _claim_and_send(self) -> None:
+    async def _claim_and_send(self) -> bool:
+        """Claim what the free slots can take; whether that was all that is due."""
+        caught_up = True
         for endpoint in self._endpoints:
             running = self._in_flight[endpoint.id]
             free = self.config.concurrency - len(running)
             if free <= 0:
+                caught_up = False
                 continue
-            for claimed in await self.store.claim(endpoint.id, free, self.config.lease_seconds):
+            claims = await self.store.claim(endpoint.id, free, self.config.lease_seconds)
+            caught_up = caught_up and len(claims) < free
+            for claimed in claims:
                 task = asyncio.create_task(self._deliver(endpoint, claimed))
                 running.add(task)
                 task.add_done_callback(running.discard)
+        return caught_up
 
     async def _deliver(self, endpoint: Endpoint, claimed: Claimed) -> None:
         assert self._session is not None
@@ -192,6 +223,9 @@ class DeliveryWorker:
             log.warning("notifications: could not record an attempt (%s)", exc)
             return  # the lease lapses and the notification is sent again
         self.stats.count(outcome.verdict, held)
+        if outcome.verdict == "retry" and outcome.retry_in < self.config.poll_seconds:
+            # Due before the next poll: look again then, not a poll later.
+            asyncio.get_running_loop().call_later(outcome.retry_in, self.nudge)
         if outcome.verdict == "failed":
             log.warning(
                 "notifications: %s failed for good after %d attempts (endpoint %d)",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Final, Literal, get_args
 from uuid import UUID
@@ -168,6 +168,30 @@ class Change:
     update: PaymentUpdate = NO_UPDATE
     stripe_state_at: datetime | None = None
     stripe_state_rank: int | None = None
+
+    def applied_to(self, payment: Payment, at: datetime) -> Payment:
+        """The payment after this change, made at ``at``: the next version, each value
+        the change carries set, the rest as they were. The database stores exactly this."""
+        u = self.update
+
+        def pick(new: Any, old: Any) -> Any:
+            return old if new is None else new
+
+        return replace(
+            payment,
+            version=payment.version + 1,
+            status=pick(self.status, payment.status),
+            stripe_state_at=pick(self.stripe_state_at, payment.stripe_state_at),
+            stripe_state_rank=pick(self.stripe_state_rank, payment.stripe_state_rank),
+            stripe_payment_intent_id=pick(
+                u.stripe_payment_intent_id, payment.stripe_payment_intent_id
+            ),
+            amount_capturable=pick(u.amount_capturable, payment.amount_capturable),
+            amount_captured=pick(u.amount_captured, payment.amount_captured),
+            amount_refunded=pick(u.amount_refunded, payment.amount_refunded),
+            cancellation_reason=pick(u.cancellation_reason, payment.cancellation_reason),
+            updated_at=at,
+        )
 
 
 @dataclass(frozen=True, slots=True)

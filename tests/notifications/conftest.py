@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 
 import pytest
@@ -42,9 +42,12 @@ def fast_config(urls: Sequence[str], **overrides: object) -> DeliveryConfig:
 
 @asynccontextmanager
 async def running_worker(
-    pool: Pool, database_url: str, config: DeliveryConfig
+    pool: Pool,
+    database_url: str,
+    config: DeliveryConfig,
+    room: Callable[[float], Awaitable[None]] | None = None,
 ) -> AsyncIterator[DeliveryWorker]:
-    worker = DeliveryWorker(NotificationsStore(pool), database_url, config)
+    worker = DeliveryWorker(NotificationsStore(pool), database_url, config, room=room)
     await worker.start()
     try:
         yield worker

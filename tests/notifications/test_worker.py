@@ -148,3 +148,32 @@ async def test_410_disables_the_endpoint_until_a_retry(
         worker.nudge()
         await wait_for(lambda: len(receiver.delivered()) == 2)
     assert [d.key[1] for d in receiver.delivered()] == [1, 2]
+
+
+async def test_while_there_is_no_room_nothing_is_claimed(
+    pool: Pool, store: PgStore, database_url: str
+) -> None:
+    """The delivery process's wait for a busy web process: asked before every claim with
+    the moment the worker fell behind, unchanged until it has caught up."""
+    room_now = asyncio.Event()
+    asked: list[float] = []
+
+    async def room(since: float) -> None:
+        asked.append(since)
+        await room_now.wait()
+
+    async with receiving(Receiver()) as receiver:
+        config = fast_config([receiver.url], concurrency=1)
+        async with running_worker(pool, database_url, config, room=room):
+            for _ in range(3):
+                await add_payment(store)
+            await asyncio.sleep(0.3)
+            assert receiver.deliveries == []  # the worker is waiting for room
+            room_now.set()
+            await wait_for(lambda: len(receiver.delivered()) == 3)
+            await add_payment(store)  # after catching up: behind from a later moment
+            await wait_for(lambda: len(receiver.delivered()) == 4)
+    first = asked[0]
+    behind = [since for since in asked if since == first]
+    assert len(behind) >= 3  # one slot, three due: three claims while behind
+    assert asked[-1] > first

@@ -19,6 +19,8 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "stripe_api_base": "http://127.0.0.1:9",
         "db_pool_min_size": 1,
         "db_pool_max_size": 5,
+        # In-process apps deliver on the test's own loop; spawned services use a child.
+        "merchant_webhook_delivery": "inline",
     }
     values.update(overrides)
     return Settings.model_validate(values)
