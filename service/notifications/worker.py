@@ -6,9 +6,10 @@ once its lease has passed. Its own ``ClientSession`` and at most ``concurrency``
 per endpoint: a slow merchant only ever holds this worker's slots, never the pool's
 connections (no transaction is open during a request) nor the event loop.
 
-It wakes on the change channel's NOTIFY (every committed change, any process), after each
-delivery (the payment's next version may be waiting), when a retry it scheduled is due,
-and every ``poll_seconds``.
+It wakes on the change channel's NOTIFY (every committed change, any process; in a
+delivery process, its web process's word instead), after each delivery (the payment's
+next version may be waiting), when a retry it scheduled is due, and every
+``poll_seconds``.
 """
 
 from __future__ import annotations

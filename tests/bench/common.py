@@ -12,6 +12,7 @@ import os
 import re
 import resource
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -58,6 +59,15 @@ def raise_fd_limit() -> int:
         with contextlib.suppress(ValueError, OSError):
             resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+async def until_signalled() -> None:
+    """Wait for SIGTERM or SIGINT (a benchmark's helper process, until it is stopped)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    loop.add_signal_handler(signal.SIGINT, stop.set)
+    await stop.wait()
 
 
 def free_port() -> int:

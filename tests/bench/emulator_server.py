@@ -6,20 +6,16 @@ So that neither the service nor the load generator shares its event loop.
 from __future__ import annotations
 
 import asyncio
-import signal
 import sys
 
 from service.emulator import EmulatorConfig, start_emulator
+from tests.bench.common import until_signalled
 
 
 async def serve(port: int) -> None:
     running = await start_emulator(EmulatorConfig(), port=port)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGTERM, stop.set)
-    loop.add_signal_handler(signal.SIGINT, stop.set)
     try:
-        await stop.wait()
+        await until_signalled()
     finally:
         await running.runner.cleanup()
 

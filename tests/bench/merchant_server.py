@@ -8,13 +8,14 @@ own, as a merchant's server is: its work does not slow the benchmark's load gene
 from __future__ import annotations
 
 import asyncio
-import signal
 import sys
 import time
 from datetime import datetime
 
 from aiohttp import web
 from standardwebhooks import Webhook
+
+from tests.bench.common import until_signalled
 
 
 class Merchant:
@@ -48,12 +49,8 @@ async def serve(port: int, secret: str) -> None:
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGTERM, stop.set)
-    loop.add_signal_handler(signal.SIGINT, stop.set)
     try:
-        await stop.wait()
+        await until_signalled()
     finally:
         await runner.cleanup()
 

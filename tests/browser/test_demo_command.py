@@ -69,10 +69,21 @@ class DemoProcess:
             try:
                 await asyncio.wait_for(self.process.wait(), 15)
             except TimeoutError:
-                self.process.kill()
+                self._kill_all()
                 await self.process.wait()
-        await self._reader
+        try:
+            # Its children hold the same stdout: the end of it waits for them too.
+            await asyncio.wait_for(self._reader, 15)
+        except TimeoutError:
+            self._kill_all()
+            self._reader.cancel()
+            raise AssertionError(f"the demo's children outlived it:\n{self.log()}") from None
         return self.process.returncode or 0
+
+    def _kill_all(self) -> None:
+        """The demo and every process it started (its own session, see demo_command)."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
 
 
 @contextlib.asynccontextmanager
@@ -97,6 +108,7 @@ async def demo_command(
             env=environment,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,  # a process group: what it started can be killed with it
         )
     )
     try:

@@ -12,39 +12,26 @@ import pytest
 from service.http.serialize import payment_out
 from service.notifications.rules import TYPES, notification_for, notification_type
 from service.payments.models import Change, Payment
+from tests.support.payments import payment_value
 
 NOW = datetime(2026, 12, 2, 1, 0, tzinfo=UTC)
 
 
 def _payment(**fields: Any) -> Payment:
-    values: dict[str, Any] = {
-        "id": uuid.UUID(int=7),
-        "order_id": "booking-7",
-        "customer_id": None,
-        "flow": "payment_intent",
-        "amount": 2500,
-        "currency": "usd",
-        "status": "requires_payment_method",
-        "version": 1,
-        "capture_method": "automatic",
-        "stripe_payment_intent_id": "pi_7",
-        "stripe_checkout_session_id": None,
-        "client_secret": "pi_7_secret_x",
-        "checkout_url": None,
-        "checkout_expires_at": None,
-        "amount_capturable": 0,
-        "amount_captured": 0,
-        "amount_refunded": 0,
-        "cancellation_reason": None,
-        "description": None,
-        "metadata": {"seat": "F7"},
-        "stripe_state_at": None,
-        "stripe_state_rank": None,
-        "created_at": NOW,
-        "updated_at": NOW,
-    }
-    values.update(fields)
-    return Payment(**values)
+    return payment_value(
+        **{
+            "id": uuid.UUID(int=7),
+            "order_id": "booking-7",
+            "amount": 2500,
+            "currency": "usd",
+            "stripe_payment_intent_id": "pi_7",
+            "client_secret": "pi_7_secret_x",
+            "metadata": {"seat": "F7"},
+            "created_at": NOW,
+            "updated_at": NOW,
+            **fields,
+        }
+    )
 
 
 def _change(**fields: Any) -> Change:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -27,7 +26,7 @@ from service.db.store import PgStore
 from service.payments.event_binding import Claim, mismatch
 from service.payments.ingest_event import ingest_event
 from service.payments.models import Flow, Payment
-from tests.support.payments import add_payment
+from tests.support.payments import add_payment, payment_value
 from tests.support.payments import change as change_status
 from tests.support.settings import make_settings
 from tests.support.store import open_store, run
@@ -369,32 +368,7 @@ def test_any_differing_event_leaves_the_payment_unchanged(
 
 def test_the_rule_itself() -> None:
     """``mismatch`` in isolation: the first difference found is the reason."""
-    payment = Payment(
-        id=uuid.uuid4(),
-        order_id="o",
-        customer_id=None,
-        flow="checkout_session",
-        amount=10_000,
-        currency="eur",
-        status="requires_payment_method",
-        version=1,
-        capture_method="automatic",
-        stripe_payment_intent_id=None,
-        stripe_checkout_session_id="cs_1",
-        client_secret=None,
-        checkout_url=None,
-        checkout_expires_at=None,
-        amount_capturable=0,
-        amount_captured=0,
-        amount_refunded=0,
-        cancellation_reason=None,
-        description=None,
-        metadata={},
-        stripe_state_at=None,
-        stripe_state_rank=None,
-        created_at=datetime.now(UTC),
-        updated_at=datetime.now(UTC),
-    )
+    payment = payment_value(flow="checkout_session", stripe_checkout_session_id="cs_1")
     ok = Claim("checkout_session", 10_000, "eur", session="cs_1")
     assert mismatch(payment, ok) is None
     assert mismatch(payment, Claim("checkout_session", 10_000, "eur", session="cs_2")) == (

@@ -3,7 +3,6 @@ database stores exactly its result, and the merchant's notification is built fro
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import fields
 from datetime import UTC, datetime, timedelta
 
@@ -11,27 +10,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from service.payments.models import Change, Payment, PaymentUpdate
+from tests.support.payments import payment_value
 
 T0 = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
-BEFORE = Payment(
-    id=uuid.uuid4(),
-    order_id="o-1",
-    customer_id=None,
-    flow="payment_intent",
-    amount=5_000,
-    currency="eur",
+BEFORE = payment_value(
     status="processing",
+    amount=5_000,
     version=3,
-    capture_method="automatic",
     stripe_payment_intent_id="pi_1",
-    stripe_checkout_session_id=None,
     client_secret="pi_1_secret",
-    checkout_url=None,
-    checkout_expires_at=None,
-    amount_capturable=0,
-    amount_captured=0,
-    amount_refunded=0,
-    cancellation_reason=None,
     description="two seats",
     metadata={"seats": "F7,F8"},
     stripe_state_at=T0,

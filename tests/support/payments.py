@@ -4,10 +4,46 @@ changes them (``apply_change`` in a transaction: version, timeline and NOTIFY at
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
+from typing import Any
 
 from service.db.store import PgStore
 from service.payments.models import Change, Flow, NewPayment, Payment, StripeIds
 from service.payments.ports import TransactionalStore
+
+
+def payment_value(**overrides: object) -> Payment:
+    """A Payment value without a database (a card payment of 100.00 EUR, version 1);
+    ``overrides`` replace any of its fields."""
+    now = datetime.now(UTC)
+    values: dict[str, Any] = {
+        "id": uuid.uuid4(),
+        "order_id": "o",
+        "customer_id": None,
+        "flow": "payment_intent",
+        "amount": 10_000,
+        "currency": "eur",
+        "status": "requires_payment_method",
+        "version": 1,
+        "capture_method": "automatic",
+        "stripe_payment_intent_id": None,
+        "stripe_checkout_session_id": None,
+        "client_secret": None,
+        "checkout_url": None,
+        "checkout_expires_at": None,
+        "amount_capturable": 0,
+        "amount_captured": 0,
+        "amount_refunded": 0,
+        "cancellation_reason": None,
+        "description": None,
+        "metadata": {},
+        "stripe_state_at": None,
+        "stripe_state_rank": None,
+        "created_at": now,
+        "updated_at": now,
+    }
+    values.update(overrides)
+    return Payment(**values)
 
 
 async def add_payment(
