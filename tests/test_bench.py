@@ -38,6 +38,8 @@ TOY_SIZES = {
     "BENCH_NOTIFY_EVENTS": "40",
     "BENCH_NOTIFY_PAYMENTS": "20",
     "BENCH_NOTIFY_ROUNDS": "1",
+    "BENCH_E2E_EVENTS": "40",
+    "BENCH_E2E_WORKERS": "1,2",
     "BENCH_BROKERS_EVENTS": "40",
     "BENCH_BROKERS_SOCKETS": "20",
     "BENCH_BROKERS_RATE": "50",
@@ -101,6 +103,14 @@ def test_make_bench_runs_every_benchmark(postgres: TestPostgres, tmp_path: Path)
     assert notify["ingest"]["on"]["events"] == 40
     assert notify["ingest"]["ratio_on_off"] > 0
     assert "ratio on/off" in done.stdout
+
+    e2e = results["e2e"]
+    assert [run["workers"] for run in e2e["runs"]] == [1, 2]
+    for run in e2e["runs"]:
+        assert run["service"]["events"] == run["reference_sql"]["events"] == 40
+        assert run["service"]["errors"] == run["reference_sql"]["errors"] == 0
+        assert run["ratio"] > 0
+    assert "e2e --workers 2" in done.stdout
 
     brokers = results["brokers"]
     assert brokers["databases"]["fsync_on"] == {

@@ -5,8 +5,8 @@ benchmark against the service in its own process with the load in other processe
 prints a table and writes ``bench-results.json`` at the repository root.
 
 Sizes (environment; defaults fit the whole run in a few minutes on 2 cores):
-  BENCH_ONLY                 comma list of ingest,push,sockets,create,notify,brokers
-                             (default: all)
+  BENCH_ONLY                 comma list of ingest,push,sockets,create,notify,e2e,
+                             brokers (default: all)
   BENCH_INGEST_LEVELS        concurrency levels (1,8,32)
   BENCH_INGEST_EVENTS        events per level, for the service and the reference (3000)
   BENCH_INGEST_PAYMENTS      payments the events are spread over (1000)
@@ -21,6 +21,8 @@ Sizes (environment; defaults fit the whole run in a few minutes on 2 cores):
   BENCH_CREATE_LEVELS        concurrency levels (1,16)
   BENCH_CREATE_REQUESTS      requests per level and side (400)
   BENCH_NOTIFY_*             merchant notifications: see bench_notify.py
+  BENCH_E2E_*                ingestion into `python -m service serve [--workers 2]` from
+                             an aiohttp client: see bench_e2e.py
   BENCH_BROKERS              which REALTIME_BROKERs (postgres,redis,nats), each on a
                              real server; per broker: ingestion with fsync on beside
                              off, webhook -> browser over three processes, the raw
@@ -65,6 +67,7 @@ from service.gc_tuning import tune_for_serving
 from tests.bench import (
     bench_brokers,
     bench_create,
+    bench_e2e,
     bench_ingest,
     bench_notify,
     bench_push,
@@ -84,7 +87,7 @@ from tests.bench.report import context_rows, print_table, table
 from tests.bench.setup import BenchPayment, make_payments
 from tests.support.postgres import TestPostgres
 
-ALL = ("ingest", "push", "sockets", "create", "notify", "brokers")
+ALL = ("ingest", "push", "sockets", "create", "notify", "e2e", "brokers")
 
 # The what-if runs: the service with CPython's default GC thresholds instead of the
 # tuning ``python -m service serve`` applies (service/gc_tuning.py).
@@ -203,6 +206,8 @@ async def run_all(pg: TestPostgres, only: list[str], work_dir: Path) -> dict[str
         pg.drop_database(url)
     if "notify" in only:  # merchant notifications (issue 16)
         results["notify"] = await bench_notify.run_from_env(pg, work_dir)
+    if "e2e" in only:  # an outside client's view of ingestion (issue 21)
+        results["e2e"] = await bench_e2e.run_from_env(pg, work_dir, pool_max)
     if "brokers" in only:  # fan-out brokers (issue 20); uses the sockets result if any
         results["brokers"] = await bench_brokers.run_from_env(pg, work_dir, results.get("sockets"))
     return results

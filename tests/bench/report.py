@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.bench import bench_brokers, bench_notify
+from tests.bench import bench_brokers, bench_e2e, bench_notify
 from tests.bench.bench_push import latency_rows
 
 
@@ -94,6 +94,7 @@ def table(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                 ),
             ]
     rows += bench_notify.table_rows(results.get("notify"))  # sizes: see bench_notify.py
+    rows += bench_e2e.table_rows(results.get("e2e"))
     rows += bench_brokers.table_rows(results.get("brokers"))
     return rows
 

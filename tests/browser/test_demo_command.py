@@ -46,7 +46,8 @@ class DemoProcess:
         async with aiohttp.ClientSession() as http:
             for _ in range(300):
                 if self.process.returncode is not None:
-                    await self._reader
+                    with contextlib.suppress(TimeoutError):  # its children may hold stdout
+                        await asyncio.wait_for(asyncio.shield(self._reader), 5)
                     raise AssertionError(f"the demo exited early:\n{self.log()}")
                 with contextlib.suppress(aiohttp.ClientError):
                     async with http.get(f"{url}/readyz") as response:

@@ -27,6 +27,7 @@ from service.realtime.hub import Hub, Notification
 log = logging.getLogger(__name__)
 
 WATCH_WAIT = 2.0  # how long a subscribe waits for the broker before reading anyway
+CLOSE_SECONDS = 5.0  # closing the broker's connections at shutdown, at most
 
 
 def encode(payment_id: UUID, version: int, ts: float) -> bytes:
@@ -109,8 +110,8 @@ class RemoteBroker(abc.ABC):
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        with contextlib.suppress(Exception):
-            await self._close()
+        with contextlib.suppress(Exception):  # a broker that stopped answering: give up
+            await asyncio.wait_for(self._close(), CLOSE_SECONDS)
 
     def publish(self, committed: Sequence[Committed]) -> None:
         for change in committed:
@@ -171,8 +172,8 @@ class RemoteBroker(abc.ABC):
             log.warning("%s connection lost (%r); reconnecting", self.name, exc)
         self.healthy = False
         self._active = set()
-        with contextlib.suppress(Exception):
-            await self._close()
+        with contextlib.suppress(Exception):  # a broker that stopped answering: give up
+            await asyncio.wait_for(self._close(), CLOSE_SECONDS)
 
     async def _sync_subscriptions(self) -> None:
         while True:
