@@ -38,6 +38,7 @@ TOY_SIZES = {
     "BENCH_NOTIFY_EVENTS": "40",
     "BENCH_NOTIFY_PAYMENTS": "20",
     "BENCH_NOTIFY_ROUNDS": "1",
+    "BENCH_HISTORY_ROWS": "500",
     "BENCH_E2E_EVENTS": "40",
     "BENCH_E2E_WORKERS": "1,2",
     "BENCH_BROKERS_EVENTS": "40",
@@ -103,6 +104,12 @@ def test_make_bench_runs_every_benchmark(postgres: TestPostgres, tmp_path: Path)
     assert notify["ingest"]["on"]["events"] == 40
     assert notify["ingest"]["ratio_on_off"] > 0
     assert "ratio on/off" in done.stdout
+
+    history = results["history"]
+    assert history["stored_payments"] == 500
+    assert [level["concurrency"] for level in history["levels"]] == [1, 4]
+    assert all(level["service"]["errors"] == 0 for level in history["levels"])
+    assert "ingest on history c=4" in done.stdout
 
     e2e = results["e2e"]
     assert [run["workers"] for run in e2e["runs"]] == [1, 2]

@@ -5,11 +5,14 @@ benchmark against the service in its own process with the load in other processe
 prints a table and writes ``bench-results.json`` at the repository root.
 
 Sizes (environment; defaults fit the whole run in a few minutes on 2 cores):
-  BENCH_ONLY                 comma list of ingest,push,sockets,create,notify,e2e,
-                             brokers (default: all)
+  BENCH_ONLY                 comma list of ingest,history,push,sockets,create,notify,
+                             e2e,brokers (default: all)
   BENCH_INGEST_LEVELS        concurrency levels (1,8,32)
   BENCH_INGEST_EVENTS        events per level, for the service and the reference (3000)
   BENCH_INGEST_PAYMENTS      payments the events are spread over (1000)
+  BENCH_HISTORY_ROWS         history: the ingest benchmark again, on a database already
+                             holding this many payments with their attempts, events and
+                             timeline rows (1000000; about a minute to store)
   BENCH_PUSH_SOCKETS         sockets, one payment each (1000)
   BENCH_PUSH_RATES           webhooks per second, one paced run each (500,200)
   BENCH_PUSH_SECONDS         how long the paced load runs (10)
@@ -84,10 +87,10 @@ from tests.bench.common import (
 )
 from tests.bench.common import run_service as service_process
 from tests.bench.report import context_rows, print_table, table
-from tests.bench.setup import BenchPayment, make_payments
+from tests.bench.setup import BenchPayment, make_payments, store_history
 from tests.support.postgres import TestPostgres
 
-ALL = ("ingest", "push", "sockets", "create", "notify", "e2e", "brokers")
+ALL = ("ingest", "history", "push", "sockets", "create", "notify", "e2e", "brokers")
 
 # The what-if runs: the service with CPython's default GC thresholds instead of the
 # tuning ``python -m service serve`` applies (service/gc_tuning.py).
@@ -130,31 +133,36 @@ async def run_all(pg: TestPostgres, only: list[str], work_dir: Path) -> dict[str
         name: str,
         payment_count: int,
         run: Callable[[ServiceProcess, str, list[BenchPayment]], Awaitable[dict[str, Any]]],
-        **service_env: str,
+        history: int = 0,
+        service_env: dict[str, str] | None = None,
     ) -> None:
-        """One benchmark: its own database with `payment_count` payments, the service in
-        its own process, then what else went on (GC pauses, load) beside the results."""
+        """One benchmark: its own database with `history` payments' bulk history (see
+        tests/support/history.py) and `payment_count` open payments, the service in its
+        own process, then what else went on (GC pauses, load) beside the results."""
         url = pg.create_database(f"bench_{name.removesuffix('_gc_default')}")
+        if history:
+            await store_history(url, history)
         payments = await make_payments(url, payment_count)
         load = os.getloadavg()[0]
-        async with service_process(url, work_dir, name, **service_env) as service:
+        async with service_process(url, work_dir, name, **(service_env or {})) as service:
             results[name] = await run(service, url, payments)
         _context(results[name], service.log_path, load)
         pg.drop_database(url)
 
+    def ingestion(
+        service: ServiceProcess, url: str, payments: list[BenchPayment]
+    ) -> Awaitable[dict[str, Any]]:
+        levels = env_ints("BENCH_INGEST_LEVELS", (1, 8, 32))
+        events = env_int("BENCH_INGEST_EVENTS", 3000)
+        return bench_ingest.run(service, url, payments, levels, events, pool_max)
+
+    open_payments = env_int("BENCH_INGEST_PAYMENTS", 1000)
     if "ingest" in only:
-        await measured(
-            "ingest",
-            env_int("BENCH_INGEST_PAYMENTS", 1000),
-            lambda service, url, payments: bench_ingest.run(
-                service,
-                url,
-                payments,
-                env_ints("BENCH_INGEST_LEVELS", (1, 8, 32)),
-                env_int("BENCH_INGEST_EVENTS", 3000),
-                pool_max,
-            ),
-        )
+        await measured("ingest", open_payments, ingestion)
+    if "history" in only:  # the same, on a million stored payments (issue 21)
+        stored = env_int("BENCH_HISTORY_ROWS", 1_000_000)
+        await measured("history", open_payments, ingestion, history=stored)
+        results["history"]["stored_payments"] = stored
 
     variants: list[tuple[str, dict[str, str]]] = [("", {})]
     if os.environ.get("BENCH_WHATIF_GC", "0") != "0":
@@ -172,7 +180,7 @@ async def run_all(pg: TestPostgres, only: list[str], work_dir: Path) -> dict[str
                     seconds=env_float("BENCH_PUSH_SECONDS", 10),
                     client_processes=env_int("BENCH_PUSH_CLIENT_PROCS", 1),
                 ),
-                **extra,
+                service_env=extra,
             )
         if "sockets" in only:
             await measured(
@@ -186,7 +194,7 @@ async def run_all(pg: TestPostgres, only: list[str], work_dir: Path) -> dict[str
                     client_processes=env_int("BENCH_SOCKETS_CLIENT_PROCS", 4),
                     pushes=env_int("BENCH_SOCKETS_PUSHES", 3),
                 ),
-                **extra,
+                service_env=extra,
             )
 
     if "create" in only:

@@ -14,43 +14,50 @@ def _fmt(value: object) -> str:
     return str(value)
 
 
+def _ingest_rows(prefix: str, ingest: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    rows: list[tuple[str, str, str, str]] = []
+    for level in ingest["levels"]:
+        c, svc, ref = level["concurrency"], level["service"], level["reference_sql"]
+        rows += [
+            (f"{prefix} c={c}", "service events/s", _fmt(svc["events_per_s"]), ""),
+            (f"{prefix} c={c}", "reference SQL events/s", _fmt(ref["events_per_s"]), ""),
+            (f"{prefix} c={c}", "ratio service/reference", _fmt(level["ratio"]), ">= 0.60"),
+            (
+                f"{prefix} c={c}",
+                "service p50 / p99 ms",
+                f"{svc['p50_ms']} / {svc['p99_ms']}",
+                "",
+            ),
+            (
+                f"{prefix} c={c}",
+                "reference p50 / p99 ms",
+                f"{ref['p50_ms']} / {ref['p99_ms']}",
+                "",
+            ),
+            (
+                f"{prefix} c={c}",
+                "CPU us/event: service; its PostgreSQL",
+                f"{_fmt(svc.get('service_cpu_us_per_event'))}; "
+                f"{_fmt(svc.get('postgres_cpu_us_per_event'))}",
+                "",
+            ),
+            (
+                f"{prefix} c={c}",
+                "CPU us/event: SQL driver; its PostgreSQL",
+                f"{_fmt(ref.get('driver_cpu_us_per_event'))}; "
+                f"{_fmt(ref.get('postgres_cpu_us_per_event'))}",
+                "",
+            ),
+        ]
+    return rows
+
+
 def table(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     """(benchmark, measure, value, target) rows."""
     rows: list[tuple[str, str, str, str]] = []
-    if ingest := results.get("ingest"):
-        for level in ingest["levels"]:
-            c, svc, ref = level["concurrency"], level["service"], level["reference_sql"]
-            rows += [
-                (f"ingest c={c}", "service events/s", _fmt(svc["events_per_s"]), ""),
-                (f"ingest c={c}", "reference SQL events/s", _fmt(ref["events_per_s"]), ""),
-                (f"ingest c={c}", "ratio service/reference", _fmt(level["ratio"]), ">= 0.60"),
-                (
-                    f"ingest c={c}",
-                    "service p50 / p99 ms",
-                    f"{svc['p50_ms']} / {svc['p99_ms']}",
-                    "",
-                ),
-                (
-                    f"ingest c={c}",
-                    "reference p50 / p99 ms",
-                    f"{ref['p50_ms']} / {ref['p99_ms']}",
-                    "",
-                ),
-                (
-                    f"ingest c={c}",
-                    "CPU us/event: service; its PostgreSQL",
-                    f"{_fmt(svc.get('service_cpu_us_per_event'))}; "
-                    f"{_fmt(svc.get('postgres_cpu_us_per_event'))}",
-                    "",
-                ),
-                (
-                    f"ingest c={c}",
-                    "CPU us/event: SQL driver; its PostgreSQL",
-                    f"{_fmt(ref.get('driver_cpu_us_per_event'))}; "
-                    f"{_fmt(ref.get('postgres_cpu_us_per_event'))}",
-                    "",
-                ),
-            ]
+    for key, prefix in (("ingest", "ingest"), ("history", "ingest on history")):
+        if ingest := results.get(key):
+            rows += _ingest_rows(prefix, ingest)
     for suffix, label in (("", ""), ("_gc_default", " (gc defaults)")):
         if push := results.get("push" + suffix):
             for run in push["runs"]:

@@ -6,8 +6,11 @@ import asyncio
 import uuid
 from dataclasses import dataclass
 
+import asyncpg
+
 from service.db.pool import create_pool
 from service.db.store import PgStore
+from tests.support.history import history_sql
 from tests.support.payments import add_payment
 
 
@@ -39,3 +42,12 @@ async def make_payments(database_url: str, count: int, workers: int = 8) -> list
     finally:
         await pool.close()
     return made
+
+
+async def store_history(database_url: str, rows: int) -> None:
+    """`rows` payments' worth of stored history (tests/support/history.py), analysed."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute(history_sql(rows))
+    finally:
+        await conn.close()

@@ -20,49 +20,13 @@ from asyncpg.connection import LoggedQuery
 from service.db.payments_repo import PaymentsRepo
 from service.db.pool import create_pool
 from service.payments.ingest_event import ingest_event
+from tests.support.history import history_sql
 from tests.support.payments import add_payment
 from tests.support.webhooks import card_error, intent, make_event
 
 ROWS = 20_000
 TABLES = {"payments", "payment_attempts", "payment_events", "stripe_events", "refunds"}
 T0 = 1_780_000_000
-
-# History of realistic shape: one attempt, one charge event, one PaymentIntent event and
-# one timeline row per payment; a refund for every tenth.
-_HISTORY = f"""
-INSERT INTO payments (id, order_id, flow, amount, currency, status, amount_captured,
-                      stripe_payment_intent_id, stripe_checkout_session_id)
-SELECT md5('p' || i)::uuid, 'bulk-' || i,
-       CASE WHEN i % 4 = 0 THEN 'checkout_session' ELSE 'payment_intent' END,
-       1000 + i, 'usd', 'succeeded', 1000 + i, 'pi_bulk_' || i,
-       CASE WHEN i % 4 = 0 THEN 'cs_bulk_' || i END
-FROM generate_series(1, {ROWS}) AS i;
-
-INSERT INTO payment_events (payment_id, version, kind, status, cause_type)
-SELECT md5('p' || i)::uuid, 1, 'created', 'succeeded', 'api'
-FROM generate_series(1, {ROWS}) AS i;
-
-INSERT INTO payment_attempts (payment_id, outcome, stripe_event_id, stripe_charge_id,
-                              card_brand, card_last4, occurred_at)
-SELECT md5('p' || i)::uuid, 'succeeded', 'evt_bulk_pi_' || i, 'ch_bulk_' || i, 'visa',
-       '4242', now()
-FROM generate_series(1, {ROWS}) AS i;
-
-INSERT INTO stripe_events (id, type, created, payload, processed_at)
-SELECT 'evt_bulk_' || kind || '_' || i,
-       CASE kind WHEN 'ch' THEN 'charge.succeeded' ELSE 'payment_intent.succeeded' END,
-       now(),
-       jsonb_build_object('data', jsonb_build_object('object', jsonb_build_object(
-           'id', CASE kind WHEN 'ch' THEN 'ch_bulk_' ELSE 'pi_bulk_' END || i))),
-       now()
-FROM generate_series(1, {ROWS}) AS i, (VALUES ('ch'), ('pi')) AS k (kind);
-
-INSERT INTO refunds (id, payment_id, stripe_refund_id, amount, currency, status)
-SELECT md5('r' || i)::uuid, md5('p' || i)::uuid, 're_bulk_' || i, 100, 'usd', 'succeeded'
-FROM generate_series(10, {ROWS}, 10) AS i;
-
-ANALYZE;
-"""  # noqa: S608 - a constant row count only
 
 
 class RecordingStore:
@@ -153,7 +117,7 @@ async def test_every_webhook_statement_is_an_index_lookup(database_url: str) -> 
     pool = await create_pool(database_url, min_size=1, max_size=1)
     try:
         async with pool.acquire() as conn:
-            await conn.execute(_HISTORY)
+            await conn.execute(history_sql(ROWS))
             store = RecordingStore(conn)
             pi_id = f"pi_{uuid.uuid4().hex[:20]}"
             paid = (await add_payment(store, intent_id=pi_id)).id
