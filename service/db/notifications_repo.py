@@ -24,16 +24,32 @@ from service.payments.models import Change, Payment
 Status = Literal["pending", "delivered", "failed"]
 
 
-def outbox_insert(first: int) -> str:
+def api_time_sql(t: str) -> str:
+    """SQL writing the timestamptz ``t`` as the API does (pydantic: UTC, "Z", the
+    microseconds unless they are zero)."""
+    return f"""to_char({t} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS')
+    || CASE WHEN extract(microseconds FROM {t})::int % 1000000 = 0 THEN ''
+            ELSE to_char({t} AT TIME ZONE 'UTC', '.US') END || 'Z'"""
+
+
+def outbox_insert(first: int, *, changed: str | None = None) -> str:
     """The outbox rows of one notification, one per configured endpoint, with the
     customer's external id filled in; its parameters, from ``$first``, are
-    ``outbox_args``. Alone (``record_notification``) or inside a change's own statement."""
+    ``outbox_args``. Alone (``record_notification``) or inside a change's own statement,
+    whose ``changed`` row it then follows: nothing written if the change wrote nothing,
+    and ``updated_at`` as the database stamped it (the data was built before)."""
     a, b, c, d, e, f = (f"${n}" for n in range(first, first + 6))
+    data = f"{e}::jsonb"
+    source = "merchant_endpoints e"
+    if changed is not None:
+        stamped = api_time_sql(f"{changed}.updated_at")
+        data = f"jsonb_set({data}, '{{updated_at}}', to_jsonb({stamped}))"
+        source = f"{changed}, merchant_endpoints e"
     return f"""INSERT INTO notifications (webhook_id, endpoint_id, payment_id, version, type, data)
            SELECT {a}, e.id, {b}, {c}, {d},
-                  jsonb_set({e}::jsonb, '{{customer}}', coalesce(
+                  jsonb_set({data}, '{{customer}}', coalesce(
                       (SELECT to_jsonb(external_id) FROM customers WHERE id = {f}), 'null'))
-           FROM merchant_endpoints e WHERE e.configured"""  # noqa: S608 - parameter numbers only
+           FROM {source} WHERE e.configured"""  # noqa: S608 - constant SQL pieces only
 
 
 def outbox_args(note: Notification) -> tuple[object, ...]:

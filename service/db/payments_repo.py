@@ -53,7 +53,7 @@ _TIMELINE_ROW = """INSERT INTO payment_events (payment_id, version, kind, status
 def _with_timeline(change_sql: str, *, notify: bool = True, outbox: bool = False) -> str:
     """`change_sql` (an INSERT or UPDATE of payments, RETURNING its columns, parameters
     from $6) plus its timeline row, its NOTIFY and, with ``outbox``, its merchant
-    notification (parameters $17 to $22, ``outbox_args``), as one statement.
+    notification (parameters $16 to $21, ``outbox_args``), as one statement.
 
     $1..$5: the entry's kind, cause_type, cause_id, data, and ts (when the change was
     made, for the commit-to-push latency metric). One statement rather than several: on
@@ -63,7 +63,7 @@ def _with_timeline(change_sql: str, *, notify: bool = True, outbox: bool = False
     """
     parts = [f"changed AS ({change_sql})", f"entry AS ({_TIMELINE_ROW})"]
     if outbox:
-        parts.append(f"outbox AS ({outbox_insert(17)} AND EXISTS (SELECT FROM changed))")
+        parts.append(f"outbox AS ({outbox_insert(16, changed='changed')})")
     if notify:
         parts.append(
             f"""note AS (
@@ -79,11 +79,12 @@ def _with_timeline(change_sql: str, *, notify: bool = True, outbox: bool = False
 
 # A change sets every value it may touch to what ``Change.applied_to`` computed (the one
 # place that says what a change does), so the merchant's notification can be built before
-# the statement and written by it.
+# the statement and written by it. ``updated_at`` is the database's (the transaction's
+# start: the brokers' catch-up watermark trails that clock), patched into the outbox row.
 _CHANGE = f"""UPDATE payments
         SET version = $9 + 1, status = $7, stripe_state_at = $8, stripe_state_rank = $10,
             stripe_payment_intent_id = $11, amount_capturable = $12, amount_captured = $13,
-            amount_refunded = $14, cancellation_reason = $15, updated_at = $16
+            amount_refunded = $14, cancellation_reason = $15, updated_at = now()
         WHERE id = $6 AND version = $9
         RETURNING {_PAYMENT_COLUMNS}"""  # noqa: S608 - constant SQL pieces only
 _APPLY_CHANGE = {
@@ -281,7 +282,6 @@ class PaymentsRepo(InboxQueries, RefundQueries, AttemptQueries, CardQueries):
             after.amount_captured,
             after.amount_refunded,
             after.cancellation_reason,
-            after.updated_at,
             *(outbox_args(note) if note is not None else ()),
         )
         if row is None:

@@ -171,7 +171,8 @@ class Change:
 
     def applied_to(self, payment: Payment, at: datetime) -> Payment:
         """The payment after this change, made at ``at``: the next version, each value
-        the change carries set, the rest as they were. The database stores exactly this."""
+        the change carries set, the rest as they were. The database stores exactly this,
+        but for ``updated_at``, which it stamps with its own clock."""
         u = self.update
 
         def pick(new: Any, old: Any) -> Any:

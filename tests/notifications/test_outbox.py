@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
 import asyncpg
 import pytest
 
-from service.db.notifications_repo import NotificationsStore
+from service.db.notifications_repo import NotificationsStore, api_time_sql
 from service.db.pool import Pool
 from service.db.store import PgStore
 from service.db.watermark_repo import ReconcileStore
+from service.http.serialize import payment_out
 from service.payments.ingest_event import ingest_event
 from service.payments.models import Change, NewPayment
-from tests.support.payments import add_payment
+from tests.support.payments import add_payment, payment_value
 from tests.support.webhooks import card_error, intent, make_event
 
 
@@ -152,3 +154,38 @@ async def test_reconciliation_changes_notify_too(pool: Pool, store: PgStore, end
         (2, "payment.canceled"),
     ]
     assert rows[1]["data"]["cause"] == {"kind": "reconciled", "type": "reconcile", "id": None}
+
+
+@pytest.mark.parametrize(
+    "at",
+    [
+        datetime(2026, 12, 2, 10, 40, 1, 123456, tzinfo=UTC),
+        datetime(2026, 12, 2, 10, 40, 1, 120000, tzinfo=UTC),
+        datetime(2026, 12, 2, 10, 40, 1, 0, tzinfo=UTC),
+        datetime(2026, 12, 2, 10, 40, 1, 5, tzinfo=UTC),
+    ],
+)
+async def test_the_database_writes_a_time_as_the_api_does(pool: Pool, at: datetime) -> None:
+    """The outbox patches the change's ``updated_at`` in from the database's clock; a
+    merchant must read it written as GET /api/payments/{id} writes it (the database's
+    times come back in UTC)."""
+    async with pool.acquire() as conn:
+        written = await conn.fetchval(f"SELECT {api_time_sql('$1::timestamptz')}", at)
+    assert (
+        written == payment_out(payment_value(updated_at=at)).model_dump(mode="json")["updated_at"]
+    )
+
+
+async def test_a_notification_carries_the_updated_at_the_api_shows(
+    pool: Pool, store: PgStore, endpoint: int
+) -> None:
+    payment = await add_payment(store)
+    async with store.transaction() as tx:
+        current = await tx.get_payment(payment.id, for_update=True)
+        assert current is not None
+        changed = await tx.apply_change(current, Change("test", "api", None, "succeeded"))
+    rows = await _rows(pool, payment.id)
+    assert rows[-1]["version"] == changed.version
+    shown = payment_out(changed).model_dump(mode="json")
+    assert rows[-1]["data"]["updated_at"] == shown["updated_at"]
+    assert changed.updated_at > payment.updated_at
