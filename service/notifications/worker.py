@@ -42,6 +42,7 @@ from service.notifications.stats import DeliveryStats
 log = logging.getLogger(__name__)
 
 _COALESCE_SECONDS = 0.005
+STOP_GRACE_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -113,13 +114,20 @@ class DeliveryWorker:
         self._loop_task = asyncio.create_task(self._run(), name="notification-delivery")
 
     async def stop(self) -> None:
-        """In-flight requests are cancelled; their leases lapse and another run retries."""
-        tasks = [t for t in (self._loop_task,) if t] + [
-            t for group in self._in_flight.values() for t in group
-        ]
-        for task in tasks:
+        """Stop claiming; requests in flight get a moment (the request timeout, at most
+        ``STOP_GRACE_SECONDS``) to be answered and recorded, so a restart does not send
+        them again; then they are cancelled, their leases lapse and another run retries."""
+        if self._loop_task is not None:
+            self._loop_task.cancel()
+            await asyncio.gather(self._loop_task, return_exceptions=True)
+        in_flight = [t for group in self._in_flight.values() for t in group]
+        if in_flight:
+            await asyncio.wait(
+                in_flight, timeout=min(self.config.timeout_seconds, STOP_GRACE_SECONDS)
+            )
+        for task in in_flight:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*in_flight, return_exceptions=True)
         if self._listen is not None:
             with contextlib.suppress(Exception):
                 await self._listen.close(timeout=2)

@@ -6,6 +6,7 @@ import subprocess
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import aiohttp
 
@@ -61,3 +62,29 @@ async def running_service(env: dict[str, str]) -> AsyncIterator[Served]:
         async with aiohttp.ClientSession() as session:
             assert await wait_ready(session, url)
         yield Served(process, url)
+
+
+def proc_stat(pid: int) -> list[str]:
+    """/proc/<pid>/stat's fields after the command name (which may hold spaces)."""
+    text = Path(f"/proc/{pid}/stat").read_text()
+    return text[text.rindex(")") + 2 :].split()
+
+
+def children_of(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (read from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int(proc_stat(int(entry.name))[1]) == pid:
+                    found.append(int(entry.name))
+            except (OSError, IndexError):
+                pass  # gone meanwhile
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        return proc_stat(pid)[0] != "Z"
+    except OSError:
+        return False

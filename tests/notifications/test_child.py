@@ -15,7 +15,13 @@ import pytest
 from service.db.notifications_repo import NotificationsStore
 from service.db.store import PgStore
 from tests.notifications.receiver import Delivery, Receiver, receiving, wait_for
-from tests.notifications.services import running_service, service_env
+from tests.notifications.services import (
+    alive,
+    children_of,
+    proc_stat,
+    running_service,
+    service_env,
+)
 from tests.support.payments import add_payment, change
 from tests.support.settings import TEST_API_KEY
 
@@ -23,34 +29,9 @@ pytestmark = pytest.mark.slow
 API = {"Authorization": f"Bearer {TEST_API_KEY}"}
 
 
-def _stat(pid: int) -> list[str]:
-    """/proc/<pid>/stat's fields after the command name (which may hold spaces)."""
-    text = Path(f"/proc/{pid}/stat").read_text()
-    return text[text.rindex(")") + 2 :].split()
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if int(_stat(int(entry.name))[1]) == pid:
-                    found.append(int(entry.name))
-            except (OSError, IndexError):
-                pass  # gone meanwhile
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        return _stat(pid)[0] != "Z"
-    except OSError:
-        return False
-
-
 async def _child_of(pid: int, other_than: int | None = None) -> int:
     for _ in range(200):
-        children = [c for c in _children(pid) if c != other_than and _alive(c)]
+        children = [c for c in children_of(pid) if c != other_than and alive(c)]
         if children:
             return children[0]
         await asyncio.sleep(0.05)
@@ -76,8 +57,8 @@ async def test_serve_delivers_from_a_child_at_lower_priority(
         payment = await add_payment(store)
         await change(store, payment, "succeeded")
         await wait_for(lambda: len(receiver.delivered()) == 2, seconds=20)
-        nice = int(_stat(child)[16])  # set by the child itself before it delivers
-        assert nice == min(19, int(_stat(web.process.pid)[16]) + 10)
+        nice = int(proc_stat(child)[16])  # set by the child itself before it delivers
+        assert nice == min(19, int(proc_stat(web.process.pid)[16]) + 10)
         # The parent's /metrics carries the child's counters (reported once a second).
         for _ in range(100):
             if await _metric(web.url, "paylive_notifications_delivered_total") == 2:
@@ -146,7 +127,7 @@ async def test_the_child_never_outlives_its_parent(database_url: str) -> None:
         web.process.kill()  # SIGKILL: no chance to stop its child
         web.process.wait(timeout=10)
         for _ in range(200):
-            if not _alive(child):
+            if not alive(child):
                 break
             await asyncio.sleep(0.05)
-        assert not _alive(child)
+        assert not alive(child)

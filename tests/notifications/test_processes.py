@@ -19,7 +19,7 @@ from tests.notifications.receiver import (
     receiving,
     wait_for,
 )
-from tests.notifications.services import running_service, service_env
+from tests.notifications.services import children_of, running_service, service_env
 from tests.support.payments import add_payment, change
 
 pytestmark = pytest.mark.slow
@@ -90,7 +90,9 @@ async def _kill_then_deliver(
     async with running_service(env) as doomed:
         payment = await add_payment(store)
         await asyncio.wait_for(first_try.wait(), 20)
-        os.kill(doomed.process.pid, signal.SIGKILL)
+        # As a crash would: the web process and the delivery process it started.
+        for pid in [*children_of(doomed.process.pid), doomed.process.pid]:
+            os.kill(pid, signal.SIGKILL)
         doomed.process.wait(timeout=10)
         assert receiver.delivered() == []
     async with running_service(env):
