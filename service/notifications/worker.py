@@ -89,6 +89,7 @@ class DeliveryWorker:
         self.store = store
         self._listen_enabled = listen
         self._behind_since: float | None = None  # None: caught up at the last claim
+        self._stopping = False
         self._room = room
         self.config = config
         self.stats = DeliveryStats()
@@ -117,6 +118,8 @@ class DeliveryWorker:
         """Stop claiming; requests in flight get a moment (the request timeout, at most
         ``STOP_GRACE_SECONDS``) to be answered and recorded, so a restart does not send
         them again; then they are cancelled, their leases lapse and another run retries."""
+        self._stopping = True  # the loop ends even if a cancellation were lost
+        self._wake.set()
         if self._loop_task is not None:
             self._loop_task.cancel()
             await asyncio.gather(self._loop_task, return_exceptions=True)
@@ -148,15 +151,24 @@ class DeliveryWorker:
             self._listen = None
             log.warning("notifications: no LISTEN connection (%s); polling only", exc)
 
+    async def _wait_for_wake(self) -> None:
+        """Until nudged, or ``poll_seconds``. ``asyncio.timeout``, not ``wait_for``:
+        Python 3.11's ``wait_for`` drops a cancellation that lands as the event is set,
+        and this loop then never stopped (a test session hung in an app's teardown)."""
+        try:
+            async with asyncio.timeout(self.config.poll_seconds):
+                await self._wake.wait()
+        except TimeoutError:
+            return
+        if not self._slot_freed:
+            # Woken by a commit: let the changes committing right now join this claim,
+            # so busy ingestion costs one claim per few ms, not per change.
+            await asyncio.sleep(_COALESCE_SECONDS)
+
     async def _run(self) -> None:
         last_backlog = 0.0
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.config.poll_seconds)
-                if not self._slot_freed:
-                    # Woken by a commit: let the changes committing right now join this
-                    # claim, so busy ingestion costs one claim per few ms, not per change.
-                    await asyncio.sleep(_COALESCE_SECONDS)
+        while not self._stopping:
+            await self._wait_for_wake()
             self._wake.clear()
             self._slot_freed = False
             try:

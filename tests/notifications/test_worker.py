@@ -8,6 +8,7 @@ from service.db.notifications_repo import NotificationRecord, NotificationsStore
 from service.db.pool import Pool
 from service.db.store import PgStore
 from service.http.serialize import payment_out
+from service.notifications.worker import DeliveryWorker
 from tests.notifications.conftest import fast_config, running_worker
 from tests.notifications.receiver import (
     Delivery,
@@ -171,9 +172,39 @@ async def test_while_there_is_no_room_nothing_is_claimed(
             assert receiver.deliveries == []  # the worker is waiting for room
             room_now.set()
             await wait_for(lambda: len(receiver.delivered()) == 3)
-            await add_payment(store)  # after catching up: behind from a later moment
+            # Caught up, the next look (a poll) is behind from a later moment.
+            await wait_for(lambda: asked[-1] > asked[0])
+            await add_payment(store)
             await wait_for(lambda: len(receiver.delivered()) == 4)
     first = asked[0]
     behind = [since for since in asked if since == first]
     assert len(behind) >= 3  # one slot, three due: three claims while behind
-    assert asked[-1] > first
+
+
+async def test_stop_ends_the_worker_however_often_it_is_nudged(
+    pool: Pool, database_url: str
+) -> None:
+    """A cancellation landing as the worker is woken must still stop it (Python 3.11's
+    ``wait_for`` dropped such a cancellation, and an app's teardown waited forever)."""
+    loop = asyncio.get_running_loop()
+    async with receiving(Receiver()) as receiver:
+        for round_ in range(30):
+            worker = DeliveryWorker(
+                NotificationsStore(pool), database_url, fast_config([receiver.url])
+            )
+            await worker.start()
+            nudging = asyncio.Event()
+            nudging.set()
+
+            def nudge(w: DeliveryWorker = worker, on: asyncio.Event = nudging) -> None:
+                if on.is_set():  # on every turn of the loop until the worker stopped
+                    w.nudge()
+                    loop.call_soon(nudge)
+
+            nudge()
+            await asyncio.sleep(0.001 * (round_ % 7))
+            try:
+                async with asyncio.timeout(5):
+                    await worker.stop()
+            finally:
+                nudging.clear()
