@@ -39,16 +39,14 @@ def outbox_insert(first: int, *, changed: str | None = None) -> str:
     whose ``changed`` row it then follows: nothing written if the change wrote nothing,
     and ``updated_at`` as the database stamped it (the data was built before)."""
     a, b, c, d, e, f = (f"${n}" for n in range(first, first + 6))
-    data = f"{e}::jsonb"
+    # One merge into the data (a jsonb_set per key would rewrite it once per key).
+    filled = f"'customer', (SELECT external_id FROM customers WHERE id = {f})"  # noqa: S608
     source = "merchant_endpoints e"
     if changed is not None:
-        stamped = api_time_sql(f"{changed}.updated_at")
-        data = f"jsonb_set({data}, '{{updated_at}}', to_jsonb({stamped}))"
+        filled += f", 'updated_at', {api_time_sql(f'{changed}.updated_at')}"
         source = f"{changed}, merchant_endpoints e"
     return f"""INSERT INTO notifications (webhook_id, endpoint_id, payment_id, version, type, data)
-           SELECT {a}, e.id, {b}, {c}, {d},
-                  jsonb_set({data}, '{{customer}}', coalesce(
-                      (SELECT to_jsonb(external_id) FROM customers WHERE id = {f}), 'null'))
+           SELECT {a}, e.id, {b}, {c}, {d}, {e}::jsonb || jsonb_build_object({filled})
            FROM {source} WHERE e.configured"""  # noqa: S608 - constant SQL pieces only
 
 
