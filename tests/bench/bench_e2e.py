@@ -107,21 +107,8 @@ async def run(
                     )
                 )
                 svcs.append(await _service_side(url, payments, concurrency, share))
-        reference, service = bench_ingest._merge(refs), bench_ingest._merge(svcs)
-        ratio = service.rate / reference.rate if reference.rate else 0.0
-        rows.append(
-            {
-                "workers": n,
-                "service": service.summary(),
-                "reference_sql": reference.summary(),
-                "ratio": round(ratio, 3),
-            }
-        )
-        print(
-            f"  e2e --workers {n}, c={concurrency}: service {service.rate:.0f}/s, "
-            f"reference {reference.rate:.0f}/s, ratio {ratio:.2f}",
-            flush=True,
-        )
+        label = f"e2e --workers {n}, c={concurrency}"
+        rows.append(bench_ingest.compared(refs, svcs, label, workers=n))
     return {
         "concurrency": concurrency,
         "events_per_side": share * rounds,

@@ -245,6 +245,26 @@ async def run_reference_level(
     )
 
 
+def compared(
+    references: list[LevelResult], services: list[LevelResult], label: str, **key: object
+) -> dict[str, Any]:
+    """The service's rounds against the reference's, merged, as one result row (``key``
+    first), and printed under ``label``."""
+    reference, service = _merge(references), _merge(services)
+    ratio = service.rate / reference.rate if reference.rate else 0.0
+    print(
+        f"  {label}: service {service.rate:.0f}/s, reference {reference.rate:.0f}/s, "
+        f"ratio {ratio:.2f}",
+        flush=True,
+    )
+    return {
+        **key,
+        "service": service.summary(),
+        "reference_sql": reference.summary(),
+        "ratio": round(ratio, 3),
+    }
+
+
 def _merge(parts: list[LevelResult]) -> LevelResult:
     cpu = [p.cpu_seconds for p in parts if p.cpu_seconds is not None]
     kernel = [p.sys_seconds for p in parts if p.sys_seconds is not None]
@@ -284,21 +304,7 @@ async def run(
                 await run_reference_level(database_url, payments, concurrency, share, pool_max)
             )
             svcs.append(await run_service_level(service, payments, concurrency, share))
-        reference, end_to_end = _merge(refs), _merge(svcs)
-        ratio = end_to_end.rate / reference.rate if reference.rate else 0.0
-        rows.append(
-            {
-                "concurrency": concurrency,
-                "service": end_to_end.summary(),
-                "reference_sql": reference.summary(),
-                "ratio": round(ratio, 3),
-            }
-        )
-        print(
-            f"  ingest c={concurrency}: service {end_to_end.rate:.0f}/s, "
-            f"reference {reference.rate:.0f}/s, ratio {ratio:.2f}",
-            flush=True,
-        )
+        rows.append(compared(refs, svcs, f"ingest c={concurrency}", concurrency=concurrency))
     return {
         "levels": rows,
         "events_per_level": share * rounds,
