@@ -58,10 +58,6 @@ class DeliveryChild:
     def stats(self) -> DeliveryStats:
         return self._stats
 
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid if self._process else None
-
     async def start(self) -> None:
         """Start the child and wait for its first report: the web process is ready once
         its delivery is (and the child's start-up never competes with the first load)."""

@@ -172,8 +172,8 @@ class DeliveryWorker:
             self._wake.clear()
             self._slot_freed = False
             try:
-                if self._listen_enabled and (self._listen is None or self._listen.is_closed()):
-                    await self._listen_for_changes()
+                if self._listen is None or self._listen.is_closed():
+                    await self._listen_for_changes()  # nothing to do when not listening
                 if self._behind_since is None:
                     self._behind_since = time.monotonic()
                 if self._room is not None:
