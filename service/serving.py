@@ -12,6 +12,8 @@ from service.config import Settings
 from service.event_loop import new_event_loop
 from service.gc_tuning import SERVING_THRESHOLDS, tune_for_serving
 from service.http.request_id import JsonAccessLogger
+from service.keys import DB_POOL, SETTINGS, STORE
+from service.warm_up import warm_pool
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +30,18 @@ def handler_args(settings: Settings) -> dict[str, Any]:
     return {"keepalive_timeout": settings.header_timeout_seconds}
 
 
+async def _warm_up(app: web.Application) -> None:
+    """See ``service/warm_up.py``: the pool opened and its statements prepared."""
+    settings, store = app[SETTINGS], app[STORE]
+    await warm_pool(
+        app[DB_POOL],
+        settings.db_pool_max_size,
+        notify=store.after_commit is None,
+        notify_merchants=store.notify_merchants,
+        livemode=settings.livemode,
+    )
+
+
 def serve(
     settings: Settings,
     host: str,
@@ -39,13 +53,14 @@ def serve(
     """Serve until SIGTERM/SIGINT. `gc_thresholds`: see ``service/gc_tuning.py`` (None:
     CPython's defaults, for comparison)."""
     app = create_app(settings)
+    app.on_startup.append(_warm_up)  # after the cleanup_ctx resources are up
     if gc_thresholds is not None:
         thresholds = gc_thresholds
 
         async def tune_gc(app: web.Application) -> None:
             tune_for_serving(thresholds)
 
-        app.on_startup.append(tune_gc)  # after the cleanup_ctx resources are up
+        app.on_startup.append(tune_gc)  # last: freezes what start-up and warm-up built
     log.info("serving on http://%s:%d/ (%s event loop)", host, port, settings.event_loop)
     web.run_app(
         app,

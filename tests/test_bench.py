@@ -85,6 +85,9 @@ def test_make_bench_runs_every_benchmark(postgres: TestPostgres, tmp_path: Path)
     assert push["events"] == 50
     assert push["post_errors"] == 0
     assert push["missing"] == 0
+    first = results["push"]["first_second"]  # its own row: the first second after start
+    assert (first["post_errors"], first["missing"]) == (0, 0)
+    assert first["p99_ms"] > 0
 
     sockets = results["sockets"]
     assert sockets["sockets"] == 40

@@ -134,7 +134,7 @@ async def latency(
         grown = [rss_bytes(n.pid) - before for n, before in zip((b, c), rss0, strict=True)]
         versions = [p.version for p in payments]
         label = f"brokers push {broker.kind}"
-        await paced_run(a, group, payments, versions, rate, 1.0, warm_up=True, label=label)
+        await paced_run(a, group, payments, versions, rate, 1.0, first_second=True, label=label)
         cpu0, run_from = _cpu_now(nodes, side, broker), time.monotonic()
         run = await paced_run(a, group, payments, versions, rate, seconds, label=label)
         cpu1, run_for = _cpu_now(nodes, side, broker), time.monotonic() - run_from

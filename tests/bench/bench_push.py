@@ -76,7 +76,7 @@ async def paced_run(
     versions: list[int],
     rate: float,
     seconds: float,
-    warm_up: bool = False,
+    first_second: bool = False,
     label: str = "push",
 ) -> dict[str, Any]:
     """One paced run; `versions` (each payment's current version) is advanced in place.
@@ -148,7 +148,7 @@ async def paced_run(
         "target_p99_ms": 20,
     }
     print(
-        f"  {label}{' warm-up' if warm_up else ''}: {total} events at {rate:.0f}/s to "
+        f"  {label}{' first second' if first_second else ''}: {total} events at {rate:.0f}/s to "
         f"{group.size} sockets: "
         f"p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms, missing {missing}",
         flush=True,
@@ -186,11 +186,18 @@ async def run(
         if group.ready != len(subs):
             raise RuntimeError(f"only {group.ready} of {len(subs)} sockets subscribed")
         versions = [p.version for p in payments]
-        # Untimed: every pooled connection opened and every statement prepared, as in a
-        # service that has been running for a while.
-        await paced_run(service, group, payments, versions, rates[0], 1.0, warm_up=True)
+        # The first second of webhooks after start (issue 21: as fast as later ones),
+        # reported on its own row; the measured runs come after it.
+        first_second = await paced_run(
+            service, group, payments, versions, rates[0], 1.0, first_second=True
+        )
         for rate in rates:
             runs.append(await paced_run(service, group, payments, versions, rate, seconds))
     finally:
         await group.close()
-    return {"sockets": len(subs), "client_processes": client_processes, "runs": runs}
+    return {
+        "sockets": len(subs),
+        "client_processes": client_processes,
+        "first_second": first_second,
+        "runs": runs,
+    }
