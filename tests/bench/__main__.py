@@ -14,7 +14,8 @@ Sizes (environment; defaults fit the whole run in a few minutes on 2 cores):
                              holding this many payments with their attempts, events and
                              timeline rows (1000000; about a minute to store)
   BENCH_PUSH_SOCKETS         sockets, one payment each (1000)
-  BENCH_PUSH_RATES           webhooks per second, one paced run each (500,200)
+  BENCH_PUSH_RATES           webhooks per second, one paced run each (500,1000,200);
+                             the first second after start is paced at the first
   BENCH_PUSH_SECONDS         how long the paced load runs (10)
   BENCH_PUSH_CLIENT_PROCS    client processes (1)
   BENCH_SOCKETS              idle subscribed sockets (10000)
@@ -176,7 +177,7 @@ async def run_all(pg: TestPostgres, only: list[str], work_dir: Path) -> dict[str
                     service,
                     payments,
                     work_dir,
-                    rates=[float(r) for r in env_ints("BENCH_PUSH_RATES", (500, 200))],
+                    rates=[float(r) for r in env_ints("BENCH_PUSH_RATES", (500, 1000, 200))],
                     seconds=env_float("BENCH_PUSH_SECONDS", 10),
                     client_processes=env_int("BENCH_PUSH_CLIENT_PROCS", 1),
                 ),
