@@ -83,6 +83,7 @@ from tests.bench.common import (
     env_int,
     env_ints,
     gc_pauses,
+    postmaster_pid,
     raise_fd_limit,
     run_emulator,
 )
@@ -210,6 +211,7 @@ async def run_all(pg: TestPostgres, only: list[str], work_dir: Path) -> dict[str
                 emulator_url,
                 env_ints("BENCH_CREATE_LEVELS", (1, 16)),
                 env_int("BENCH_CREATE_REQUESTS", 400),
+                postmaster=await postmaster_pid(url),
             )
         _context(results["create"], service.log_path, load)
         pg.drop_database(url)

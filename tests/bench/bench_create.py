@@ -3,7 +3,9 @@
 The emulator runs in its own process. Its PaymentIntent create is timed directly (the
 form the service sends, over a kept-alive connection), then the service's endpoint,
 which writes the payment row, calls the emulator through stripe-python and attaches
-the ids. Overhead = service percentile - emulator percentile, at each concurrency.
+the ids. Overhead = service percentile - emulator percentile, at each concurrency. Beside it, the
+CPU time per create of the service process and of its PostgreSQL server (postmaster and
+backends), over the measured service run: steadier than wall time on a shared machine.
 """
 
 from __future__ import annotations
@@ -16,7 +18,15 @@ from typing import Any
 
 import aiohttp
 
-from tests.bench.common import API_KEY, DUMMY_STRIPE_KEY, ServiceProcess, ms, percentile
+from tests.bench.common import (
+    API_KEY,
+    DUMMY_STRIPE_KEY,
+    ServiceProcess,
+    cpu_seconds,
+    ms,
+    percentile,
+    postgres_cpu_seconds,
+)
 
 
 async def _timed(count: int, concurrency: int, call: Callable[[], Awaitable[bool]]) -> list[float]:
@@ -40,7 +50,11 @@ async def _timed(count: int, concurrency: int, call: Callable[[], Awaitable[bool
 
 
 async def run(
-    service: ServiceProcess, emulator_url: str, levels: list[int], count: int
+    service: ServiceProcess,
+    emulator_url: str,
+    levels: list[int],
+    count: int,
+    postmaster: int | None = None,
 ) -> dict[str, Any]:
     rows = []
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
@@ -81,8 +95,13 @@ async def run(
             await _timed(concurrency * 4, concurrency, direct)  # warm
             await _timed(concurrency * 4, concurrency, through_service)
             emulator = await _timed(count, concurrency, direct)
+            cpu0, pg0 = cpu_seconds(service.pid), postgres_cpu_seconds(postmaster)
             service_lat = await _timed(count, concurrency, through_service)
+            cpu1, pg1 = cpu_seconds(service.pid), postgres_cpu_seconds(postmaster)
             row: dict[str, Any] = {"concurrency": concurrency, "requests": count}
+            row["service_cpu_ms_per_create"] = round((cpu1 - cpu0) / count * 1000, 3)
+            if postmaster is not None:
+                row["postgres_cpu_ms_per_create"] = round((pg1 - pg0) / count * 1000, 3)
             for q in (50, 99):
                 e, s = percentile(emulator, q), percentile(service_lat, q)
                 row[f"emulator_p{q}_ms"] = ms(e)
@@ -91,7 +110,9 @@ async def run(
             rows.append(row)
             print(
                 f"  create c={concurrency}: overhead p50 {row['overhead_p50_ms']} ms, "
-                f"p99 {row['overhead_p99_ms']} ms (emulator p50 {row['emulator_p50_ms']} ms)",
+                f"p99 {row['overhead_p99_ms']} ms (emulator p50 {row['emulator_p50_ms']} ms); "
+                f"CPU per create: service {row['service_cpu_ms_per_create']} ms, "
+                f"PostgreSQL {row.get('postgres_cpu_ms_per_create')} ms",
                 flush=True,
             )
     return {"levels": rows}

@@ -102,6 +102,13 @@ def table(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                     f"{level['emulator_p50_ms']} / {level['emulator_p99_ms']}",
                     "",
                 ),
+                (
+                    f"create c={c}",
+                    "CPU ms per create: service / PostgreSQL",
+                    f"{level.get('service_cpu_ms_per_create')} / "
+                    f"{level.get('postgres_cpu_ms_per_create')}",
+                    "",
+                ),
             ]
     rows += bench_notify.table_rows(results.get("notify"))  # sizes: see bench_notify.py
     rows += bench_e2e.table_rows(results.get("e2e"))
