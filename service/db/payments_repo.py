@@ -93,6 +93,20 @@ _APPLY_CHANGE = {
     for outbox in (True, False)
 }
 
+_ADD_PAYMENT = {
+    notify: _with_timeline(
+        f"""INSERT INTO payments (id, order_id, customer_id, flow, amount, currency,
+                                  capture_method, description, metadata)
+            SELECT $6, $7, $8, $9, $10, $11, $12, $13, $14
+            WHERE NOT EXISTS (SELECT FROM payments WHERE order_id = $7 AND status <> 'canceled'
+                              FOR UPDATE)
+            ON CONFLICT DO NOTHING
+            RETURNING {_PAYMENT_COLUMNS}""",  # noqa: S608 - constant SQL pieces only
+        notify=notify,
+    )
+    for notify in (True, False)
+}
+
 _ATTACH_STRIPE_IDS = f"""UPDATE payments
     SET stripe_payment_intent_id = coalesce($2, stripe_payment_intent_id),
         stripe_checkout_session_id = coalesce($3, stripe_checkout_session_id),
@@ -145,16 +159,12 @@ class PaymentsRepo(InboxQueries, RefundQueries, AttemptQueries, CardQueries):
 
     async def add_payment(self, new: NewPayment) -> Payment | None:
         """Insert version 1 and its timeline row; None when the order already has an open
-        or succeeded payment (the partial unique indexes decide, race-free)."""
+        or succeeded payment. Race-free as one statement (``PgStore.add_payment`` runs it
+        without a transaction): the order's live payments are read under their lock, so
+        one succeeding or canceled meanwhile is waited for (the unique indexes alone would
+        let an open payment in beside a succeeded one), and a racing insert is refused."""
         row = await self.conn.fetchrow(
-            _with_timeline(
-                f"""INSERT INTO payments (id, order_id, customer_id, flow, amount, currency,
-                                          capture_method, description, metadata)
-                    VALUES ($6, $7, $8, $9, $10, $11, $12, $13, $14)
-                    ON CONFLICT DO NOTHING
-                    RETURNING {_PAYMENT_COLUMNS}""",  # noqa: S608 - constant SQL pieces only
-                notify=self.notify,
-            ),
+            _ADD_PAYMENT[self.notify],
             "created",
             "api",
             None,

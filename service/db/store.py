@@ -16,6 +16,7 @@ import asyncpg
 
 from service.db.payments_repo import PaymentsRepo
 from service.db.pool import Pool
+from service.payments.models import NewPayment, Payment
 
 Committed = tuple[UUID, int, float]  # payment, its new version, when the change was made
 AfterCommit = Callable[[Sequence[Committed]], None]
@@ -62,6 +63,21 @@ class PgStore:
             )
             async with committing(conn, repo, self.after_commit, self.on_outbox):
                 yield repo
+
+    async def add_payment(self, new: NewPayment) -> Payment | None:
+        """Without merchant notifications the insert is one statement (the row, its
+        timeline entry and its NOTIFY), atomic on its own: no BEGIN and COMMIT, two round
+        trips fewer on every creation (make bench, create). With them the outbox row is
+        a second statement, so a transaction it is."""
+        if self.notify_merchants:
+            async with self.transaction() as tx:
+                return await tx.add_payment(new)
+        async with self.pool.acquire() as conn:
+            repo = PaymentsRepo(conn, notify=self.after_commit is None, notify_merchants=False)
+            payment = await repo.add_payment(new)
+        if self.after_commit is not None and repo.committed:
+            self.after_commit(repo.committed)
+        return payment
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[PaymentsRepo]:

@@ -25,10 +25,11 @@ from service.http.schemas import (
 )
 from service.http.serialize import attempt_out, payment_out, refund_out, timeline_out
 from service.http.session_auth import bound_customer, session_may_read
-from service.keys import AUTH, GATEWAY, SETTINGS, STORE
+from service.keys import AUTH, GATEWAY, LOG_FIELDS, SETTINGS, STORE
 from service.payments.cancel_payment import cancel_payment
 from service.payments.create_payment import (
     CheckoutDetails,
+    CreatedPayment,
     CreatePayment,
     CustomerInfo,
     create_payment,
@@ -42,6 +43,18 @@ MAX_PAGE = 100
 
 def _json(model: BaseModel, status: int = 200) -> web.Response:
     return web.json_response(text=model.model_dump_json(), status=status)
+
+
+def _log_creation(request: web.Request, result: CreatedPayment) -> None:
+    """What was created, on the request's access-log line: one line per creation rather
+    than a second one of its own (a JSON line costs ~0.08 ms of CPU; make bench, create)."""
+    p = result.payment
+    request[LOG_FIELDS] = {
+        "payment_id": str(p.id),
+        "order_id": p.order_id,
+        "flow": p.flow,
+        "reused": not result.created,  # ("created" is a LogRecord attribute)
+    }
 
 
 def payment_id_param(request: web.Request) -> UUID:
@@ -107,6 +120,7 @@ async def create_payment_intent(request: web.Request) -> web.Response:
         save_card=body.save_card,
     )
     result = await create_payment(cmd, store=request.app[STORE], gateway=request.app[GATEWAY])
+    _log_creation(request, result)
     p = result.payment
     return _json(
         PaymentCreatedOut(
@@ -145,6 +159,7 @@ async def create_checkout_session(request: web.Request) -> web.Response:
         checkout=checkout,
     )
     result = await create_payment(cmd, store=request.app[STORE], gateway=request.app[GATEWAY])
+    _log_creation(request, result)
     p = result.payment
     return _json(
         CheckoutCreatedOut(

@@ -8,7 +8,6 @@ call with the same key, so Stripe answers with the same object instead of a seco
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -27,8 +26,6 @@ from service.payments.ports import (
     PaymentGateway,
     PaymentStore,
 )
-
-log = logging.getLogger(__name__)
 
 _RACE_RETRIES = 3
 
@@ -138,10 +135,6 @@ async def create_payment(
     # Any other GatewayError keeps the row: a retry repeats the call with the same key.
     async with store.connection() as db:  # one UPDATE
         payment = await db.attach_stripe_ids(payment.id, ids)
-    log.info(
-        "payment created",
-        extra={"payment_id": str(payment.id), "order_id": payment.order_id, "flow": payment.flow},
-    )
     return CreatedPayment(payment, created=not reused)
 
 
@@ -178,6 +171,24 @@ async def _claim_order(
 ) -> tuple[Payment, bool]:
     """The order's open payment when it matches, else a new row; the order rules of §3."""
     amount = cmd.amount
+    new = NewPayment(
+        id=new_id(),
+        order_id=cmd.order_id,
+        customer_id=customer_id,
+        flow=cmd.flow,
+        amount=amount,
+        currency=currency,
+        capture_method=cmd.capture_method,
+        description=cmd.description,
+        metadata=dict(cmd.metadata),
+    )
+    # Most orders have no live payment: the insert alone settles it, as it is refused
+    # while the order has an open or succeeded one (race-free). Only then is the order's
+    # payment read under its lock and the rules applied (without merchant notifications
+    # one round trip instead of four).
+    inserted = await store.add_payment(new)
+    if inserted is not None:
+        return inserted, False
     for _ in range(_RACE_RETRIES):
         async with store.transaction() as tx:
             for live in await tx.live_payments_for_order(cmd.order_id, for_update=True):
@@ -201,17 +212,7 @@ async def _claim_order(
                         },
                     )
                 return live, True
-            new = NewPayment(
-                id=new_id(),
-                order_id=cmd.order_id,
-                customer_id=customer_id,
-                flow=cmd.flow,
-                amount=amount,
-                currency=currency,
-                capture_method=cmd.capture_method,
-                description=cmd.description,
-                metadata=dict(cmd.metadata),
-            )
+            # The live payment was canceled meanwhile: insert again (the id is unused).
             payment = await tx.add_payment(new)
             if payment is not None:
                 return payment, False

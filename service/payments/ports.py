@@ -242,3 +242,9 @@ class PaymentStore(TransactionalStore, Protocol):
         """No BEGIN/COMMIT: for single statements (atomic on their own) and for reads
         that tolerate each statement seeing its own snapshot."""
         ...
+
+    async def add_payment(self, new: NewPayment) -> Payment | None:
+        """``PaymentsTx.add_payment`` committed on its own (the row, its timeline entry
+        and its notifications), in as few round trips as the store can; None when the
+        order already has an open or succeeded payment."""
+        ...

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import asyncpg
@@ -110,6 +111,24 @@ async def test_creation_names_the_customer_by_external_id(
     data = row["data"]
     assert (data["customer"], data["amount"], data["currency"]) == ("theatre-user-42", 1200, "eur")
     assert (data["metadata"], data["cause"]["kind"]) == ({"seats": "F7,F8"}, "created")
+
+
+async def test_the_stores_own_creation_writes_its_notification_once(
+    pool: Pool, store: PgStore, endpoint: int
+) -> None:
+    told: list[bool] = []
+    store.on_outbox = lambda: told.append(True)
+    first = _new(uuid.uuid4(), None)
+    created = await store.add_payment(first)
+    assert created is not None
+    [row] = await _rows(pool, created.id)
+    assert (row["version"], row["type"]) == (1, "payment.created")
+    assert told == [True]  # the deliverer hears of it after the commit
+    # The order's second live payment is refused: neither a row nor a notification.
+    second = replace(first, id=uuid.uuid4())
+    assert await store.add_payment(second) is None
+    assert await _rows(pool, second.id) == []
+    assert told == [True]
 
 
 async def test_a_declined_webhook_notifies_the_attempt_with_our_advice(
