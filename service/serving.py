@@ -56,9 +56,12 @@ def serve(
     app.on_startup.append(_warm_up)  # after the cleanup_ctx resources are up
     if gc_thresholds is not None:
         thresholds = gc_thresholds
+        # Clients are frozen only on uvloop: asyncio's own socket transports keep a
+        # reference cycle each, which frozen would never be freed (see gc_tuning).
+        freeze_clients = settings.event_loop == "uvloop"
 
         async def tune_gc(app: web.Application) -> None:
-            tune_for_serving(thresholds)
+            tune_for_serving(thresholds, freeze_clients=freeze_clients)
 
         app.on_startup.append(tune_gc)  # last: freezes what start-up and warm-up built
     log.info("serving on http://%s:%d/ (%s event loop)", host, port, settings.event_loop)

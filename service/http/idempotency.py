@@ -19,6 +19,7 @@ import json
 import logging
 import re
 import time
+from collections.abc import Awaitable
 from datetime import datetime
 from typing import Any
 
@@ -113,10 +114,15 @@ def idempotency_middleware(
             log.warning("idempotency: expired-key cleanup failed", exc_info=True)
 
     @web.middleware
-    async def idempotency(request: web.Request, handler: Handler) -> web.StreamResponse:
+    def idempotency(request: web.Request, handler: Handler) -> Awaitable[web.StreamResponse]:
+        """A plain function for requests without a key: it hands on the handler's
+        awaitable, so a request that lasts (a WebSocket) keeps no frame of it alive."""
         key = request.headers.get(HEADER)
         if key is None or request.method != "POST" or not request.path.startswith("/api/"):
-            return await handler(request)
+            return handler(request)
+        return keyed(request, handler, key)
+
+    async def keyed(request: web.Request, handler: Handler, key: str) -> web.StreamResponse:
         if not _VALID_KEY.fullmatch(key):
             return error_response(
                 400,

@@ -16,11 +16,12 @@ from dataclasses import dataclass
 from typing import Protocol
 from uuid import UUID
 
+from service.gc_tuning import freeze_soon
 from service.payments.models import TimelineEntry
 from service.payments.ports import PaymentStore
 from service.realtime.protocol import entries_json, payment_state
 from service.realtime.stats import RealtimeStats
-from service.realtime.subscriber import Close, Send, Subscriber, UpdateTexts
+from service.realtime.subscriber import Close, Send, Subscriber, UpdateTexts, WriteNow
 
 log = logging.getLogger(__name__)
 
@@ -77,9 +78,8 @@ class Hub:
         self.clients.add(client)
         self.stats.connections = len(self.clients)
 
-    @contextlib.asynccontextmanager
-    async def connected(self, send: Send, close: Close) -> AsyncIterator[Subscriber]:
-        """A live client for as long as the block runs: writer started, then torn down."""
+    def join(self, send: Send, close: Close, write_now: WriteNow | None = None) -> Subscriber:
+        """A live client, until ``leave``."""
         client = Subscriber(
             send,
             close,
@@ -87,14 +87,26 @@ class Hub:
             slow_after=self.slow_after,
             ping_every=self.ping_every,
             texts=self.texts,
+            write_now=write_now,
         )
         self.add(client)
         client.start()
+        return client
+
+    async def leave(self, client: Subscriber) -> None:
+        self.remove(client)
+        await client.stop()
+
+    @contextlib.asynccontextmanager
+    async def connected(
+        self, send: Send, close: Close, write_now: WriteNow | None = None
+    ) -> AsyncIterator[Subscriber]:
+        """A live client for as long as the block runs."""
+        client = self.join(send, close, write_now)
         try:
             yield client
         finally:
-            self.remove(client)
-            await client.stop()
+            await self.leave(client)
 
     def remove(self, client: Subscriber) -> None:
         for payment_id in list(client.versions):
@@ -126,6 +138,7 @@ class Hub:
         # _known is not advanced here: it records what fan-out has offered to every
         # watcher, and the other watchers may not have this version yet.
         client.offer(payment_id, "snapshot", payment_state(payment), entries_json(entries))
+        freeze_soon()  # a subscribed client tends to stay: out of the collector's scans
         return True
 
     def unsubscribe(self, client: Subscriber, payment_id: UUID) -> None:
@@ -149,12 +162,13 @@ class Hub:
     # slow clients --------------------------------------------------------------------------
 
     async def close_stuck_clients(self) -> None:
-        """Every ``slow_after / 2`` seconds, close the clients whose send has not finished
-        within ``slow_after``: one timer for all of them instead of one per message."""
+        """Every ``slow_after / 2`` seconds (or ``ping_every / 2``, if shorter), close the
+        clients whose send has not finished within ``slow_after`` and ping the ones quiet
+        for ``ping_every``: one timer for all of them instead of one per client."""
         while True:
-            await asyncio.sleep(self.slow_after / 2)
+            await asyncio.sleep(min(self.slow_after, self.ping_every) / 2)
             now = time.monotonic()
-            closed = sum(client.close_if_stuck(now) for client in list(self.clients))
+            closed = sum(client.tick(now) for client in list(self.clients))
             if closed:
                 log.info("closed %d client(s) that stopped reading", closed)
 

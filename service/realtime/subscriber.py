@@ -1,17 +1,18 @@
-"""One live client (a WebSocket or an SSE stream): its subscriptions and its writer task.
+"""One live client (a WebSocket or an SSE stream): its subscriptions and its writes.
 
 Fan-out calls ``offer`` synchronously: it never awaits the client. Pending messages are
 kept per payment and merged, so the queue holds at most one item per subscription (the
-newest state plus every timeline entry not yet sent). One writer task drains it in order.
-A client whose oldest pending item waits longer than ``slow_after``, or whose send has
-not finished after ``slow_after`` (the hub's watchdog looks every ``slow_after / 2``), is
-closed (4008) and resyncs on reconnect with ``since_version``, so nobody else waits for it.
+newest state plus every timeline entry not yet sent). What the transport takes without
+waiting (a WebSocket under its buffer limit: ``write_now``) is written in the same pass,
+so a fan-out to 10,000 sockets is one loop, not 10,000 task wake-ups; only a send that
+has to wait gets a writer task, which drains the queue in order and ends. A client whose
+oldest pending item waits longer than ``slow_after``, or whose send has not finished
+after ``slow_after`` (the hub's sweep looks every ``slow_after / 2``), is closed (4008)
+and resyncs on reconnect with ``since_version``, so nobody else waits for it.
 
-Thousands of these sit idle in one process, so an idle one holds little: no
-``asyncio.Event`` or deque (each carries a 600-byte deque), one future while it waits,
-one long-lived ping timer, and no extra task per wait or per send (``asyncio.wait_for``
-makes one) nor timer per send (a fan-out to 10,000 clients spent a tenth of its time
-arming and cancelling them).
+Thousands of these sit idle in one process, so an idle one holds little: no task, no
+timer (the hub's sweep sends the pings), no ``asyncio.Event`` or deque (each carries a
+600-byte deque).
 An update's text is built once per state and shared by every client that gets the same
 entries, not serialized again for each of them.
 """
@@ -36,6 +37,8 @@ Kind = Literal["snapshot", "update", "control", "ping"]
 # send(kind, version, text): the transport frames it (WS text frame, SSE event).
 Send = Callable[[Kind, int | None, str], Awaitable[None]]
 Close = Callable[[int, str], Awaitable[None]]
+# write_now(text): True if the transport took the whole message without waiting.
+WriteNow = Callable[[str], bool]
 
 MAX_CONTROL_MESSAGES = 32
 
@@ -45,11 +48,28 @@ class UpdateTexts:
     once per distinct set of entries, not once per client. Keyed by (id(state), entry
     versions); the state is kept with its text so its id cannot be reused meanwhile."""
 
-    __slots__ = ("_texts",)
+    __slots__ = ("_above", "_texts")
     MAX = 512
 
     def __init__(self) -> None:
         self._texts: dict[tuple[int, tuple[int, ...]], tuple[dict[str, Any], str]] = {}
+        self._above: dict[
+            tuple[int, int, int], tuple[dict[str, Any], list[dict[str, Any]], str]
+        ] = {}
+
+    def above(self, state: dict[str, Any], entries: list[dict[str, Any]], delivered: int) -> str:
+        """``text`` for a client that holds `delivered`: the entries above it. In a
+        fan-out every client gets the same `entries` list, so most find it here by
+        identity without filtering it or building a key from its versions."""
+        key = (id(state), id(entries), delivered)
+        cached = self._above.get(key)
+        if cached is not None and cached[0] is state and cached[1] is entries:
+            return cached[2]
+        text = self.text(state, [e for e in entries if e["version"] > delivered])
+        if len(self._above) >= self.MAX:
+            self._above.clear()
+        self._above[key] = (state, entries, text)
+        return text
 
     def text(self, state: dict[str, Any], entries: list[dict[str, Any]]) -> str:
         key = (id(state), tuple(e["version"] for e in entries))
@@ -107,6 +127,17 @@ class _Pending:
     committed_at: float | None = None
 
 
+@dataclass(slots=True)
+class _Out:
+    """One message taken off the queue, on its way to the transport."""
+
+    kind: Kind
+    version: int | None
+    text: str
+    payment_id: UUID | None = None
+    committed_at: float | None = None
+
+
 @dataclass(eq=False, slots=True)  # identity: clients are kept in sets
 class Subscriber:
     send: Send
@@ -115,41 +146,31 @@ class Subscriber:
     slow_after: float = 5.0
     ping_every: float = 25.0
     texts: UpdateTexts = field(default_factory=UpdateTexts)  # the hub's, shared
+    # Writes a text at once when the transport can take it without waiting (a WebSocket
+    # under its buffer limit); None: every message goes through ``send``.
+    write_now: WriteNow | None = None
     # payment -> highest version delivered (since_version until the snapshot goes out)
     versions: dict[UUID, int] = field(default_factory=dict)
     closed: Flag = field(default_factory=Flag)
     # insertion-ordered: the oldest pending payment first
     _pending: dict[UUID, _Pending] = field(default_factory=dict)
     _control: list[str] | None = None
-    _waiter: asyncio.Future[None] | None = None  # the idle writer's
-    _task: asyncio.Task[None] | None = None
-    # One long-lived timer per client for the pings, re-armed from the last send, rather
-    # than a timer armed and cancelled around every wait.
-    _ping_timer: asyncio.TimerHandle | None = None
+    _task: asyncio.Task[None] | None = None  # only while a send has to wait
     _ping_due: bool = False
     _last_sent: float = 0.0
     _sending_since: float | None = None  # while a send is in progress
 
     def start(self) -> None:
-        loop = asyncio.get_running_loop()
         self._last_sent = time.monotonic()
-        self._ping_timer = loop.call_later(self.ping_every, self._on_ping_timer)
-        self._task = loop.create_task(self._write_loop())
 
-    def _on_ping_timer(self) -> None:
-        if self.closed.is_set():
-            return
-        quiet = time.monotonic() - self._last_sent
-        if quiet >= self.ping_every * 0.99:
+    def tick(self, now: float) -> bool:
+        """The hub's sweep: close the client if stuck (True), else ping it if quiet."""
+        if self.close_if_stuck(now):
+            return True
+        if now - self._last_sent >= self.ping_every and not self.closed.is_set():
             self._ping_due = True
-            self._wake_writer()
-            quiet = 0.0
-        loop = asyncio.get_running_loop()
-        self._ping_timer = loop.call_later(self.ping_every - quiet, self._on_ping_timer)
-
-    def _wake_writer(self) -> None:
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
+            self._kick()
+        return False
 
     def offer(
         self,
@@ -160,11 +181,31 @@ class Subscriber:
         committed_at: float | None = None,
     ) -> None:
         """Queue a state for this client; merges with what is pending. Never awaits."""
-        if self.closed.is_set() or payment_id not in self.versions:
+        delivered = self.versions.get(payment_id)
+        if delivered is None or self.closed.is_set():
             return
-        delivered = self.versions[payment_id]
-        if kind == "update" and state["version"] <= delivered and payment_id not in self._pending:
-            return  # already has it (duplicate notification, or the snapshot covered it)
+        version: int = state["version"]
+        if kind == "update":
+            pending = self._pending
+            if version <= delivered and not (pending and payment_id in pending):
+                return  # already has it (duplicate notification, or the snapshot covered it)
+            write_now = self.write_now
+            if (
+                write_now is not None
+                and self._task is None
+                and not pending
+                and not self._control
+                and not self._ping_due
+                and write_now(self.texts.above(state, entries, delivered))
+            ):
+                # A fan-out's common case, kept short (it runs for every socket): nothing
+                # queued and the socket keeps up, so the update is written and done.
+                self.versions[payment_id] = version
+                self._last_sent = time.monotonic()
+                self.stats.messages_sent += 1
+                if committed_at is not None:
+                    self.stats.observe_push(time.time() - committed_at)
+                return
         fresh = {e["version"]: e for e in entries if e["version"] > delivered}
         item = self._pending.get(payment_id)
         if item is None:
@@ -177,7 +218,7 @@ class Subscriber:
             item.entries.update(fresh)
             item.committed_at = item.committed_at or committed_at
         self._check_slow()
-        self._wake_writer()
+        self._kick()
 
     def control(self, text: str) -> None:
         """pong / error: small, bounded; a client flooding us with pings is slow by choice."""
@@ -187,7 +228,7 @@ class Subscriber:
             self._close_soon(CLOSE_SLOW, "too many messages waiting")
             return
         self._control.append(text)
-        self._wake_writer()
+        self._kick()
 
     def forget(self, payment_id: UUID) -> None:
         self.versions.pop(payment_id, None)
@@ -205,7 +246,6 @@ class Subscriber:
     def _close_soon(self, code: int, reason: str) -> None:
         if not self.closed.is_set():
             self.closed.set()
-            self._wake_writer()
             asyncio.get_running_loop().create_task(self._close_quietly(code, reason))
 
     async def _close_quietly(self, code: int, reason: str) -> None:
@@ -214,73 +254,88 @@ class Subscriber:
 
     async def close(self, code: int, reason: str) -> None:
         self.closed.set()
-        self._wake_writer()
         await self._close_quietly(code, reason)
 
     async def stop(self) -> None:
         self.closed.set()
-        self._wake_writer()
-        if self._ping_timer is not None:
-            self._ping_timer.cancel()
-        if self._task is not None:
-            self._task.cancel()
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+                await task
 
-    async def _idle(self) -> None:
-        """Until there is something to send (or a ping is due, or the client closed)."""
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiter = waiter
-        try:
-            await waiter
-        finally:
-            self._waiter = None
+    # writing ---------------------------------------------------------------------------
 
-    async def _write_loop(self) -> None:
-        try:
-            while not self.closed.is_set():
-                if self._ping_due:
-                    self._ping_due = False
-                    await self._send("ping", None, PING)
-                    continue
-                if not self._control and not self._pending:
-                    await self._idle()
-                    continue
-                while self._control and not self.closed.is_set():
-                    await self._send("control", None, self._control.pop(0))
-                if self._pending and not self.closed.is_set():
-                    payment_id = next(iter(self._pending))
-                    await self._deliver(payment_id, self._pending.pop(payment_id))
-        except (ConnectionError, RuntimeError) as exc:
-            log.debug("client writer stopped: %r", exc)
-            self.closed.set()
+    def _kick(self) -> None:
+        """Write what is queued now, as far as the transport takes it without waiting;
+        the rest goes to a writer task, which ends once the queue is empty. An idle
+        client has no task, and a fan-out writes to each socket in the same pass."""
+        if self._task is not None or self.closed.is_set():
+            return  # the running writer takes it from the queue
+        while (out := self._take()) is not None:
+            if self.write_now is None or not self.write_now(out.text):
+                self._task = asyncio.get_running_loop().create_task(self._write_loop(out))
+                return
+            self._sent(out.payment_id, out.version, out.committed_at)
 
-    async def _deliver(self, payment_id: UUID, item: _Pending) -> None:
+    def _take(self) -> _Out | None:
+        """The next message to send, in order: ping, control messages, payment states."""
+        if self._ping_due:
+            self._ping_due = False
+            return _Out("ping", None, PING)
+        if self._control:
+            return _Out("control", None, self._control.pop(0))
+        while self._pending:
+            payment_id = next(iter(self._pending))
+            out = self._prepare(payment_id, self._pending.pop(payment_id))
+            if out is not None:
+                return out
+        return None
+
+    def _prepare(self, payment_id: UUID, item: _Pending) -> _Out | None:
         delivered = self.versions.get(payment_id)
         if delivered is None:
-            return  # unsubscribed meanwhile
+            return None  # unsubscribed meanwhile
         version: int = item.state["version"]
         if item.kind == "update" and version <= delivered:
-            return
+            return None
         entries = [item.entries[v] for v in sorted(item.entries) if v > delivered]
         if item.kind == "update":
             text = self.texts.text(item.state, entries)
         else:
             text = state_message(item.kind, item.state, entries)
-        await self._send(item.kind, version, text)
-        self.versions[payment_id] = max(delivered, version)
-        if item.committed_at is not None:
-            self.stats.observe_push(time.time() - item.committed_at)
+        return _Out(item.kind, version, text, payment_id, item.committed_at)
 
-    async def _send(self, kind: Kind, version: int | None, text: str) -> None:
-        # A send that cannot finish in time is a slow client as well: see close_if_stuck.
-        self._sending_since = time.monotonic()
-        try:
-            await self.send(kind, version, text)
-        finally:
-            self._sending_since = None
+    def _sent(
+        self, payment_id: UUID | None, version: int | None, committed_at: float | None
+    ) -> None:
         self._last_sent = time.monotonic()
         self.stats.messages_sent += 1
+        if payment_id is None or version is None:
+            return
+        delivered = self.versions.get(payment_id)
+        if delivered is not None and version > delivered:
+            self.versions[payment_id] = version
+        if committed_at is not None:
+            self.stats.observe_push(time.time() - committed_at)
+
+    async def _write_loop(self, out: _Out | None) -> None:
+        try:
+            while out is not None and not self.closed.is_set():
+                # A send that cannot finish in time is a slow client: see close_if_stuck.
+                self._sending_since = time.monotonic()
+                try:
+                    await self.send(out.kind, out.version, out.text)
+                finally:
+                    self._sending_since = None
+                self._sent(out.payment_id, out.version, out.committed_at)
+                out = self._take()
+        except (ConnectionError, RuntimeError) as exc:
+            log.debug("client writer stopped: %r", exc)
+            self.closed.set()
+        finally:
+            if self._task is asyncio.current_task():
+                self._task = None
 
     def close_if_stuck(self, now: float) -> bool:
         """Close the client if its current send has waited longer than ``slow_after``

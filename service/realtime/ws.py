@@ -9,9 +9,12 @@ one address or API key is a 429 before the upgrade.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import socket
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSMessage, WSMsgType, web
 
 from service import errors
 from service.http.auth import api_key_identity, check_status_token, has_api_key, reader_name
@@ -20,6 +23,7 @@ from service.http.session_auth import session_may_read
 from service.keys import AUTH, CONNECTION_LIMITS, HUB, SETTINGS
 from service.realtime import protocol
 from service.realtime.admit import admit
+from service.realtime.frames import BUFFER_LIMIT, FRAMES
 from service.realtime.limits import Admission
 from service.realtime.subscriber import Kind, Subscriber
 
@@ -52,55 +56,113 @@ async def websocket(request: web.Request) -> web.StreamResponse:
         admission.release()
 
 
+class _Socket:
+    """One client's WebSocket as the hub's subscriber writes to it."""
+
+    __slots__ = ("transport", "ws")
+
+    def __init__(self, ws: web.WebSocketResponse, transport: asyncio.Transport) -> None:
+        self.ws = ws
+        self.transport = transport
+
+    async def send(self, kind: Kind, version: int | None, text: str) -> None:
+        await self.ws.send_str(text)
+
+    async def close(self, code: int, reason: str) -> None:
+        await self.ws.close(code=code, message=reason.encode())
+
+    def write_now(self, text: str) -> bool:
+        """The frame straight into the transport, built once per text for every socket,
+        unless the client is behind (then ``send`` waits for its buffer to drain)."""
+        transport = self.transport
+        if (
+            self.ws.closed
+            or transport.is_closing()
+            or transport.get_write_buffer_size() > BUFFER_LIMIT
+        ):
+            return False
+        transport.write(FRAMES.frame(text))
+        return True
+
+
+def _abort_when_unacknowledged(transport: asyncio.Transport, seconds: float) -> None:
+    """Let the kernel drop a peer that stopped acknowledging what we send (gone without
+    a FIN): our pings every ``ws_ping_seconds`` then find it out within twice that. This
+    replaces aiohttp's heartbeat, whose timers and callbacks cost every idle socket
+    memory and left a reference cycle behind each closed one (see gc_tuning)."""
+    sock = transport.get_extra_info("socket")
+    if sock is not None and hasattr(socket, "TCP_USER_TIMEOUT"):
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, int(seconds * 1000))
+
+
 async def _serve(request: web.Request, admission: Admission) -> web.WebSocketResponse:
+    """The handshake, then the client's messages until it leaves. One coroutine frame for
+    the whole life of the socket (each further one costs every idle socket ~300 bytes)."""
     settings = request.app[SETTINGS]
     hub = request.app[HUB]
-    ws = web.WebSocketResponse(
-        compress=False,
-        heartbeat=settings.ws_ping_seconds * 2,
-        max_msg_size=settings.ws_max_message_bytes,
-    )
+    ws = web.WebSocketResponse(compress=False, max_msg_size=settings.ws_max_message_bytes)
     await ws.prepare(request)
-
-    async def send(kind: Kind, version: int | None, text: str) -> None:
-        await ws.send_str(text)
-
-    async def close(code: int, reason: str) -> None:
-        await ws.close(code=code, message=reason.encode())
-
-    async with hub.connected(send, close) as client:
-        await _read_loop(request, ws, client, admission)
+    transport = request.transport
+    if transport is None:
+        return ws  # gone during the handshake
+    _abort_when_unacknowledged(transport, settings.ws_ping_seconds * 2)
+    socket_ = _Socket(ws, transport)
+    client = hub.join(socket_.send, socket_.close, socket_.write_now)
+    try:
+        while not ws.closed and not client.closed.is_set():
+            try:
+                # No timer while subscribed: only a client without subscriptions is idle.
+                timeout = None if client.versions else settings.ws_idle_seconds
+                msg = await ws.receive(timeout=timeout)
+            except TimeoutError:
+                if not client.versions:
+                    await client.close(protocol.CLOSE_IDLE, "idle")
+                    break
+                continue
+            go_on = await _handle(request, client, msg, admission)
+            del msg  # not kept while the socket waits for its next message
+            if not go_on:
+                break
+    finally:
+        await hub.leave(client)
+        _drop_tracebacks(ws.exception())
     return ws
 
 
-async def _read_loop(
-    request: web.Request, ws: web.WebSocketResponse, client: Subscriber, admission: Admission
-) -> None:
-    settings = request.app[SETTINGS]
-    while not ws.closed and not client.closed.is_set():
-        try:
-            msg = await ws.receive(timeout=settings.ws_idle_seconds)
-        except TimeoutError:
-            if not client.versions:
-                await client.close(protocol.CLOSE_IDLE, "idle")
-                return
-            continue
-        if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
-            return
-        if msg.type != WSMsgType.TEXT:
-            await _refuse(client, protocol.CLOSE_BAD_MESSAGE, "bad_message", "Text frames only.")
-            return
-        try:
-            message = protocol.parse_client_message(msg.data)
-        except protocol.BadMessage as exc:
-            await _refuse(client, protocol.CLOSE_BAD_MESSAGE, "bad_message", str(exc))
-            return
-        if isinstance(message, protocol.Ping):
-            client.control(protocol.PONG)
-        elif isinstance(message, protocol.Unsubscribe):
-            request.app[HUB].unsubscribe(client, message.payment_id)
-        elif not await _subscribe(request, client, message, admission):
-            return
+def _drop_tracebacks(exc: BaseException | None) -> None:
+    """aiohttp keeps a failed close's or read's exception on the response, and its
+    traceback's frames hold the response: a reference cycle around every socket that
+    closed that way. Our sockets are frozen (gc_tuning), so the collector would never
+    free it; without the traceback, reference counting does."""
+    seen = 0
+    while exc is not None and seen < 8:
+        exc.__traceback__ = None
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+
+
+async def _handle(
+    request: web.Request, client: Subscriber, msg: WSMessage, admission: Admission
+) -> bool:
+    """One message from the client; False when the connection is done with."""
+    if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
+        return False
+    if msg.type != WSMsgType.TEXT:
+        await _refuse(client, protocol.CLOSE_BAD_MESSAGE, "bad_message", "Text frames only.")
+        return False
+    try:
+        message = protocol.parse_client_message(msg.data)
+    except protocol.BadMessage as exc:
+        await _refuse(client, protocol.CLOSE_BAD_MESSAGE, "bad_message", str(exc))
+        return False
+    if isinstance(message, protocol.Ping):
+        client.control(protocol.PONG)
+    elif isinstance(message, protocol.Unsubscribe):
+        request.app[HUB].unsubscribe(client, message.payment_id)
+    else:
+        return await _subscribe(request, client, message, admission)
+    return True
 
 
 async def _subscribe(
