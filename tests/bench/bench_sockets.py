@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -49,7 +50,10 @@ async def run(
     url = service.url + "/webhooks/stripe"
     before = await _settled_rss(service.pid)
     connect_started = time.monotonic()
-    group = await ClientGroup.start(ws_url, subs, client_processes, work_dir, "sockets")
+    # Lean clients (ws_lean.py): with aiohttp's, the clients' CPU was most of the
+    # fan-out's time. BENCH_SOCKETS_LEAN=0: aiohttp's, for comparison.
+    lean = os.environ.get("BENCH_SOCKETS_LEAN", "1") != "0"
+    group = await ClientGroup.start(ws_url, subs, client_processes, work_dir, "sockets", lean=lean)
     rounds = []
     try:
         connect_seconds = time.monotonic() - connect_started
@@ -67,6 +71,9 @@ async def run(
                         await response.read()
                         return response.status
 
+                from tests.bench.common import cpu_seconds as _cpu
+
+                _c0 = [_cpu(p) for p in [service.pid, *group.pids]]
                 started = time.monotonic()
                 statuses = await asyncio.gather(*(post(b) for b in bodies))
                 expected = len(subs)
@@ -117,6 +124,7 @@ async def run(
         "push_all_max_ms": all_ms[-1] if all_ms else None,
         "sockets_closed": closed,
         "first_message_was_update": group.early_updates,
+        "lean_clients": lean,
     }
     print(
         f"  sockets: {sockets}: {result['kib_per_socket']} KiB/socket, one update to all "

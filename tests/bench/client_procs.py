@@ -37,6 +37,8 @@ class ClientGroup:
         work_dir: Path,
         label: str,
         timeout: float = 300.0,
+        *,
+        lean: bool = False,
     ) -> ClientGroup:
         urls = [ws_url] if isinstance(ws_url, str) else ws_url
         per = -(-len(subs) // processes)
@@ -55,6 +57,7 @@ class ClientGroup:
                     "tests.bench.ws_clients",
                     urls[n % len(urls)],
                     str(path),
+                    *(["--lean"] if lean else []),
                     stdin=asyncio.subprocess.PIPE,
                     stdout=asyncio.subprocess.PIPE,
                     stderr=log,
