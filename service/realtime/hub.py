@@ -21,7 +21,8 @@ from service.payments.models import TimelineEntry
 from service.payments.ports import PaymentStore
 from service.realtime.protocol import entries_json, payment_state
 from service.realtime.stats import RealtimeStats
-from service.realtime.subscriber import Close, Send, Subscriber, UpdateTexts, WriteNow
+from service.realtime.subscriber import Close, Send, Subscriber, WriteNow
+from service.realtime.texts import UpdateTexts
 
 log = logging.getLogger(__name__)
 

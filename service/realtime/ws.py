@@ -39,23 +39,6 @@ def origin_allowed(request: web.Request, allowed: list[str]) -> bool:
     return origin == own or origin in allowed
 
 
-async def websocket(request: web.Request) -> web.StreamResponse:
-    settings = request.app[SETTINGS]
-    hub = request.app[HUB]
-    if not origin_allowed(request, settings.cors_origins):
-        return error_response(403, "origin_not_allowed", "This origin may not open a socket.")
-    if len(hub.clients) >= settings.ws_max_connections:
-        return error_response(503, "too_many_connections", "Too many connections; retry.")
-    admission = Admission(request.app[CONNECTION_LIMITS])
-    over = admit(admission, request, api_key_identity(request, request.app[AUTH]))
-    if over is not None:
-        return over
-    try:
-        return await _serve(request, admission)
-    finally:
-        admission.release()
-
-
 class _Socket:
     """One client's WebSocket as the hub's subscriber writes to it."""
 
@@ -96,38 +79,50 @@ def _abort_when_unacknowledged(transport: asyncio.Transport, seconds: float) -> 
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, int(seconds * 1000))
 
 
-async def _serve(request: web.Request, admission: Admission) -> web.WebSocketResponse:
-    """The handshake, then the client's messages until it leaves. One coroutine frame for
-    the whole life of the socket (each further one costs every idle socket ~300 bytes)."""
+async def websocket(request: web.Request) -> web.StreamResponse:
+    """Admission, the handshake, then the client's messages until it leaves: all in one
+    coroutine frame, which lives as long as the socket (each further one would cost every
+    idle socket ~300 bytes)."""
     settings = request.app[SETTINGS]
     hub = request.app[HUB]
-    ws = web.WebSocketResponse(compress=False, max_msg_size=settings.ws_max_message_bytes)
-    await ws.prepare(request)
-    transport = request.transport
-    if transport is None:
-        return ws  # gone during the handshake
-    _abort_when_unacknowledged(transport, settings.ws_ping_seconds * 2)
-    socket_ = _Socket(ws, transport)
-    client = hub.join(socket_.send, socket_.close, socket_.write_now)
+    if not origin_allowed(request, settings.cors_origins):
+        return error_response(403, "origin_not_allowed", "This origin may not open a socket.")
+    if len(hub.clients) >= settings.ws_max_connections:
+        return error_response(503, "too_many_connections", "Too many connections; retry.")
+    admission = Admission(request.app[CONNECTION_LIMITS])
+    over = admit(admission, request, api_key_identity(request, request.app[AUTH]))
+    if over is not None:
+        return over
     try:
-        while not ws.closed and not client.closed.is_set():
-            try:
-                # No timer while subscribed: only a client without subscriptions is idle.
-                timeout = None if client.versions else settings.ws_idle_seconds
-                msg = await ws.receive(timeout=timeout)
-            except TimeoutError:
-                if not client.versions:
-                    await client.close(protocol.CLOSE_IDLE, "idle")
+        ws = web.WebSocketResponse(compress=False, max_msg_size=settings.ws_max_message_bytes)
+        await ws.prepare(request)
+        transport = request.transport
+        if transport is None:
+            return ws  # gone during the handshake
+        _abort_when_unacknowledged(transport, settings.ws_ping_seconds * 2)
+        socket_ = _Socket(ws, transport)
+        client = hub.join(socket_.send, socket_.close, socket_.write_now)
+        try:
+            while not ws.closed and not client.closed.is_set():
+                try:
+                    # No timer while subscribed: only a client without subscriptions idles.
+                    timeout = None if client.versions else settings.ws_idle_seconds
+                    msg = await ws.receive(timeout=timeout)
+                except TimeoutError:
+                    if not client.versions:
+                        await client.close(protocol.CLOSE_IDLE, "idle")
+                        break
+                    continue
+                go_on = await _handle(request, client, msg, admission)
+                del msg  # not kept while the socket waits for its next message
+                if not go_on:
                     break
-                continue
-            go_on = await _handle(request, client, msg, admission)
-            del msg  # not kept while the socket waits for its next message
-            if not go_on:
-                break
+        finally:
+            await hub.leave(client)
+            _drop_tracebacks(ws.exception())
+        return ws
     finally:
-        await hub.leave(client)
-        _drop_tracebacks(ws.exception())
-    return ws
+        admission.release()
 
 
 def _drop_tracebacks(exc: BaseException | None) -> None:
