@@ -22,6 +22,8 @@ Sizes (environment; defaults fit the whole run in a few minutes on 2 cores):
   BENCH_SOCKETS_PAYMENTS     payments they watch (1: every socket watches the same one)
   BENCH_SOCKETS_CLIENT_PROCS client processes (4)
   BENCH_SOCKETS_PUSHES       updates pushed to all of them (3)
+  BENCH_SOCKETS_LEAN         0: aiohttp's WebSocket client in the client processes instead
+                             of ws_lean.py's (1)
   BENCH_CREATE_LEVELS        concurrency levels (1,16)
   BENCH_CREATE_REQUESTS      requests per level and side (400)
   BENCH_NOTIFY_*             merchant notifications: see bench_notify.py

@@ -112,3 +112,65 @@ async def test_a_client_whose_send_never_finishes_is_closed_and_others_go_on(
     assert stuck.close_code() == 4008
     assert hub.stats.slow_closes == 1
     assert [(m["type"], m["version"]) for m in reader.messages] == [("snapshot", 1), ("update", 2)]
+
+
+class Direct(Recorder):
+    """A transport that takes a message at once unless told it is full (``write_now``),
+    as a WebSocket under its buffer limit does; ``send`` is the waiting way."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.full = False
+        self.waited: list[dict[str, object]] = []
+
+    def write_now(self, text: str) -> bool:
+        if self.full:
+            return False
+        self.messages.append(json.loads(text))
+        return True
+
+    async def send(self, kind: Kind, version: int | None, text: str) -> None:
+        self.waited.append(json.loads(text))
+        self.messages.append(json.loads(text))
+
+
+async def test_a_client_that_keeps_up_is_written_in_the_fan_outs_own_pass(
+    store: PgStore,
+) -> None:
+    hub = Hub(store, RealtimeStats())
+    payment = await add_payment(store)
+    direct = Direct()
+    async with hub.connected(direct.send, direct.close, direct.write_now) as client:
+        await hub.subscribe(client, payment.id, 0)
+        payment = await change(store, payment, "processing")
+        await hub.publish([Notification(payment.id, 2)])
+        # Written before publish returned: no task, no wait.
+        assert [(m["type"], m["version"]) for m in direct.messages] == [
+            ("snapshot", 1),
+            ("update", 2),
+        ]
+        # A full transport: the next updates wait for ``send``, in order, merged.
+        direct.full = True
+        for status in ("requires_action", "processing"):
+            payment = await change(store, payment, status)
+            await hub.publish([Notification(payment.id, payment.version)])
+        await _drain(client)
+    assert direct.waited
+    assert direct.waited[-1]["version"] == 4
+    versions = [int(str(m["version"])) for m in direct.messages]
+    assert versions == sorted(versions)
+    assert versions[-1] == 4
+    assert hub.stats.messages_sent == len(direct.messages)
+
+
+async def test_a_quiet_client_is_pinged_by_the_hubs_sweep(store: PgStore) -> None:
+    hub = Hub(store, RealtimeStats(), ping_every=0.1)
+    direct = Direct()
+    sweep = asyncio.create_task(hub.close_stuck_clients())
+    try:
+        async with hub.connected(direct.send, direct.close, direct.write_now):
+            await asyncio.sleep(0.45)
+    finally:
+        sweep.cancel()
+    pings = [m for m in direct.messages if m["type"] == "ping"]
+    assert 2 <= len(pings) <= 5
