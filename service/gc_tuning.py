@@ -25,10 +25,43 @@ import asyncio
 import gc
 
 SERVING_THRESHOLDS = (50_000, 20, 100)
-FREEZE_DELAY = 0.25  # seconds: a burst of subscriptions is frozen in small batches
+# A burst of subscriptions is frozen in batches: after this many (~80 tracked objects
+# each, so each collection before a freeze stays a few milliseconds), or this long after
+# the first of them, whichever comes first.
+FREEZE_BATCH = 200
+FREEZE_DELAY = 0.25  # seconds
 
-_freezing = False
-_pending: asyncio.Handle | None = None
+
+class _Freezer:
+    __slots__ = ("enabled", "timer", "waiting")
+
+    def __init__(self) -> None:
+        self.enabled = False
+        self.timer: asyncio.TimerHandle | None = None
+        self.waiting = 0  # subscriptions since the last freeze
+
+    def soon(self) -> None:
+        if not self.enabled:
+            return
+        self.waiting += 1
+        if self.waiting >= FREEZE_BATCH:
+            self.freeze()
+        elif self.timer is None:
+            self.timer = asyncio.get_running_loop().call_later(FREEZE_DELAY, self.freeze)
+
+    def freeze(self) -> None:
+        self.stop()
+        gc.collect()  # nothing that is garbage now gets frozen
+        gc.freeze()
+
+    def stop(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        self.waiting = 0
+
+
+_FREEZER = _Freezer()
 
 
 def tune_for_serving(
@@ -37,31 +70,19 @@ def tune_for_serving(
     """Freeze what exists now and set `thresholds`. Only the young generations are
     collected first: a full collection here scans every imported module's objects
     (25-35 ms) to find a few dozen cyclic objects left by imports, which stay frozen."""
-    global _freezing
     gc.collect(1)
     gc.freeze()
     gc.set_threshold(*thresholds)
-    _freezing = freeze_clients
+    _FREEZER.enabled = freeze_clients
 
 
 def stop_freezing() -> None:
     """Back to collecting everything (tests that tuned the GC for a while)."""
-    global _freezing, _pending
-    _freezing = False
-    if _pending is not None:
-        _pending.cancel()
-        _pending = None
+    _FREEZER.enabled = False
+    _FREEZER.stop()
 
 
 def freeze_soon() -> None:
-    """Freeze the survivors in a moment (when serving): called once a client subscribed."""
-    global _pending
-    if _freezing and _pending is None:
-        _pending = asyncio.get_running_loop().call_later(FREEZE_DELAY, _freeze)
-
-
-def _freeze() -> None:
-    global _pending
-    _pending = None
-    gc.collect()
-    gc.freeze()
+    """Called once a client subscribed: when serving, its objects are frozen with the
+    next batch."""
+    _FREEZER.soon()
