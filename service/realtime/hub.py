@@ -71,6 +71,11 @@ class Hub:
         self.clients: set[Subscriber] = set()
         self._watchers: dict[UUID, set[Subscriber]] = {}
         self._known: dict[UUID, int] = {}  # highest version fanned out here, per payment
+        # Per payment, at most the oldest version its watchers hold: fan-out reads the
+        # timeline from there. Reading more entries than a client needs is harmless (each
+        # takes those above its own version); finding the exact oldest is a scan of every
+        # watcher (10 ms for 10,000), so it is done by the sweep, not before each fan-out.
+        self._floor: dict[UUID, int] = {}
         self.interest: Interest | None = None  # a broker that routes per payment, if any
 
     # clients -----------------------------------------------------------------------------
@@ -129,6 +134,7 @@ class Hub:
             self._watchers.setdefault(payment_id, set()).add(client)
             self.stats.subscriptions += 1
         client.versions[payment_id] = since_version
+        self._floor[payment_id] = min(self._floor.get(payment_id, since_version), since_version)
         async with self.store.connection() as db:
             payment = await db.get_payment(payment_id)
             entries = await db.timeline(payment_id, since_version) if payment else []
@@ -150,6 +156,7 @@ class Hub:
             if not watchers:
                 del self._watchers[payment_id]
                 self._known.pop(payment_id, None)
+                self._floor.pop(payment_id, None)
                 if self.interest is not None:
                     self.interest.unwatch(payment_id)
         client.forget(payment_id)
@@ -164,12 +171,14 @@ class Hub:
 
     async def close_stuck_clients(self) -> None:
         """Every ``slow_after / 2`` seconds (or ``ping_every / 2``, if shorter), close the
-        clients whose send has not finished within ``slow_after`` and ping the ones quiet
-        for ``ping_every``: one timer for all of them instead of one per client."""
+        clients whose send has not finished within ``slow_after``, ping the ones quiet
+        for ``ping_every`` and raise the timeline floors: one timer for all of them
+        instead of one per client."""
         while True:
             await asyncio.sleep(min(self.slow_after, self.ping_every) / 2)
             now = time.monotonic()
             closed = sum(client.tick(now) for client in list(self.clients))
+            self.raise_floors()
             if closed:
                 log.info("closed %d client(s) that stopped reading", closed)
 
@@ -188,7 +197,7 @@ class Hub:
                 newest[note.payment_id] = note
         if not newest:
             return 0
-        since = {pid: self._oldest_delivered(pid) for pid in newest}
+        since = {pid: self._floor.get(pid, 0) for pid in newest}
         async with self.store.connection() as db:
             payments, entries = await db.states_since(since)
         for payment in payments:
@@ -204,6 +213,13 @@ class Hub:
             for client in watchers:
                 client.offer(payment.id, "update", state, timeline, committed_at)
         return len(payments)
+
+    def raise_floors(self) -> None:
+        """Each floor up to the oldest version its watchers hold, where it may have risen
+        (below what was fanned out)."""
+        for payment_id in self._watchers:
+            if self._floor.get(payment_id, 0) < self._known.get(payment_id, 0):
+                self._floor[payment_id] = self._oldest_delivered(payment_id)
 
     def _oldest_delivered(self, payment_id: UUID) -> int:
         watchers = self._watchers.get(payment_id, ())
