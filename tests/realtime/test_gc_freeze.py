@@ -191,11 +191,14 @@ def test_closed_sockets_leave_nothing_frozen(serving_gc: None, database_url: str
             # connections and their statement caches, lazy imports) is in the baseline.
             await _open_and_close(app, port, message, how)
             await _until_clients(app, 0)
+            # Whatever earlier tests in this process left alive is not this test's
+            # (counted here; this also freezes it, before the frozen count is taken).
+            alive_before = _connections_still_alive()
             before = await _settled_freeze_count()
             frozen_while_open = await _open_and_close(app, port, message, how)
             await _until_clients(app, 0)
             after = await _settled_freeze_count()
-            return before, frozen_while_open, after, _connections_still_alive()
+            return before, frozen_while_open, after, _connections_still_alive() - alive_before
 
     loop = uvloop.new_event_loop()
     try:
@@ -205,7 +208,7 @@ def test_closed_sockets_leave_nothing_frozen(serving_gc: None, database_url: str
     # The sockets were frozen (or this test proves nothing)...
     assert frozen_while_open - before > SOCKETS * 30
     # ...and none of them outlived its connection, frozen in a cycle...
-    assert alive == 0
+    assert alive <= 0
     # ...nor anything else of them (what remains is the pool's and the loop's odds and
     # ends, a few hundred objects whatever the number of sockets).
     assert after - before < SOCKETS * SLACK_PER_SOCKET, (before, frozen_while_open, after)
