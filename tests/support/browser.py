@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 import aiohttp
 import pytest
 from aiohttp import web
-from playwright.async_api import Browser, Page, Request, async_playwright, expect
+from playwright.async_api import Browser, Page, Request, WebSocket, async_playwright, expect
 
 from service.app import create_app
 from service.config import PROJECT_ROOT
@@ -185,6 +185,7 @@ class PageWatch:
     requests: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     ws_sent: list[str] = field(default_factory=list)
+    ws_received: list[str] = field(default_factory=list)
 
     def foreign_requests(self, allowed_hosts: set[str]) -> list[str]:
         return [
@@ -264,10 +265,12 @@ async def new_page(
 
     page.on("request", on_request)
     page.on("pageerror", lambda error: watch.errors.append(str(error)))
-    page.on(
-        "websocket",
-        lambda ws: ws.on("framesent", lambda payload: watch.ws_sent.append(str(payload))),
-    )
+
+    def on_websocket(ws: WebSocket) -> None:
+        ws.on("framesent", lambda payload: watch.ws_sent.append(str(payload)))
+        ws.on("framereceived", lambda payload: watch.ws_received.append(str(payload)))
+
+    page.on("websocket", on_websocket)
     return page, watch
 
 
