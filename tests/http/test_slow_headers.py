@@ -7,32 +7,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
 
-from aiohttp import web
-
-from service.app import create_app
-from service.config import Settings
 from service.keys import AUTH, STORE
 from service.serving import handler_args
 from tests.support.payments import add_payment
+from tests.support.served_app import served_app
 from tests.support.settings import make_settings
 
 TIMEOUT = 1.0
-
-
-@contextlib.asynccontextmanager
-async def _serving(settings: Settings) -> AsyncIterator[tuple[web.Application, int]]:
-    """The app as ``serve`` runs it (same handler arguments), on a free port."""
-    app = create_app(settings)
-    runner = web.AppRunner(app, **handler_args(settings))
-    await runner.setup()
-    try:
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        yield app, runner.addresses[0][1]
-    finally:
-        await runner.cleanup()
 
 
 async def _trickle(port: int, prefix: bytes, seconds: float) -> float | None:
@@ -61,7 +43,7 @@ async def _trickle(port: int, prefix: bytes, seconds: float) -> float | None:
 
 async def test_slow_headers_are_cut(database_url: str) -> None:
     settings = make_settings(database_url, header_timeout_seconds=TIMEOUT)
-    async with _serving(settings) as (_, port):
+    async with served_app(settings) as (_, port):
         closed = await asyncio.gather(*(_trickle(port, b"", 6 * TIMEOUT) for _ in range(20)))
     assert all(c is not None and c < 3 * TIMEOUT for c in closed), closed
 
@@ -69,7 +51,7 @@ async def test_slow_headers_are_cut(database_url: str) -> None:
 async def test_slow_headers_of_a_second_request_are_cut(database_url: str) -> None:
     settings = make_settings(database_url, header_timeout_seconds=TIMEOUT)
     first = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
-    async with _serving(settings) as (_, port):
+    async with served_app(settings) as (_, port):
         closed = await _trickle(port, first, 6 * TIMEOUT)
     assert closed is not None
     assert closed < 3 * TIMEOUT
@@ -77,7 +59,7 @@ async def test_slow_headers_of_a_second_request_are_cut(database_url: str) -> No
 
 async def test_a_prompt_client_and_a_long_stream_are_not_cut(database_url: str) -> None:
     settings = make_settings(database_url, header_timeout_seconds=TIMEOUT, ws_ping_seconds=0.3)
-    async with _serving(settings) as (app, port):
+    async with served_app(settings) as (app, port):
         payment = await add_payment(app[STORE])
         token = app[AUTH].issue_status_token(payment.id)
         reader, writer = await asyncio.open_connection("127.0.0.1", port)

@@ -13,11 +13,10 @@ asyncio's own selector transports keep a reference cycle each (``_read_ready_cb`
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import socket
 import struct
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -25,14 +24,12 @@ import uvloop
 from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
 
-from service.app import create_app
-from service.config import Settings
 from service.gc_tuning import FREEZE_DELAY, stop_freezing, tune_for_serving
 from service.keys import AUTH, HUB, STORE
 from service.realtime.subscriber import Subscriber
-from service.serving import handler_args
 from tests.support.payments import add_payment
 from tests.support.raw_ws import RawWebSocket
+from tests.support.served_app import served_app
 from tests.support.settings import make_settings
 
 SOCKETS = 40
@@ -53,19 +50,6 @@ def serving_gc() -> Iterator[None]:
         gc.unfreeze()
         gc.set_threshold(*thresholds)
         gc.collect()
-
-
-@contextlib.asynccontextmanager
-async def _serving(settings: Settings) -> AsyncIterator[tuple[web.Application, int]]:
-    app = create_app(settings)
-    runner = web.AppRunner(app, **handler_args(settings))
-    await runner.setup()
-    try:
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        yield app, runner.addresses[0][1]
-    finally:
-        await runner.cleanup()
 
 
 def _subscribe_message(app: web.Application, payment_id: Any) -> dict[str, Any]:
@@ -184,7 +168,7 @@ def test_closed_sockets_leave_nothing_frozen(serving_gc: None, database_url: str
     )
 
     async def scenario() -> tuple[int, int, int, int]:
-        async with _serving(settings) as (app, port):
+        async with served_app(settings) as (app, port):
             payment = await add_payment(app[STORE])
             message = _subscribe_message(app, payment.id)
             # One round first, so what the first round builds for good (the pool's
