@@ -15,9 +15,7 @@ from service.db.payments_repo import NOTIFY_CHANNEL
 from service.db.pool import Pool, close_pool, create_pool
 from service.warm_up import warm_pool
 from tests.support.postgres import TestPostgres
-from tests.support.processes import free_port, spawn_service, wait_ready
-from tests.support.settings import TEST_API_KEY
-from tests.support.webhooks import WEBHOOK_SECRET
+from tests.support.processes import free_port, serve_env, spawn_service, wait_ready
 
 TABLES = ("payments", "payment_events", "payment_attempts", "stripe_events", "notifications")
 
@@ -96,15 +94,7 @@ async def test_a_failed_warm_up_leaves_a_cold_start_not_a_failed_one(
 
 async def test_serve_opens_its_whole_pool_before_it_is_ready(database_url: str) -> None:
     port = free_port()
-    env = {
-        "DATABASE_URL": database_url,
-        "STRIPE_SECRET_KEY": "sk_test_paylive_warm_up",
-        "STRIPE_API_BASE": "http://127.0.0.1:9",
-        "STRIPE_WEBHOOK_SECRETS": WEBHOOK_SECRET,
-        "API_KEYS": TEST_API_KEY,
-        "DB_POOL_MIN_SIZE": "1",
-        "DB_POOL_MAX_SIZE": "6",
-    }
+    env = serve_env(database_url, DB_POOL_MIN_SIZE="1", DB_POOL_MAX_SIZE="6")
     admin = await asyncpg.connect(database_url)
     database = await admin.fetchval("SELECT current_database()")
     others = await _sessions(admin, database)

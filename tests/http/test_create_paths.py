@@ -3,7 +3,6 @@ succeeded refused once the insert that settles most creations is turned down."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -11,21 +10,12 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from service.app import create_app
-from service.http.request_id import JsonAccessLogger
+from tests.support.access_log import access_lines, access_logged_client
 from tests.support.api import API, Client
 from tests.support.deliveries import deliver, paid_by_card, read, webhook_settings
 from tests.support.emulator import RunningEmulator
 
 PATH = "/api/payment-intents"
-
-
-async def _access_lines(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
-    for _ in range(100):  # the access log is written once the answer has gone out
-        lines = [r for r in caplog.records if r.getMessage().startswith(f"POST {PATH}")]
-        if lines:
-            return lines
-        await asyncio.sleep(0.01)
-    return []
 
 
 async def _create(api: Client, order_id: str, key: str) -> tuple[int, dict[str, Any]]:
@@ -39,13 +29,11 @@ async def test_a_creation_is_one_access_log_line_naming_the_payment(
     database_url: str, emulator: RunningEmulator, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
-    server = TestServer(create_app(webhook_settings(database_url, emulator)))
-    await server.start_server(access_log_class=JsonAccessLogger)
-    async with TestClient(server) as api:
+    async with access_logged_client(webhook_settings(database_url, emulator)) as api:
         caplog.clear()
         status, made = await _create(api, "order-log-1", "key-log-1")
         assert status == 201, made
-        [line] = await _access_lines(caplog)
+        [line] = await access_lines(caplog, f"POST {PATH}")
         fields = line.__dict__
         assert (fields["payment_id"], fields["order_id"]) == (made["payment_id"], "order-log-1")
         assert (fields["flow"], fields["reused"], fields["status"]) == (
@@ -59,7 +47,7 @@ async def test_a_creation_is_one_access_log_line_naming_the_payment(
         caplog.clear()  # the same order again (another key): its open payment, handed back
         status, again = await _create(api, "order-log-1", "key-log-2")
         assert (status, again["payment_id"]) == (200, made["payment_id"])
-        [line] = await _access_lines(caplog)
+        [line] = await access_lines(caplog, f"POST {PATH}")
         assert (line.__dict__["payment_id"], line.__dict__["reused"]) == (made["payment_id"], True)
 
 

@@ -15,21 +15,14 @@ from service.db.store import PgStore
 from service.payments.models import StripeIds
 from tests.support.api import API
 from tests.support.payments import add_payment
-from tests.support.processes import free_port, spawn_service, wait_ready
-from tests.support.settings import TEST_API_KEY
-from tests.support.webhooks import WEBHOOK_SECRET, event_body, intent, make_event, signed_headers
+from tests.support.processes import free_port, serve_env, spawn_service, wait_ready
+from tests.support.webhooks import event_body, intent, make_event, signed_headers
 
 
 @pytest.fixture
 def workers(database_url: str) -> Iterator[str]:
     port = free_port()
-    env = {
-        "DATABASE_URL": database_url,
-        "STRIPE_SECRET_KEY": "sk_test_paylive_workers",
-        "STRIPE_API_BASE": "http://127.0.0.1:9",
-        "STRIPE_WEBHOOK_SECRETS": WEBHOOK_SECRET,
-        "API_KEYS": TEST_API_KEY,
-    }
+    env = serve_env(database_url)
     parent = spawn_service(env, "--workers", "2", "--port", str(port))
     try:
         yield f"127.0.0.1:{port}"

@@ -12,12 +12,27 @@ import time
 import aiohttp
 
 from service.config import PROJECT_ROOT
+from tests.support.settings import TEST_API_KEY
+from tests.support.webhooks import WEBHOOK_SECRET
 
 
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def serve_env(database_url: str, **extra: str) -> dict[str, str]:
+    """What ``serve`` needs to start against `database_url`: the test API key and webhook
+    secret, and a Stripe address nothing listens on (no Stripe call expected)."""
+    return {
+        "DATABASE_URL": database_url,
+        "STRIPE_SECRET_KEY": "sk_test_paylive_served",
+        "STRIPE_API_BASE": "http://127.0.0.1:9",
+        "STRIPE_WEBHOOK_SECRETS": WEBHOOK_SECRET,
+        "API_KEYS": TEST_API_KEY,
+        **extra,
+    }
 
 
 def spawn_service(env: dict[str, str], *args: str) -> subprocess.Popen[bytes]:

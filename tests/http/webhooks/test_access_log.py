@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 
-from service.app import create_app
-from service.http.request_id import JsonAccessLogger
+from tests.support.access_log import access_lines, access_logged_client
 from tests.support.deliveries import deliver, paid_by_card, webhook_settings
 from tests.support.emulator import RunningEmulator
 
@@ -18,17 +15,11 @@ async def test_one_access_log_line_says_what_the_webhook_did(
     database_url: str, emulator: RunningEmulator, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
-    server = TestServer(create_app(webhook_settings(database_url, emulator)))
-    await server.start_server(access_log_class=JsonAccessLogger)
-    async with TestClient(server) as api:
+    async with access_logged_client(webhook_settings(database_url, emulator)) as api:
         payment, event = await paid_by_card(api, emulator)
         caplog.clear()
         assert await deliver(api, [event]) == ["applied"]
-        for _ in range(100):  # the access log is written once the answer has gone out
-            lines = [r for r in caplog.records if r.getMessage().startswith("POST /webhooks")]
-            if lines:
-                break
-            await asyncio.sleep(0.01)
+        lines = await access_lines(caplog, "POST /webhooks")
     assert len(lines) == 1
     fields = lines[0].__dict__
     assert fields["event_id"] == event["id"]
