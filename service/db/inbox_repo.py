@@ -121,14 +121,3 @@ class InboxQueries:
                ORDER BY created DESC LIMIT 1""",
             charge_id,
         )
-
-    async def fill_attempt_card(self, charge_id: str, brand: str | None, last4: str | None) -> int:
-        """Card details on the attempts of this charge that lack them; rows updated."""
-        status = await self.conn.execute(
-            """UPDATE payment_attempts SET card_brand = $2, card_last4 = $3
-               WHERE stripe_charge_id = $1 AND card_brand IS NULL""",
-            charge_id,
-            brand,
-            last4,
-        )
-        return int(status.rsplit(" ", 1)[-1])

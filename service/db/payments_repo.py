@@ -17,7 +17,7 @@ from uuid import UUID
 
 import asyncpg
 
-from service.db.attempts_repo import AttemptQueries
+from service.db.attempts_repo import AttemptQueries, attempt_args, attempt_insert
 from service.db.cards_repo import CardQueries
 from service.db.inbox_repo import InboxQueries
 from service.db.notifications_repo import outbox_args, outbox_insert, record_notification
@@ -50,10 +50,13 @@ _TIMELINE_ROW = """INSERT INTO payment_events (payment_id, version, kind, status
             SELECT id, version, $1::text, status, $2::text, $3::text, $4::jsonb FROM changed"""
 
 
-def _with_timeline(change_sql: str, *, notify: bool = True, outbox: bool = False) -> str:
+def _with_timeline(
+    change_sql: str, *, notify: bool = True, outbox: bool = False, attempt: bool = False
+) -> str:
     """`change_sql` (an INSERT or UPDATE of payments, RETURNING its columns, parameters
-    from $6) plus its timeline row, its NOTIFY and, with ``outbox``, its merchant
-    notification (parameters $16 to $21, ``outbox_args``), as one statement.
+    from $6) plus its timeline row, its NOTIFY, with ``outbox`` its merchant notification
+    (parameters $16 to $21, ``outbox_args``) and with ``attempt`` the attempt it records
+    (``attempt_args``, after the outbox's parameters, or from $16), as one statement.
 
     $1..$5: the entry's kind, cause_type, cause_id, data, and ts (when the change was
     made, for the commit-to-push latency metric). One statement rather than several: on
@@ -64,6 +67,9 @@ def _with_timeline(change_sql: str, *, notify: bool = True, outbox: bool = False
     parts = [f"changed AS ({change_sql})", f"entry AS ({_TIMELINE_ROW})"]
     if outbox:
         parts.append(f"outbox AS ({outbox_insert(16, changed='changed')})")
+    if attempt:
+        first = 22 if outbox else 16
+        parts.append(f"attempt AS ({attempt_insert(first, changed='changed')})")
     if notify:
         parts.append(
             f"""note AS (
@@ -88,9 +94,12 @@ _CHANGE = f"""UPDATE payments
         WHERE id = $6 AND version = $9
         RETURNING {_PAYMENT_COLUMNS}"""  # noqa: S608 - constant SQL pieces only
 _APPLY_CHANGE = {
-    (notify, outbox): _with_timeline(_CHANGE, notify=notify, outbox=outbox)
+    (notify, outbox, attempt): _with_timeline(
+        _CHANGE, notify=notify, outbox=outbox, attempt=attempt
+    )
     for notify in (True, False)
     for outbox in (True, False)
+    for attempt in (True, False)
 }
 
 _ADD_PAYMENT = {
@@ -275,8 +284,10 @@ class PaymentsRepo(InboxQueries, RefundQueries, AttemptQueries, CardQueries):
         one statement; the caller holds the row lock."""
         after = change.applied_to(payment, datetime.now(UTC))
         note = notification_for(payment, after, change) if self.notify_merchants else None
+        attempt = self.take_staged_attempt(payment.id)
+        await self.flush_attempt()  # another payment's, should one be waiting
         row = await self.conn.fetchrow(
-            _APPLY_CHANGE[self.notify, note is not None],
+            _APPLY_CHANGE[self.notify, note is not None, attempt is not None],
             change.kind,
             change.cause_type,
             change.cause_id,
@@ -293,6 +304,7 @@ class PaymentsRepo(InboxQueries, RefundQueries, AttemptQueries, CardQueries):
             after.amount_refunded,
             after.cancellation_reason,
             *(outbox_args(note) if note is not None else ()),
+            *(attempt_args(attempt) if attempt is not None else ()),
         )
         if row is None:
             raise RuntimeError(f"payment {payment.id} changed under us (lock not held?)")

@@ -33,6 +33,7 @@ async def committing(
     ``on_outbox`` hears that it wrote a merchant notification."""
     async with conn.transaction():
         yield
+        await repo.flush_attempt()  # an attempt no change took along (``add_attempt``)
     if after_commit is not None and repo.committed:
         after_commit(repo.committed)
     if on_outbox is not None and repo.wrote_notification:
@@ -84,4 +85,6 @@ class PgStore:
         """No transaction: each statement is atomic and sees its own snapshot, and the
         caller must not assume two statements agree. Saves BEGIN and COMMIT."""
         async with self.pool.acquire() as conn:
-            yield PaymentsRepo(conn, notify_merchants=self.notify_merchants)
+            repo = PaymentsRepo(conn, notify_merchants=self.notify_merchants)
+            yield repo
+            await repo.flush_attempt()

@@ -4,9 +4,11 @@ The ingest benchmark's client is wrk-like (requests built and signed beforehand,
 keep-alive connection per worker) and drives ``tests.bench.server``. Here the service is
 ``python -m service serve`` itself, one process and then ``--workers 2``, fed by an
 ordinary aiohttp ``ClientSession`` from this process, 16 signed deliveries at once. The
-reference is the ingest benchmark's: per event one asyncpg transaction from this process
-(inbox, payment ``FOR UPDATE``, attempt, the change with its timeline row and NOTIFY),
-same concurrency, same pool size. Reference and service alternate, ``rounds`` times.
+reference is fixed, whatever the service's statements become: per event one asyncpg
+transaction from this process, BEGIN, the inbox row, the payment ``FOR UPDATE``, the
+attempt, the change with its timeline row and NOTIFY, COMMIT (six round trips: the
+service's statements until the change took the attempt along), same concurrency, same
+pool size. Reference and service alternate, ``rounds`` times.
 
 Sizes (environment): BENCH_E2E_EVENTS per side (3000), BENCH_E2E_CONCURRENCY (16),
 BENCH_E2E_WORKERS the ``--workers`` values (1,2), BENCH_E2E_ROUNDS (2).
@@ -103,7 +105,7 @@ async def run(
             for _ in range(rounds):
                 refs.append(
                     await bench_ingest.run_reference_level(
-                        database_url, payments, concurrency, share, pool_max
+                        database_url, payments, concurrency, share, pool_max, attempt_apart=True
                     )
                 )
                 svcs.append(await _service_side(url, payments, concurrency, share))

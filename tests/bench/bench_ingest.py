@@ -200,9 +200,13 @@ def _prepare(body: bytes) -> _Prepared:
     return _Prepared(text, event, attempt, change)
 
 
-async def _reference_tx(conn: asyncpg.Connection, item: _Prepared) -> bool:
+async def _reference_tx(
+    conn: asyncpg.Connection, item: _Prepared, *, attempt_apart: bool = False
+) -> bool:
     """The service's own repository calls (same statements, same parameters) in one
-    transaction; no HTTP, signature, parsing or domain rules."""
+    transaction; no HTTP, signature, parsing or domain rules. `attempt_apart`: the
+    attempt in a statement of its own, as the service sent it before the change's
+    statement took it along (the end-to-end benchmark's fixed reference)."""
     repo = PaymentsRepo(conn, notify_merchants=False)  # as the service without endpoints
     async with conn.transaction():
         if await repo.inbox_claim(item.event, item.text) != "new":
@@ -212,6 +216,8 @@ async def _reference_tx(conn: asyncpg.Connection, item: _Prepared) -> bool:
         if payment is None:
             return False
         await repo.add_attempt(payment.id, item.attempt)
+        if attempt_apart:
+            await repo.flush_attempt()
         await repo.apply_change(payment, item.change)
     return True
 
@@ -222,6 +228,8 @@ async def run_reference_level(
     concurrency: int,
     count: int,
     pool_max: int,
+    *,
+    attempt_apart: bool = False,
 ) -> LevelResult:
     prepared = [_prepare(body) for body in _bodies(payments, count + concurrency * 2)]
     size = min(concurrency, pool_max)
@@ -230,7 +238,7 @@ async def run_reference_level(
 
         async def one(i: int, worker: int = 0) -> bool:
             async with pool.acquire() as conn:
-                return await _reference_tx(conn, prepared[i])
+                return await _reference_tx(conn, prepared[i], attempt_apart=attempt_apart)
 
         await asyncio.gather(*(one(count + i) for i in range(concurrency * 2)))  # warm
         cpu_before = time.process_time()

@@ -19,6 +19,7 @@ from asyncpg.connection import LoggedQuery
 
 from service.db.payments_repo import PaymentsRepo
 from service.db.pool import create_pool
+from service.db.store import committing
 from service.payments.ingest_event import ingest_event
 from tests.support.history import history_sql
 from tests.support.payments import add_payment
@@ -43,8 +44,9 @@ class RecordingStore:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[PaymentsRepo]:
-        async with self.conn.transaction():
-            yield PaymentsRepo(self.conn)
+        repo = PaymentsRepo(self.conn)
+        async with committing(self.conn, repo, None):  # as PgStore commits
+            yield repo
 
 
 def full_scans(plan: dict[str, Any]) -> Iterator[str]:
