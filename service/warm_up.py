@@ -30,6 +30,7 @@ import asyncpg
 
 from service.db.payments_repo import PaymentsRepo
 from service.db.pool import Pool
+from service.db.store import committing
 from service.payments.ingest_event import ingest_event
 from service.payments.models import NewPayment, StripeIds
 
@@ -52,8 +53,9 @@ class _Rehearsal:
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[PaymentsRepo]:
-        async with self.conn.transaction():  # nested: a savepoint
-            yield self.repo()
+        repo = self.repo()
+        async with committing(self.conn, repo, None):  # nested: a savepoint
+            yield repo
 
 
 def _declined_event(payment_id: uuid.UUID, intent_id: str, livemode: bool) -> dict[str, Any]:

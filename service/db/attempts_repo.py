@@ -12,14 +12,14 @@ _ATTEMPT_COLUMNS = """payment_id, outcome, stripe_event_id, occurred_at, stripe_
     stripe_payment_method_id, card_brand, card_last4, error_type, error_code, decline_code,
     advice_code, network_advice_code, network_decline_code, error_message,
     last_payment_error, advice_next_step, advice_retryable, advice_message"""
-_ATTEMPT_FIELDS = 18  # the columns after payment_id: ``attempt_args``
+ATTEMPT_ARGS = 18  # the columns after payment_id: ``attempt_args``
 
 
 def attempt_insert(first: int, *, changed: str | None = None) -> str:
     """The attempt's INSERT, its fields from ``$first`` (``attempt_args``). Alone, its
     payment id is ``$1``; inside a change's own statement, it is the ``changed`` row's
     (nothing written if the change wrote nothing)."""
-    fields = ", ".join(f"${n}" for n in range(first, first + _ATTEMPT_FIELDS))
+    fields = ", ".join(f"${n}" for n in range(first, first + ATTEMPT_ARGS))
     source = f"VALUES ($1, {fields})"
     if changed is not None:
         source = f"SELECT id, {fields} FROM {changed}"  # noqa: S608 - constant SQL pieces

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 import asyncpg
+
+from service.payments.ports import EventAlreadyStored
 
 InboxState = Literal["new", "pending", "processed"]
 
@@ -32,8 +36,59 @@ def _row(event: dict[str, Any], raw: str | None) -> tuple[str, str, datetime, bo
     )
 
 
+_INBOX_COLUMNS = "id, type, created, livemode, payload, processed_at, last_error"
+INBOX_ARGS = 6  # ``_row``'s five values, then last_error
+
+
+def inbox_insert(first: int) -> str:
+    """An event's inbox row, processed, from ``$first`` (``_row``'s five values, then
+    last_error). No ON CONFLICT: a row already there fails the statement
+    (``already_stored``)."""
+    a, b, c, d, e, f = (f"${n}" for n in range(first, first + INBOX_ARGS))
+    return f"""INSERT INTO stripe_events ({_INBOX_COLUMNS})
+            VALUES ({a}, {b}, {c}, {d}, {e}::text::jsonb, now(), {f})"""  # noqa: S608
+
+
+_INBOX_ADD = inbox_insert(1)
+
+
+@contextlib.contextmanager
+def already_stored() -> Iterator[None]:
+    """A staged inbox row (``inbox_add``) that met its event's existing row."""
+    try:
+        yield
+    except asyncpg.UniqueViolationError as exc:
+        if exc.constraint_name == "stripe_events_pkey":
+            raise EventAlreadyStored(exc.detail) from exc
+        raise
+
+
+StagedEvent = tuple[str, str, datetime, bool, str]  # ``_row``
+
+
 class InboxQueries:
     conn: asyncpg.Connection
+    # An event waiting for the transaction's next change (``inbox_add``).
+    staged_event: StagedEvent | None = None
+
+    def inbox_add(self, event: dict[str, Any], raw: str | None = None) -> None:
+        """Store the event as processed, with this transaction's next change (in the
+        change's own statement: one round trip fewer than claiming it first) or before
+        commit. The inbox must not hold it yet: if it does, the statement fails and
+        ``EventAlreadyStored`` says so; the transaction must then be rolled back, and
+        ``inbox_claim`` tells what the existing row means."""
+        self.staged_event = _row(event, raw)
+
+    def take_staged_event(self) -> StagedEvent | None:
+        staged, self.staged_event = self.staged_event, None
+        return staged
+
+    async def flush_event(self) -> None:
+        """The staged event in a statement of its own, if one is waiting."""
+        staged = self.take_staged_event()
+        if staged is not None:
+            with already_stored():
+                await self.conn.execute(_INBOX_ADD, *staged, None)
 
     async def inbox_claim(self, event: dict[str, Any], raw: str | None = None) -> InboxState:
         """Insert the event, or lock its existing row; say whether it still needs applying.
@@ -67,6 +122,12 @@ class InboxQueries:
 
     async def inbox_mark_unusable(self, event_id: str, why: str) -> None:
         """Processed (never to be applied, nor retried), with why in last_error."""
+        staged = self.staged_event
+        if staged is not None and staged[0] == event_id:
+            self.staged_event = None
+            with already_stored():
+                await self.conn.execute(_INBOX_ADD, *staged, why[:2000])
+            return
         await self.conn.execute(
             "UPDATE stripe_events SET processed_at = now(), last_error = $2 WHERE id = $1",
             event_id,

@@ -32,13 +32,16 @@ def api_time_sql(t: str) -> str:
             ELSE to_char({t} AT TIME ZONE 'UTC', '.US') END || 'Z'"""
 
 
+OUTBOX_ARGS = 6  # ``outbox_args``
+
+
 def outbox_insert(first: int, *, changed: str | None = None) -> str:
     """The outbox rows of one notification, one per configured endpoint, with the
     customer's external id filled in; its parameters, from ``$first``, are
     ``outbox_args``. Alone (``record_notification``) or inside a change's own statement,
     whose ``changed`` row it then follows: nothing written if the change wrote nothing,
     and ``updated_at`` as the database stamped it (the data was built before)."""
-    a, b, c, d, e, f = (f"${n}" for n in range(first, first + 6))
+    a, b, c, d, e, f = (f"${n}" for n in range(first, first + OUTBOX_ARGS))
     # One merge into the data (a jsonb_set per key would rewrite it once per key).
     filled = f"'customer', (SELECT external_id FROM customers WHERE id = {f})"  # noqa: S608
     source = "merchant_endpoints e"

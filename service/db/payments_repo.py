@@ -17,10 +17,15 @@ from uuid import UUID
 
 import asyncpg
 
-from service.db.attempts_repo import AttemptQueries, attempt_args, attempt_insert
+from service.db.attempts_repo import ATTEMPT_ARGS, AttemptQueries, attempt_args, attempt_insert
 from service.db.cards_repo import CardQueries
-from service.db.inbox_repo import InboxQueries
-from service.db.notifications_repo import outbox_args, outbox_insert, record_notification
+from service.db.inbox_repo import InboxQueries, already_stored, inbox_insert
+from service.db.notifications_repo import (
+    OUTBOX_ARGS,
+    outbox_args,
+    outbox_insert,
+    record_notification,
+)
 from service.db.refunds_repo import RefundQueries
 from service.notifications.rules import notification_for
 from service.payments.models import Change, Customer, NewPayment, Payment, StripeIds, TimelineEntry
@@ -51,25 +56,36 @@ _TIMELINE_ROW = """INSERT INTO payment_events (payment_id, version, kind, status
 
 
 def _with_timeline(
-    change_sql: str, *, notify: bool = True, outbox: bool = False, attempt: bool = False
+    change_sql: str,
+    *,
+    notify: bool = True,
+    outbox: bool = False,
+    attempt: bool = False,
+    event: bool = False,
 ) -> str:
     """`change_sql` (an INSERT or UPDATE of payments, RETURNING its columns, parameters
-    from $6) plus its timeline row, its NOTIFY, with ``outbox`` its merchant notification
-    (parameters $16 to $21, ``outbox_args``) and with ``attempt`` the attempt it records
-    (``attempt_args``, after the outbox's parameters, or from $16), as one statement.
+    from $6) plus its timeline row and its NOTIFY, as one statement; and what the change
+    takes along, each with its parameters in this order from $16: with ``outbox`` the
+    merchant's notification (``outbox_args``), with ``attempt`` the attempt it records
+    (``attempt_args``), with ``event`` the Stripe event's inbox row (``inbox_add``).
 
     $1..$5: the entry's kind, cause_type, cause_id, data, and ts (when the change was
     made, for the commit-to-push latency metric). One statement rather than several: on
     the webhook path each round trip to PostgreSQL costs more than the work it carries
     (make bench, ingest). No row back: ``change_sql`` changed nothing, and nothing was
-    written (the outbox row selects from ``changed`` too).
+    written (the outbox and attempt rows select from ``changed`` too; the caller then
+    fails the transaction).
     """
     parts = [f"changed AS ({change_sql})", f"entry AS ({_TIMELINE_ROW})"]
+    first = 16
     if outbox:
-        parts.append(f"outbox AS ({outbox_insert(16, changed='changed')})")
+        parts.append(f"outbox AS ({outbox_insert(first, changed='changed')})")
+        first += OUTBOX_ARGS
     if attempt:
-        first = 22 if outbox else 16
         parts.append(f"attempt AS ({attempt_insert(first, changed='changed')})")
+        first += ATTEMPT_ARGS
+    if event:
+        parts.append(f"inbox AS ({inbox_insert(first)})")
     if notify:
         parts.append(
             f"""note AS (
@@ -94,12 +110,13 @@ _CHANGE = f"""UPDATE payments
         WHERE id = $6 AND version = $9
         RETURNING {_PAYMENT_COLUMNS}"""  # noqa: S608 - constant SQL pieces only
 _APPLY_CHANGE = {
-    (notify, outbox, attempt): _with_timeline(
-        _CHANGE, notify=notify, outbox=outbox, attempt=attempt
+    (notify, outbox, attempt, event): _with_timeline(
+        _CHANGE, notify=notify, outbox=outbox, attempt=attempt, event=event
     )
     for notify in (True, False)
     for outbox in (True, False)
     for attempt in (True, False)
+    for event in (True, False)
 }
 
 _ADD_PAYMENT = {
@@ -198,6 +215,11 @@ class PaymentsRepo(InboxQueries, RefundQueries, AttemptQueries, CardQueries):
             )
         return created
 
+    async def flush_staged(self) -> None:
+        """What no change took along (``inbox_add``, ``add_attempt``): before commit."""
+        await self.flush_event()
+        await self.flush_attempt()
+
     def _changed(self, payment: Payment) -> Payment:
         if not self.notify:
             self.committed.append((payment.id, payment.version, time.time()))
@@ -286,26 +308,30 @@ class PaymentsRepo(InboxQueries, RefundQueries, AttemptQueries, CardQueries):
         note = notification_for(payment, after, change) if self.notify_merchants else None
         attempt = self.take_staged_attempt(payment.id)
         await self.flush_attempt()  # another payment's, should one be waiting
-        row = await self.conn.fetchrow(
-            _APPLY_CHANGE[self.notify, note is not None, attempt is not None],
-            change.kind,
-            change.cause_type,
-            change.cause_id,
-            change.data,
-            time.time(),
-            payment.id,
-            after.status,
-            after.stripe_state_at,
-            payment.version,
-            after.stripe_state_rank,
-            after.stripe_payment_intent_id,
-            after.amount_capturable,
-            after.amount_captured,
-            after.amount_refunded,
-            after.cancellation_reason,
-            *(outbox_args(note) if note is not None else ()),
-            *(attempt_args(attempt) if attempt is not None else ()),
-        )
+        event = self.take_staged_event()
+        statement = _APPLY_CHANGE[self.notify, note is not None, attempt is not None, bool(event)]
+        with already_stored():
+            row = await self.conn.fetchrow(
+                statement,
+                change.kind,
+                change.cause_type,
+                change.cause_id,
+                change.data,
+                time.time(),
+                payment.id,
+                after.status,
+                after.stripe_state_at,
+                payment.version,
+                after.stripe_state_rank,
+                after.stripe_payment_intent_id,
+                after.amount_capturable,
+                after.amount_captured,
+                after.amount_refunded,
+                after.cancellation_reason,
+                *(outbox_args(note) if note is not None else ()),
+                *(attempt_args(attempt) if attempt is not None else ()),
+                *((*event, None) if event is not None else ()),
+            )
         if row is None:
             raise RuntimeError(f"payment {payment.id} changed under us (lock not held?)")
         self.wrote_notification |= note is not None

@@ -33,7 +33,7 @@ async def committing(
     ``on_outbox`` hears that it wrote a merchant notification."""
     async with conn.transaction():
         yield
-        await repo.flush_attempt()  # an attempt no change took along (``add_attempt``)
+        await repo.flush_staged()  # what no change took along (``inbox_add``, ``add_attempt``)
     if after_commit is not None and repo.committed:
         after_commit(repo.committed)
     if on_outbox is not None and repo.wrote_notification:
@@ -87,4 +87,4 @@ class PgStore:
         async with self.pool.acquire() as conn:
             repo = PaymentsRepo(conn, notify_merchants=self.notify_merchants)
             yield repo
-            await repo.flush_attempt()
+            await repo.flush_staged()

@@ -1,10 +1,16 @@
 """The webhook inbox pipeline (DESIGN §4, steps 2 and 3), after the signature has been checked.
 
-One transaction: claim the inbox row (duplicates stop here), apply, mark processed (a new
-row is inserted marked, which the commit makes true). An event that can never apply is
-marked processed with the reason in its row's last_error (so Stripe stops sending it). If
-anything fails the transaction rolls back whole, the failure is noted on the inbox row in
-a second transaction, and the error propagates so Stripe gets a 500 and retries.
+One transaction: apply, and store the event in the inbox marked processed, which the
+commit makes true. Most deliveries are an event's first: its inbox row goes in with the
+change it makes, in that change's own statement (``inbox_add``), one round trip fewer
+than claiming it first. Should the inbox hold it already (a repeated delivery, a
+concurrent one that committed first, or an earlier try that failed), that statement
+fails, the transaction rolls back whole, and a second one claims the row first as before:
+duplicates stop there, and an earlier failure's row is applied and marked processed. An
+event that can never apply is marked processed with the reason in its row's last_error
+(so Stripe stops sending it). If anything fails the transaction rolls back whole, the
+failure is noted on the inbox row in another transaction, and the error propagates so
+Stripe gets a 500 and retries.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from typing import Any
 from service.payments.apply_event import apply_event
 from service.payments.event_common import EventResult
 from service.payments.event_rules import OBJECT_FAMILIES
-from service.payments.ports import TransactionalStore
+from service.payments.ports import EventAlreadyStored, TransactionalStore
 
 log = logging.getLogger(__name__)
 
@@ -63,18 +69,10 @@ async def ingest_event(
     (reconciliation's backfill), which lists its own mode's events alone.
     """
     try:
-        async with store.transaction() as tx:
-            claim = await tx.inbox_claim(event, raw)
-            if claim == "processed":
-                return EventResult("duplicate")
-            if livemode is not None and (event.get("livemode") is True) != livemode:
-                result = EventResult("mismatch", reason="livemode")
-            else:
-                result = await apply_event(tx, event)
-            if result.outcome in _FLAGGED:  # kept, acknowledged, and flagged with why
-                await tx.inbox_mark_unusable(event["id"], f"{result.outcome}: {result.reason}")
-            elif claim == "pending":  # a new row went in marked processed, on commit
-                await tx.inbox_mark_processed(event["id"])
+        try:
+            result = await _apply_once(event, store, raw, livemode, claim_first=False)
+        except EventAlreadyStored:  # the inbox knows it: what its row says decides
+            result = await _apply_once(event, store, raw, livemode, claim_first=True)
     except Exception as exc:
         log.warning(
             "webhook event failed; left unprocessed for Stripe's retry",
@@ -107,4 +105,34 @@ async def ingest_event(
             "version": result.version,
         },
     )
+    return result
+
+
+async def _apply_once(
+    event: dict[str, Any],
+    store: TransactionalStore,
+    raw: str | None,
+    livemode: bool | None,
+    *,
+    claim_first: bool,
+) -> EventResult:
+    """One transaction. `claim_first`: the inbox row is claimed before anything else
+    (duplicates stop there); otherwise it is added with the event's change, and
+    ``EventAlreadyStored`` rolls everything back if the inbox held it already."""
+    async with store.transaction() as tx:
+        if claim_first:
+            claim = await tx.inbox_claim(event, raw)
+            if claim == "processed":
+                return EventResult("duplicate")
+        else:
+            tx.inbox_add(event, raw)
+            claim = "new"
+        if livemode is not None and (event.get("livemode") is True) != livemode:
+            result = EventResult("mismatch", reason="livemode")
+        else:
+            result = await apply_event(tx, event)
+        if result.outcome in _FLAGGED:  # kept, acknowledged, and flagged with why
+            await tx.inbox_mark_unusable(event["id"], f"{result.outcome}: {result.reason}")
+        elif claim == "pending":  # a new row went in marked processed, on commit
+            await tx.inbox_mark_processed(event["id"])
     return result

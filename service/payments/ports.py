@@ -148,6 +148,11 @@ class PaymentGateway(Protocol):
         ...
 
 
+class EventAlreadyStored(Exception):
+    """``inbox_add``'s event was in the inbox already (a repeated delivery, or an earlier
+    try that failed): the transaction that added it failed and must be rolled back."""
+
+
 class PaymentsTx(Protocol):
     """One database transaction, as the use cases see it (``service/db/payments_repo.py``)."""
 
@@ -209,6 +214,7 @@ class PaymentsTx(Protocol):
         status: str,
         reason: str | None,
     ) -> Refund: ...
+    def inbox_add(self, event: dict[str, Any], raw: str | None = None) -> None: ...
     async def inbox_claim(
         self, event: dict[str, Any], raw: str | None = None
     ) -> Literal["new", "pending", "processed"]: ...

@@ -7,8 +7,8 @@ ordinary aiohttp ``ClientSession`` from this process, 16 signed deliveries at on
 reference is fixed, whatever the service's statements become: per event one asyncpg
 transaction from this process, BEGIN, the inbox row, the payment ``FOR UPDATE``, the
 attempt, the change with its timeline row and NOTIFY, COMMIT (six round trips: the
-service's statements until the change took the attempt along), same concurrency, same
-pool size. Reference and service alternate, ``rounds`` times.
+service's statements until its change took the inbox row and the attempt along), same
+concurrency, same pool size. Reference and service alternate, ``rounds`` times.
 
 Sizes (environment): BENCH_E2E_EVENTS per side (3000), BENCH_E2E_CONCURRENCY (16),
 BENCH_E2E_WORKERS the ``--workers`` values (1,2), BENCH_E2E_ROUNDS (2).
@@ -105,7 +105,7 @@ async def run(
             for _ in range(rounds):
                 refs.append(
                     await bench_ingest.run_reference_level(
-                        database_url, payments, concurrency, share, pool_max, attempt_apart=True
+                        database_url, payments, concurrency, share, pool_max, six_round_trips=True
                     )
                 )
                 svcs.append(await _service_side(url, payments, concurrency, share))

@@ -1,8 +1,7 @@
-"""Attempts ride with the change that records them (``AttemptQueries.add_attempt``).
-
-A declined card's webhook is one statement shorter than inbox, lock, attempt, change:
-the attempt is inserted by the change's own statement. An attempt no change takes along
-is still written before the commit, and a rolled-back transaction leaves none.
+"""Attempts ride with the change that records them (``AttemptQueries.add_attempt``; the
+round trips of a whole webhook: tests/payments/test_ingest_event.py). An attempt no
+change takes along is still written before the commit, one is readable in its own
+transaction, and a rolled-back transaction leaves none.
 """
 
 from __future__ import annotations
@@ -12,14 +11,11 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
-from asyncpg.connection import LoggedQuery
 
 from service.db.pool import Pool, create_pool
 from service.db.store import PgStore
-from service.payments.ingest_event import ingest_event
 from service.payments.models import NewAttempt
 from tests.support.payments import new_payment
-from tests.support.webhooks import card_error, intent, make_event
 
 
 @pytest.fixture
@@ -45,34 +41,6 @@ def _attempt(event_id: str) -> NewAttempt:
         occurred_at=datetime.now(UTC),
         decline_code="insufficient_funds",
     )
-
-
-async def test_a_declined_card_webhook_is_five_round_trips(pool: Pool) -> None:
-    store = PgStore(pool, notify_merchants=False)
-    payment, pi_id = await new_payment(store)
-    sent: list[str] = []
-
-    def record(query: LoggedQuery) -> None:
-        sent.append(" ".join(query.query.split())[:40])
-
-    failed = intent(
-        pi_id,
-        "requires_payment_method",
-        last_payment_error=card_error("card_declined", "insufficient_funds"),
-    )
-    event = make_event("payment_intent.payment_failed", failed)
-    async with pool.acquire() as conn:
-        conn.add_query_logger(record)
-    try:
-        result = await ingest_event(event, store=store, livemode=False)
-    finally:
-        async with pool.acquire() as conn:
-            conn.remove_query_logger(record)
-    assert (result.outcome, result.version) == ("applied", 2)
-    # BEGIN, the inbox row, the payment's lock, the change with its attempt, COMMIT.
-    assert len(sent) == 5, sent
-    assert sent[3].startswith("WITH changed AS (UPDATE payments")
-    assert await _attempts(pool, payment.id) == [(event["id"], "insufficient_funds")]
 
 
 async def test_an_attempt_without_a_change_is_written_before_commit(pool: Pool) -> None:
