@@ -37,6 +37,16 @@ async def _prepared(conn: asyncpg.Connection) -> list[str]:
     ]
 
 
+async def _custom_planned(conn: asyncpg.Connection, fragment: str) -> list[tuple[int, int]]:
+    """(custom plans, generic plans) of the prepared statements holding `fragment`."""
+    rows = await conn.fetch(
+        "SELECT custom_plans, generic_plans FROM pg_prepared_statements"
+        " WHERE strpos(statement, $1) > 0",
+        fragment,
+    )
+    return [(r["custom_plans"], r["generic_plans"]) for r in rows]
+
+
 async def test_every_connection_opens_with_the_hot_statements_prepared(pool: Pool) -> None:
     assert pool.get_size() == 1
     outcomes = await warm_pool(pool, 4, notify=True, notify_merchants=True, livemode=False)
@@ -49,6 +59,12 @@ async def test_every_connection_opens_with_the_hot_statements_prepared(pool: Poo
             for hot in ("INSERT INTO stripe_events", "UPDATE payments", "INSERT INTO payments"):
                 assert any(hot in s for s in statements), (hot, statements)
             assert any("unnest($1::uuid[]" in s for s in statements)  # the push path's read
+            # The webhook's lock and change are past PostgreSQL's five custom plans:
+            # the first real webhooks reuse the plan it settled on, no planning left.
+            for hot in ("LIMIT 1 FOR UPDATE", "WITH changed AS (UPDATE payments"):
+                plans = await _custom_planned(conn, hot)
+                assert plans, hot
+                assert all(generic >= 1 for _, generic in plans), (hot, plans)
     finally:
         for conn in held:
             await pool.release(conn)
