@@ -52,9 +52,11 @@ class Link(Protocol):
 
     async def close(self, code: int, reason: str) -> None: ...
 
-    def write_now(self, text: str) -> bool:
+    def write_now(self, kind: Kind, text: str) -> bool:
         """True if the transport took the whole message without waiting; False: nothing
-        was written, and it goes through ``send``."""
+        was written, and it goes through ``send``. An update's or a ping's text is the
+        same object for every client; a snapshot's or a control message's is one
+        client's."""
 
 
 class Callbacks:
@@ -73,7 +75,7 @@ class Callbacks:
     async def close(self, code: int, reason: str) -> None:
         await self._close(code, reason)
 
-    def write_now(self, text: str) -> bool:
+    def write_now(self, kind: Kind, text: str) -> bool:
         return self._write_now is not None and self._write_now(text)
 
 
@@ -188,7 +190,7 @@ class Subscriber:
                 and not pending
                 and not self._control
                 and not self._ping_due
-                and self.link.write_now(self.texts.above(state, entries, delivered))
+                and self.link.write_now("update", self.texts.above(state, entries, delivered))
             ):
                 # A fan-out's common case, kept short (it runs for every socket): nothing
                 # queued and the socket keeps up, so the update is written and done.
@@ -270,7 +272,7 @@ class Subscriber:
         if self._task is not None or self.closed.is_set():
             return  # the running writer takes it from the queue
         while (out := self._take()) is not None:
-            if not self.link.write_now(out.text):
+            if not self.link.write_now(out.kind, out.text):
                 self._task = asyncio.get_running_loop().create_task(self._write_loop(out))
                 return
             self._sent(out.payment_id, out.version, out.committed_at)

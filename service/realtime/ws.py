@@ -24,7 +24,7 @@ from service.http.session_auth import session_may_read
 from service.keys import AUTH, CONNECTION_LIMITS, HUB, SETTINGS
 from service.realtime import protocol
 from service.realtime.admit import admit
-from service.realtime.frames import BUFFER_LIMIT, FRAMES
+from service.realtime.frames import BUFFER_LIMIT, FRAMES, text_frame
 from service.realtime.limits import Admission
 from service.realtime.subscriber import Kind, Subscriber
 
@@ -55,9 +55,13 @@ class _Socket:
     async def close(self, code: int, reason: str) -> None:
         await self.ws.close(code=code, message=reason.encode())
 
-    def write_now(self, text: str) -> bool:
-        """The frame straight into the transport, built once per text for every socket,
-        unless the client is behind (then ``send`` waits for its buffer to drain)."""
+    def write_now(self, kind: Kind, text: str) -> bool:
+        """The frame straight into the transport, unless the client is behind (then
+        ``send`` waits for its buffer to drain). An update's or a ping's frame is built
+        once per text for every socket; a snapshot's or a control message's text is this
+        client's alone, so its frame is not cached (a burst of subscriptions, a
+        reconnect storm after a restart, would fill the cache with frames nobody shares,
+        and push out the ones fan-out does)."""
         transport = self.transport
         if (
             self.ws.closed
@@ -65,7 +69,8 @@ class _Socket:
             or transport.get_write_buffer_size() > BUFFER_LIMIT
         ):
             return False
-        transport.write(FRAMES.frame(text))
+        shared = kind == "update" or kind == "ping"
+        transport.write(FRAMES.frame(text) if shared else text_frame(text))
         return True
 
 

@@ -3,8 +3,9 @@
 A socket lives for hours and one process holds 10,000 of them, so what its handler keeps
 alive while it waits for the client is memory of every socket. These fail if a
 middleware coroutine around the handler, the handshake's headers, the request id on the
-request, a subscriber's bound methods or its empty pending dict come back; and check
-that what those carried (metrics, the error answer, the request id) still happens.
+request, a subscriber's bound methods or its empty pending dict come back, or if a
+snapshot's frame (one client's) is cached; and check that what those carried (metrics,
+the error answer, the request id) still happens.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from service.app import create_app
 from service.config import Settings
 from service.keys import AUTH, HUB, METRICS, STORE
 from service.realtime import ws as ws_module
+from service.realtime.frames import FRAMES
 from service.realtime.subscriber import Subscriber
 from tests.support.access_log import access_lines, access_logged_client
 from tests.support.api import Client
@@ -90,6 +92,7 @@ async def test_an_idle_socket_keeps_no_headers_request_state_or_spare_objects(
     assert isinstance(response, web.WebSocketResponse)
     assert len(response.headers) == 0  # sent with the 101, then dropped
     assert len(request) == 0  # the request id lives in the task's context, not here
+    assert type(local["admission"].tokens) is tuple  # its one token's name, no list
     [client] = live.app[HUB].clients
     assert isinstance(client, Subscriber)
     assert type(client.link) is ws_module._Socket  # the socket itself, no bound methods
@@ -125,3 +128,18 @@ async def test_access_lines_carry_the_request_id(
         [upgrade] = await access_lines(caplog, "GET /ws")
     assert healthz.__dict__["request_id"] == "acc-1"
     assert upgrade.__dict__["request_id"] == "acc-ws-1"
+
+
+async def test_only_shared_frames_are_cached(live: Client) -> None:
+    """A snapshot is one client's text: its frame is written, not cached (a burst of
+    subscriptions would fill the cache with them). An update's is every client's."""
+    payment = await add_payment(live.app[STORE])
+    token = live.app[AUTH].issue_status_token(payment.id)
+    before = len(FRAMES)
+    async with live.ws_connect("/ws") as socket:
+        await socket.send_json({"type": "subscribe", "payment_id": str(payment.id), "token": token})
+        assert (await socket.receive_json(timeout=5))["type"] == "snapshot"
+        assert len(FRAMES) == before
+        await change(live.app[STORE], payment, "processing")
+        assert (await socket.receive_json(timeout=5))["type"] == "update"
+        assert len(FRAMES) in (before + 1, 1)  # 1: the cache was full and started again
