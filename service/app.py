@@ -16,12 +16,12 @@ from service.db.pool import close_pool
 from service.db.store import PgStore
 from service.http.auth import AuthConfig
 from service.http.cors import setup_cors
-from service.http.errors import error_middleware
+from service.http.edge import edge_middleware
 from service.http.idempotency import idempotency_middleware
 from service.http.input_guard import input_guard_middleware
 from service.http.metrics import Metrics
 from service.http.openapi import build_document
-from service.http.request_id import echo_request_id, request_id_middleware
+from service.http.request_id import echo_request_id
 from service.http.routes import setup_routes
 from service.http.session_auth import setup_sessions
 from service.http.webhook_stats import WebhookStats
@@ -74,9 +74,7 @@ def create_app(settings: Settings) -> web.Application:
     app = web.Application(
         # idempotency innermost: what it stores is exactly what the caller saw
         middlewares=[
-            metrics.middleware,
-            request_id_middleware(),
-            error_middleware,
+            edge_middleware(metrics),  # request id, error answer, metrics: one frame
             input_guard_middleware,
             idempotency,
         ],

@@ -37,6 +37,5 @@ DELIVERY = web.AppKey[Delivery]("delivery")  # with MERCHANT_WEBHOOK_URLS, unles
 
 OPENAPI_DOCUMENT = web.AppKey("openapi_document", bytes)  # built once, served as is
 
-REQUEST_ID = web.RequestKey("request_id", str)
 # What a handler wants on its request's access-log line (one line per request, not two).
 LOG_FIELDS = web.RequestKey[dict[str, object]]("log_fields")

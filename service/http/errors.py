@@ -57,27 +57,38 @@ def error_response(
 
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The error answer alone (the app runs it inside ``edge_middleware``)."""
     try:
         return await handler(request)
-    except (errors.DatabaseUnavailable, *DATABASE_DOWN) as exc:
+    except Exception as exc:
+        answer = error_answer(request, exc)
+        if answer is None:
+            raise
+        return answer
+
+
+def error_answer(request: web.Request, exc: Exception) -> web.Response | None:
+    """The answer for what a handler raised; None for what is not an error (an
+    ``HTTPException`` below 400, a redirect), which the caller re-raises. Called from
+    inside the ``except`` block, so ``log.exception`` has the traceback."""
+    if isinstance(exc, (errors.DatabaseUnavailable, *DATABASE_DOWN)):
         cause = exc.__cause__ if isinstance(exc, errors.DatabaseUnavailable) else exc
         log.warning("database unavailable on %s %s: %r", request.method, request.path, cause)
         return render(errors.DatabaseUnavailable())
-    except errors.ServiceError as exc:
+    if isinstance(exc, errors.ServiceError):
         return render(exc)
-    except web.HTTPException as exc:
+    if isinstance(exc, web.HTTPException):
         if exc.status < 400:
-            raise
+            return None
         headers = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
         code = _HTTP_CODES.get(exc.status, "http_error")
         return error_response(exc.status, code, exc.reason, headers=headers)
-    except Exception as exc:
-        if isinstance(exc, ConnectionError) and _client_left(request):
-            # A browser leaving mid-handshake: no outage, and nobody left to answer.
-            log.info("client went away on %s %s: %r", request.method, request.path, exc)
-            return web.Response(status=CLIENT_CLOSED_REQUEST)
-        log.exception("unhandled error on %s %s", request.method, request.path)
-        return error_response(500, "internal_error", "Something went wrong on our side.")
+    if isinstance(exc, ConnectionError) and _client_left(request):
+        # A browser leaving mid-handshake: no outage, and nobody left to answer.
+        log.info("client went away on %s %s: %r", request.method, request.path, exc)
+        return web.Response(status=CLIENT_CLOSED_REQUEST)
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return error_response(500, "internal_error", "Something went wrong on our side.")
 
 
 def render(exc: errors.ServiceError) -> web.Response:

@@ -171,7 +171,7 @@ def idempotency_middleware(
 
         token = outcome.token
         try:
-            # Converted here, not by the outer error_middleware, so raised domain errors
+            # Converted here, not by the edge middleware outside, so raised domain errors
             # (422, 404…) are stored like returned answers.
             response = await error_middleware(request, handler)
         except BaseException:  # redirects raised as exceptions, cancellation

@@ -99,7 +99,16 @@ class Metrics:
         if outcome != "ok":
             self.stripe_errors.labels(operation, outcome).inc()
 
+    def observe_request(self, request: web.BaseRequest, status: int, seconds: float) -> None:
+        """One answered request (a WebSocket or SSE one: at the end of the connection)."""
+        route = route_template(request)
+        method = request.method if request.method in _METHODS else "other"
+        self.http_requests.labels(method, route, str(status)).inc()
+        self.http_seconds.labels(route).observe(seconds)
+
     def _middleware(self) -> Middleware:
+        """The request metrics alone (the app counts them in ``edge_middleware``)."""
+
         @web.middleware
         async def metrics_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
             started = time.perf_counter()
@@ -115,10 +124,7 @@ class Metrics:
                 status = 499  # the client went away first (nginx's code for it)
                 raise
             finally:
-                route = route_template(request)
-                method = request.method if request.method in _METHODS else "other"
-                self.http_requests.labels(method, route, str(status)).inc()
-                self.http_seconds.labels(route).observe(time.perf_counter() - started)
+                self.observe_request(request, status, time.perf_counter() - started)
 
         return metrics_middleware
 

@@ -37,6 +37,9 @@ class FrameCache:
     def __init__(self) -> None:
         self._frames: dict[int, tuple[str, bytes]] = {}
 
+    def __len__(self) -> int:
+        return len(self._frames)
+
     def frame(self, text: str) -> bytes:
         cached = self._frames.get(id(text))
         if cached is not None and cached[0] is text:

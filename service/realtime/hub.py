@@ -21,7 +21,7 @@ from service.payments.models import TimelineEntry
 from service.payments.ports import PaymentStore
 from service.realtime.protocol import entries_json, payment_state
 from service.realtime.stats import RealtimeStats
-from service.realtime.subscriber import Close, Send, Subscriber, WriteNow
+from service.realtime.subscriber import Callbacks, Close, Link, Send, Subscriber, WriteNow
 from service.realtime.texts import UpdateTexts
 
 log = logging.getLogger(__name__)
@@ -86,14 +86,16 @@ class Hub:
 
     def join(self, send: Send, close: Close, write_now: WriteNow | None = None) -> Subscriber:
         """A live client, until ``leave``."""
+        return self.attach(Callbacks(send, close, write_now))
+
+    def attach(self, link: Link) -> Subscriber:
+        """A live client writing to `link`, until ``leave``."""
         client = Subscriber(
-            send,
-            close,
+            link,
             self.stats,
             slow_after=self.slow_after,
             ping_every=self.ping_every,
             texts=self.texts,
-            write_now=write_now,
         )
         self.add(client)
         client.start()

@@ -49,7 +49,7 @@ class Admission:
 
     limits: ConnectionLimits
     address: str | None = None
-    tokens: list[str] = field(default_factory=list)  # a few at most: ~150 B smaller than a set
+    tokens: tuple[str, ...] = ()  # a few at most: no list or set kept for them
 
     def take_address(self, address: str) -> bool:
         """A connection has one address, taken once."""
@@ -66,13 +66,13 @@ class Admission:
             return True
         if not self.limits.by_token.take(name):
             return False
-        self.tokens.append(name)
+        self.tokens += (name,)
         return True
 
     def release(self) -> None:
         for name in self.tokens:
             self.limits.by_token.give_back(name)
-        self.tokens.clear()
+        self.tokens = ()
         if self.address is not None:
             self.limits.by_address.give_back(self.address)
             self.address = None

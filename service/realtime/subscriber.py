@@ -25,7 +25,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 from uuid import UUID
 
 from service.realtime.protocol import CLOSE_SLOW, PING, state_message
@@ -40,6 +40,44 @@ Send = Callable[[Kind, int | None, str], Awaitable[None]]
 Close = Callable[[int, str], Awaitable[None]]
 # write_now(text): True if the transport took the whole message without waiting.
 WriteNow = Callable[[str], bool]
+
+
+class Link(Protocol):
+    """Where a subscriber's messages go (a WebSocket, an event stream). One object, not
+    three bound methods: a subscriber holding ``send``, ``close`` and ``write_now`` of its
+    socket would pay ~190 bytes for them, for as long as it is connected."""
+
+    async def send(self, kind: Kind, version: int | None, text: str) -> None:
+        """The message, framed by the transport, once it is written (may wait)."""
+
+    async def close(self, code: int, reason: str) -> None: ...
+
+    def write_now(self, kind: Kind, text: str) -> bool:
+        """True if the transport took the whole message without waiting; False: nothing
+        was written, and it goes through ``send``. An update's or a ping's text is the
+        same object for every client; a snapshot's or a control message's is one
+        client's."""
+
+
+class Callbacks:
+    """A link made of functions (an event stream's, a test's)."""
+
+    __slots__ = ("_close", "_send", "_write_now")
+
+    def __init__(self, send: Send, close: Close, write_now: WriteNow | None = None) -> None:
+        self._send = send
+        self._close = close
+        self._write_now = write_now
+
+    async def send(self, kind: Kind, version: int | None, text: str) -> None:
+        await self._send(kind, version, text)
+
+    async def close(self, code: int, reason: str) -> None:
+        await self._close(code, reason)
+
+    def write_now(self, kind: Kind, text: str) -> bool:
+        return self._write_now is not None and self._write_now(text)
+
 
 MAX_CONTROL_MESSAGES = 32
 
@@ -101,20 +139,17 @@ class _Out:
 
 @dataclass(eq=False, slots=True)  # identity: clients are kept in sets
 class Subscriber:
-    send: Send
-    close_transport: Close
+    link: Link
     stats: RealtimeStats
     slow_after: float = 5.0
     ping_every: float = 25.0
     texts: UpdateTexts = field(default_factory=UpdateTexts)  # the hub's, shared
-    # Writes a text at once when the transport can take it without waiting (a WebSocket
-    # under its buffer limit); None: every message goes through ``send``.
-    write_now: WriteNow | None = None
     # payment -> highest version delivered (since_version until the snapshot goes out)
     versions: dict[UUID, int] = field(default_factory=dict)
     closed: Flag = field(default_factory=Flag)
-    # insertion-ordered: the oldest pending payment first
-    _pending: dict[UUID, _Pending] = field(default_factory=dict)
+    # insertion-ordered: the oldest pending payment first; None while nothing is (an
+    # empty dict costs an idle client 64 bytes)
+    _pending: dict[UUID, _Pending] | None = None
     _control: list[str] | None = None
     _task: asyncio.Task[None] | None = None  # only while a send has to wait
     _ping_due: bool = False
@@ -150,14 +185,12 @@ class Subscriber:
             pending = self._pending
             if version <= delivered and not (pending and payment_id in pending):
                 return  # already has it (duplicate notification, or the snapshot covered it)
-            write_now = self.write_now
             if (
-                write_now is not None
-                and self._task is None
+                self._task is None
                 and not pending
                 and not self._control
                 and not self._ping_due
-                and write_now(self.texts.above(state, entries, delivered))
+                and self.link.write_now("update", self.texts.above(state, entries, delivered))
             ):
                 # A fan-out's common case, kept short (it runs for every socket): nothing
                 # queued and the socket keeps up, so the update is written and done.
@@ -168,6 +201,8 @@ class Subscriber:
                     self.stats.observe_push(time.time() - committed_at)
                 return
         fresh = {e["version"]: e for e in entries if e["version"] > delivered}
+        if self._pending is None:
+            self._pending = {}
         item = self._pending.get(payment_id)
         if item is None:
             self._pending[payment_id] = _Pending(kind, state, fresh, time.monotonic(), committed_at)
@@ -193,7 +228,10 @@ class Subscriber:
 
     def forget(self, payment_id: UUID) -> None:
         self.versions.pop(payment_id, None)
-        self._pending.pop(payment_id, None)
+        if self._pending:
+            self._pending.pop(payment_id, None)
+            if not self._pending:
+                self._pending = None
 
     def _check_slow(self) -> None:
         if not self._pending:
@@ -211,7 +249,7 @@ class Subscriber:
 
     async def _close_quietly(self, code: int, reason: str) -> None:
         with contextlib.suppress(Exception):
-            await self.close_transport(code, reason)
+            await self.link.close(code, reason)
 
     async def close(self, code: int, reason: str) -> None:
         self.closed.set()
@@ -234,7 +272,7 @@ class Subscriber:
         if self._task is not None or self.closed.is_set():
             return  # the running writer takes it from the queue
         while (out := self._take()) is not None:
-            if self.write_now is None or not self.write_now(out.text):
+            if not self.link.write_now(out.kind, out.text):
                 self._task = asyncio.get_running_loop().create_task(self._write_loop(out))
                 return
             self._sent(out.payment_id, out.version, out.committed_at)
@@ -250,7 +288,7 @@ class Subscriber:
             payment_id = next(iter(self._pending))
             item = self._pending.pop(payment_id)
             if not self._pending:
-                self._pending = {}  # an emptied dict keeps its table: ~170 bytes a client
+                self._pending = None  # an emptied dict keeps its table: ~170 bytes a client
             out = self._prepare(payment_id, item)
             if out is not None:
                 return out
@@ -289,7 +327,7 @@ class Subscriber:
                 # A send that cannot finish in time is a slow client: see close_if_stuck.
                 self._sending_since = time.monotonic()
                 try:
-                    await self.send(out.kind, out.version, out.text)
+                    await self.link.send(out.kind, out.version, out.text)
                 finally:
                     self._sending_since = None
                 self._sent(out.payment_id, out.version, out.committed_at)

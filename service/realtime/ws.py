@@ -18,12 +18,13 @@ from aiohttp import WSMessage, WSMsgType, web
 
 from service import errors
 from service.http.auth import api_key_identity, check_status_token, has_api_key, reader_name
-from service.http.errors import error_response
+from service.http.edge import Counted, lasting
+from service.http.errors import error_answer, error_response
 from service.http.session_auth import session_may_read
 from service.keys import AUTH, CONNECTION_LIMITS, HUB, SETTINGS
 from service.realtime import protocol
 from service.realtime.admit import admit
-from service.realtime.frames import BUFFER_LIMIT, FRAMES
+from service.realtime.frames import BUFFER_LIMIT, FRAMES, text_frame
 from service.realtime.limits import Admission
 from service.realtime.subscriber import Kind, Subscriber
 
@@ -40,7 +41,7 @@ def origin_allowed(request: web.Request, allowed: list[str]) -> bool:
 
 
 class _Socket:
-    """One client's WebSocket as the hub's subscriber writes to it."""
+    """One client's WebSocket as the hub's subscriber writes to it (its ``Link``)."""
 
     __slots__ = ("transport", "ws")
 
@@ -54,9 +55,13 @@ class _Socket:
     async def close(self, code: int, reason: str) -> None:
         await self.ws.close(code=code, message=reason.encode())
 
-    def write_now(self, text: str) -> bool:
-        """The frame straight into the transport, built once per text for every socket,
-        unless the client is behind (then ``send`` waits for its buffer to drain)."""
+    def write_now(self, kind: Kind, text: str) -> bool:
+        """The frame straight into the transport, unless the client is behind (then
+        ``send`` waits for its buffer to drain). An update's or a ping's frame is built
+        once per text for every socket; a snapshot's or a control message's text is this
+        client's alone, so its frame is not cached (a burst of subscriptions, a
+        reconnect storm after a restart, would fill the cache with frames nobody shares,
+        and push out the ones fan-out does)."""
         transport = self.transport
         if (
             self.ws.closed
@@ -64,7 +69,8 @@ class _Socket:
             or transport.get_write_buffer_size() > BUFFER_LIMIT
         ):
             return False
-        transport.write(FRAMES.frame(text))
+        shared = kind == "update" or kind == "ping"
+        transport.write(FRAMES.frame(text) if shared else text_frame(text))
         return True
 
 
@@ -79,50 +85,77 @@ def _abort_when_unacknowledged(transport: asyncio.Transport, seconds: float) -> 
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, int(seconds * 1000))
 
 
+@lasting
 async def websocket(request: web.Request) -> web.StreamResponse:
     """Admission, the handshake, then the client's messages until it leaves: all in one
     coroutine frame, which lives as long as the socket (each further one would cost every
-    idle socket ~300 bytes)."""
-    settings = request.app[SETTINGS]
-    hub = request.app[HUB]
-    if not origin_allowed(request, settings.cors_origins):
-        return error_response(403, "origin_not_allowed", "This origin may not open a socket.")
-    if len(hub.clients) >= settings.ws_max_connections:
-        return error_response(503, "too_many_connections", "Too many connections; retry.")
+    idle socket ~300 bytes). So this frame also does what the edge middleware's coroutine
+    does for other requests (``@lasting``, service/http/edge.py): the request's metrics
+    and the error answer for what is raised."""
+    counted = Counted(request)
     admission = Admission(request.app[CONNECTION_LIMITS])
-    over = admit(admission, request, api_key_identity(request, request.app[AUTH]))
-    if over is not None:
-        return over
     try:
-        ws = web.WebSocketResponse(compress=False, max_msg_size=settings.ws_max_message_bytes)
-        await ws.prepare(request)
-        transport = request.transport
-        if transport is None:
-            return ws  # gone during the handshake
-        _abort_when_unacknowledged(transport, settings.ws_ping_seconds * 2)
-        socket_ = _Socket(ws, transport)
-        client = hub.join(socket_.send, socket_.close, socket_.write_now)
         try:
-            while not ws.closed and not client.closed.is_set():
-                try:
-                    # No timer while subscribed: only a client without subscriptions idles.
-                    timeout = None if client.versions else settings.ws_idle_seconds
-                    msg = await ws.receive(timeout=timeout)
-                except TimeoutError:
-                    if not client.versions:
-                        await client.close(protocol.CLOSE_IDLE, "idle")
+            refusal = _refusal(request, admission)
+            if refusal is not None:
+                return counted.answer(refusal)
+            settings = request.app[SETTINGS]
+            ws = web.WebSocketResponse(compress=False, max_msg_size=settings.ws_max_message_bytes)
+            await ws.prepare(request)
+            _drop_sent_headers(ws)
+            transport = request.transport
+            if transport is None:
+                return counted.answer(ws)  # gone during the handshake
+            _abort_when_unacknowledged(transport, settings.ws_ping_seconds * 2)
+            hub = request.app[HUB]
+            client = hub.attach(_Socket(ws, transport))
+            try:
+                while not ws.closed and not client.closed.is_set():
+                    try:
+                        # No timer while subscribed: only a client without subscriptions idles.
+                        timeout = None if client.versions else settings.ws_idle_seconds
+                        msg = await ws.receive(timeout=timeout)
+                    except TimeoutError:
+                        if not client.versions:
+                            await client.close(protocol.CLOSE_IDLE, "idle")
+                            break
+                        continue
+                    go_on = await _handle(request, client, msg, admission)
+                    del msg  # not kept while the socket waits for its next message
+                    if not go_on:
                         break
-                    continue
-                go_on = await _handle(request, client, msg, admission)
-                del msg  # not kept while the socket waits for its next message
-                if not go_on:
-                    break
-        finally:
-            await hub.leave(client)
-            _drop_tracebacks(ws.exception())
-        return ws
+            finally:
+                await hub.leave(client)
+                _drop_tracebacks(ws.exception())
+            return counted.answer(ws)
+        except Exception as exc:
+            answer = error_answer(request, exc)
+            if answer is None:
+                raise
+            return counted.answer(answer)
+    except BaseException as exc:
+        counted.raised(exc)
+        raise
     finally:
         admission.release()
+        counted.done()
+
+
+def _refusal(request: web.Request, admission: Admission) -> web.Response | None:
+    """Why this socket may not open, if it may not; else its admission holds its slots."""
+    settings = request.app[SETTINGS]
+    if not origin_allowed(request, settings.cors_origins):
+        return error_response(403, "origin_not_allowed", "This origin may not open a socket.")
+    if len(request.app[HUB].clients) >= settings.ws_max_connections:
+        return error_response(503, "too_many_connections", "Too many connections; retry.")
+    return admit(admission, request, api_key_identity(request, request.app[AUTH]))
+
+
+def _drop_sent_headers(ws: web.WebSocketResponse) -> None:
+    """The handshake's headers are on the wire once ``prepare`` returns, and nothing reads
+    them again; the response object lives as long as the socket, and its six headers
+    (Date, Server, the accept key, the request id...) cost every idle socket ~450 bytes."""
+    ws.headers.clear()
 
 
 def _drop_tracebacks(exc: BaseException | None) -> None:
@@ -214,6 +247,6 @@ async def _refuse(
     """Say why in an error message, then close with the documented code."""
     text = protocol.error_message(error, message, msg.payment_id if msg else None)
     try:
-        await client.send("control", None, text)
+        await client.link.send("control", None, text)
     finally:
         await client.close(code, error)
