@@ -44,6 +44,7 @@ from service.keys import (
 from service.notifications.run import deliver_notifications
 from service.notifications.stats import DeliveryCollector
 from service.payments.reconcile import ReconcileStats
+from service.realtime import ws
 from service.realtime.brokers.factory import make_broker, uses_notify
 from service.realtime.brokers.postgres_broker import PostgresBroker
 from service.realtime.hub import Hub
@@ -74,7 +75,8 @@ def create_app(settings: Settings) -> web.Application:
     app = web.Application(
         # idempotency innermost: what it stores is exactly what the caller saw
         middlewares=[
-            edge_middleware(metrics),  # request id, error answer, metrics: one frame
+            # request id, error answer, metrics: one frame; none around the WebSocket
+            edge_middleware(metrics, lasting=[ws.websocket]),
             input_guard_middleware,
             idempotency,
         ],

@@ -4,8 +4,8 @@ request's metrics.
 They were three middlewares, each a coroutine awaiting the next. A handler that lasts (a
 WebSocket: hours) keeps every middleware coroutine of its request alive as long as it
 runs, ~300 bytes each per socket. Now the request id is set by a plain function, and the
-error answer and the metrics share one coroutine (``_around``); a handler marked
-``@lasting`` (the WebSocket) gets none: it does the same in its own frame, with
+error answer and the metrics share one coroutine (``_around``); a lasting handler (the
+WebSocket, named by create_app) gets none: it does the same in its own frame, with
 ``Counted`` and ``error_answer``. Each part's work stays in its module (``request_id``,
 ``errors``, ``metrics``), run in the order the middlewares ran: metrics outermost (they
 count the status the error answer gave), then the request id (the error answer's log
@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from collections.abc import Awaitable, Collection
 
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
@@ -27,21 +26,6 @@ from service.http.errors import error_answer
 from service.http.metrics import METRICS, Metrics
 from service.http.request_id import request_ids
 from service.logs import request_id_var
-
-H = TypeVar("H", bound=Callable[[web.Request], Awaitable[web.StreamResponse]])
-
-_LASTING: set[object] = set()
-
-
-def lasting(handler: H) -> H:
-    """Marks a handler that runs as long as its connection and counts and answers for
-    itself (``Counted``, ``error_answer``): the edge keeps no coroutine around it."""
-    _LASTING.add(handler)
-    return handler
-
-
-def is_lasting(request: web.Request) -> bool:
-    return request.match_info.handler in _LASTING
 
 
 class Counted:
@@ -71,15 +55,19 @@ class Counted:
         self.metrics.observe_request(self.request, self.status, time.perf_counter() - self.started)
 
 
-def edge_middleware(metrics: Metrics) -> Middleware:
+def edge_middleware(metrics: Metrics, lasting: Collection[Handler] = ()) -> Middleware:
+    """`lasting`: the handlers that run as long as their connection (the WebSocket's) and
+    count and answer for themselves (``Counted``, ``error_answer``): the edge keeps no
+    coroutine around them."""
     request_id = request_ids()
+    lasting = frozenset(lasting)
 
     @web.middleware
     def edge(request: web.Request, handler: Handler) -> Awaitable[web.StreamResponse]:
         """A plain function: it hands on an awaitable, so nothing of it stays alive."""
         # Set, not reset: the context is this request's task's own (see request_id).
         request_id_var.set(request_id(request))
-        if is_lasting(request):
+        if request.match_info.handler in lasting:
             return handler(request)
         return _around(request, handler, metrics)
 

@@ -18,7 +18,7 @@ from aiohttp import WSMessage, WSMsgType, web
 
 from service import errors
 from service.http.auth import api_key_identity, check_status_token, has_api_key, reader_name
-from service.http.edge import Counted, lasting
+from service.http.edge import Counted
 from service.http.errors import error_answer, error_response
 from service.http.session_auth import session_may_read
 from service.keys import AUTH, CONNECTION_LIMITS, HUB, SETTINGS
@@ -85,13 +85,12 @@ def _abort_when_unacknowledged(transport: asyncio.Transport, seconds: float) -> 
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, int(seconds * 1000))
 
 
-@lasting
 async def websocket(request: web.Request) -> web.StreamResponse:
     """Admission, the handshake, then the client's messages until it leaves: all in one
     coroutine frame, which lives as long as the socket (each further one would cost every
     idle socket ~300 bytes). So this frame also does what the edge middleware's coroutine
-    does for other requests (``@lasting``, service/http/edge.py): the request's metrics
-    and the error answer for what is raised."""
+    does for other requests (a lasting handler: service/http/edge.py, service/app.py):
+    the request's metrics and the error answer for what is raised."""
     counted = Counted(request)
     admission = Admission(request.app[CONNECTION_LIMITS])
     try:

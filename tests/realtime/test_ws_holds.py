@@ -105,8 +105,9 @@ async def test_an_idle_socket_keeps_no_headers_request_state_or_spare_objects(
 
 
 async def test_the_socket_route_still_answers_errors_and_is_counted(live: Client) -> None:
-    """The WebSocket handler does the edge's work itself (``@lasting``): a request that
-    is not an upgrade gets the JSON error answer, with its request id, and is counted."""
+    """The WebSocket handler does the edge's work itself (a lasting handler, named in
+    service/app.py): a request that is not an upgrade gets the JSON error answer, with its
+    request id, and is counted."""
     response = await live.get("/ws", headers={"X-Request-ID": "plain-get-1"})
     assert response.status == 400
     assert (await response.json())["error"]["code"] == "bad_request"
