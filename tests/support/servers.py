@@ -5,6 +5,7 @@ the same port, to make "the broker went away" real."""
 from __future__ import annotations
 
 import abc
+import contextlib
 import os
 import shutil
 import signal
@@ -58,8 +59,14 @@ class ServerProcess(abc.ABC):
 
     def start(self) -> ServerProcess:
         with (self.folder / "server.log").open("ab") as log:
+            # A session of its own: signals go to its whole group, so a server started
+            # through runuser (pgbouncer, as root) is signalled too, not just runuser.
             self._process = subprocess.Popen(
-                self.command(), stdout=log, stderr=subprocess.STDOUT, cwd=self.folder
+                self.command(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=self.folder,
+                start_new_session=True,
             )
         _wait_port(self.port)
         return self
@@ -67,18 +74,21 @@ class ServerProcess(abc.ABC):
     def kill(self) -> None:
         """SIGKILL: the server vanishes without a goodbye to its clients."""
         if self._process is not None:
-            self._process.send_signal(signal.SIGKILL)
+            self._signal(signal.SIGKILL)
             self._process.wait(timeout=10)
             self._process = None
 
     def pause(self) -> None:
         """SIGSTOP: connections stay open, nothing is answered (a hung broker)."""
-        assert self._process is not None
-        self._process.send_signal(signal.SIGSTOP)
+        self._signal(signal.SIGSTOP)
 
     def resume(self) -> None:
+        self._signal(signal.SIGCONT)
+
+    def _signal(self, sig: signal.Signals) -> None:
         assert self._process is not None
-        self._process.send_signal(signal.SIGCONT)
+        with contextlib.suppress(ProcessLookupError):  # the group is gone already
+            os.killpg(self._process.pid, sig)
 
     def restart(self) -> None:
         self.kill()
@@ -86,7 +96,7 @@ class ServerProcess(abc.ABC):
 
     def stop(self) -> None:
         if self._process is not None:
-            self._process.send_signal(signal.SIGCONT)
+            self._signal(signal.SIGCONT)
         self.kill()
         shutil.rmtree(self.folder, ignore_errors=True)
 
