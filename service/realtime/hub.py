@@ -144,8 +144,12 @@ class Hub:
             self.unsubscribe(client, payment_id)
             return False
         entries = _up_to(entries, payment.version)
-        # _known is not advanced here: it records what fan-out has offered to every
-        # watcher, and the other watchers may not have this version yet.
+        # _known records what fan-out has offered to every watcher. Another watcher may
+        # not have this version yet, but a payment's only one (its first, and no other
+        # joined during the read) has it now: recorded, a catch-up after start does not
+        # find every watched payment "ahead" and read them all again.
+        if self._watchers.get(payment_id) == {client}:
+            self._known[payment_id] = max(self._known.get(payment_id, 0), payment.version)
         client.offer(payment_id, "snapshot", payment_state(payment), entries_json(entries))
         freeze_soon()  # a subscribed client tends to stay: out of the collector's scans
         return True

@@ -67,6 +67,22 @@ async def test_catch_up_finds_what_no_notification_announced(store: PgStore) -> 
     assert [e["version"] for e in update["timeline"]] == [2, 3]  # type: ignore[attr-defined]
 
 
+async def test_a_first_subscription_leaves_nothing_for_catch_up(store: PgStore) -> None:
+    """Its snapshot is what fan-out has offered to every watcher (there is one): a
+    catch-up finds nothing ahead, until a change commits unannounced."""
+    hub = Hub(store, RealtimeStats())
+    payment = await add_payment(store)
+    payment = await change(store, payment, "requires_action")
+    a = Recorder()
+    async with hub.connected(a.send, a.close) as client:
+        await hub.subscribe(client, payment.id, 0)
+        assert await hub.catch_up() == 0
+        await change(store, payment, "processing")
+        assert await hub.catch_up() == 1
+        await _drain(client)
+    assert [(m["type"], m["version"]) for m in a.messages] == [("snapshot", 2), ("update", 3)]
+
+
 class Stuck(Recorder):
     """A client that stopped reading: its socket is full, every send waits for ever."""
 
