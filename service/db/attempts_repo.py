@@ -89,9 +89,10 @@ class AttemptQueries:
         commit if no change follows.
 
         True: the attempt is new. Its row is keyed by its event's id, and the webhook
-        pipeline records an attempt only in the transaction that claimed that event as
-        not yet processed (``inbox_claim``), so no row with this key can exist. The
-        insert still says ON CONFLICT DO NOTHING, in case one ever did.
+        pipeline records an attempt only in the transaction that stores that event's
+        inbox row (``inbox_add``; ``inbox_claim`` of an earlier failed try): one meeting
+        the event stored already fails whole and rolls back, so no row with this key can
+        exist. The insert still says ON CONFLICT DO NOTHING, in case one ever did.
         """
         await self.flush_attempt()
         self.staged_attempt = (payment_id, attempt)
