@@ -12,13 +12,10 @@ This module does not import ``service.keys``, so ``keys.py`` can import ``Metric
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Final
 
 from aiohttp import web
-from aiohttp.typedefs import Handler, Middleware
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -88,7 +85,6 @@ class Metrics:
             registry=self.registry,
         )
         self.registry.register(StatsCollector(webhooks, realtime, reconcile))
-        self.middleware: Middleware = self._middleware()
 
     def observe_webhook(self, seconds: float) -> None:
         self.webhook_seconds.observe(seconds)
@@ -105,28 +101,6 @@ class Metrics:
         method = request.method if request.method in _METHODS else "other"
         self.http_requests.labels(method, route, str(status)).inc()
         self.http_seconds.labels(route).observe(seconds)
-
-    def _middleware(self) -> Middleware:
-        """The request metrics alone (the app counts them in ``edge_middleware``)."""
-
-        @web.middleware
-        async def metrics_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-            started = time.perf_counter()
-            status = 500
-            try:
-                response = await handler(request)
-                status = response.status
-                return response
-            except web.HTTPException as exc:
-                status = exc.status
-                raise
-            except asyncio.CancelledError:
-                status = 499  # the client went away first (nginx's code for it)
-                raise
-            finally:
-                self.observe_request(request, status, time.perf_counter() - started)
-
-        return metrics_middleware
 
     async def handle(self, request: web.Request) -> web.Response:
         encode, content_type = choose_encoder(request.headers.get("Accept", ""))

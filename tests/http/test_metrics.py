@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from aiohttp import web
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from pytest_aiohttp import AiohttpClient
@@ -20,7 +19,7 @@ from service.config import Settings
 from service.db.watermark_repo import ReconcileStore
 from service.http.metrics import METRICS, Metrics
 from service.http.webhook_stats import WebhookStats
-from service.keys import AUTH, DB_POOL, GATEWAY, HUB, SETTINGS, STORE, WEBHOOK_STATS
+from service.keys import AUTH, DB_POOL, GATEWAY, HUB, SETTINGS, STORE
 from service.payments.reconcile import ReconcileStats
 from service.reconciler import Reconciler
 from tests.support.api import API, Client
@@ -38,22 +37,6 @@ from tests.support.webhooks import (
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 
-def with_metrics(app: web.Application) -> web.Application:
-    """What ``create_app`` does once /metrics is wired in (see the issue's lines); a no-op
-    when ``create_app`` already does it."""
-    if METRICS in app:
-        return app
-    metrics = Metrics(
-        webhooks=app[WEBHOOK_STATS],
-        reconcile=ReconcileStats(),
-        realtime=lambda: app[HUB].stats if HUB in app else None,
-    )
-    app[METRICS] = metrics
-    app.middlewares.insert(0, metrics.middleware)
-    app.router.add_get("/metrics", metrics.handle)
-    return app
-
-
 @pytest.fixture
 def fast_settings(database_url: str) -> Settings:
     return make_settings(
@@ -66,7 +49,7 @@ def fast_settings(database_url: str) -> Settings:
 
 @pytest.fixture
 async def client(aiohttp_client: AiohttpClient, fast_settings: Settings) -> Client:
-    return await aiohttp_client(with_metrics(create_app(fast_settings)))
+    return await aiohttp_client(create_app(fast_settings))
 
 
 async def scrape(client: Client) -> Samples:
@@ -129,8 +112,8 @@ async def test_requests_counted_by_route_template_and_status(client: Client) -> 
 async def test_two_apps_in_one_process_have_their_own_registries(
     aiohttp_client: AiohttpClient, fast_settings: Settings
 ) -> None:
-    first = await aiohttp_client(with_metrics(create_app(fast_settings)))
-    second = await aiohttp_client(with_metrics(create_app(fast_settings)))
+    first = await aiohttp_client(create_app(fast_settings))
+    second = await aiohttp_client(create_app(fast_settings))
     await first.get("/healthz")
     one, two = await scrape(first), await scrape(second)
     healthz = {"method": "GET", "route": "/healthz", "status": "200"}
@@ -243,7 +226,7 @@ async def test_reconciliation_metrics(
     aiohttp_client: AiohttpClient, database_url: str, emulator: RunningEmulator
 ) -> None:
     settings = make_settings(database_url, stripe_api_base=emulator.url)
-    client = await aiohttp_client(with_metrics(create_app(settings)))
+    client = await aiohttp_client(create_app(settings))
     response = await client.post(
         "/api/payment-intents",
         json={"order_id": f"order-{uuid.uuid4()}", "amount": 2500, "currency": "usd"},
