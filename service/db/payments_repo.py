@@ -309,7 +309,9 @@ class PaymentsRepo(InboxQueries, RefundQueries, AttemptQueries, CardQueries):
         attempt = self.take_staged_attempt(payment.id)
         await self.flush_attempt()  # another payment's, should one be waiting
         event = self.take_staged_event()
-        statement = _APPLY_CHANGE[self.notify, note is not None, attempt is not None, bool(event)]
+        statement = _APPLY_CHANGE[
+            self.notify, note is not None, attempt is not None, event is not None
+        ]
         with already_stored():
             row = await self.conn.fetchrow(
                 statement,
