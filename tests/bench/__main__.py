@@ -180,6 +180,7 @@ async def run_all(pg: TestPostgres, only: list[str], work_dir: Path) -> dict[str
                     service,
                     payments,
                     work_dir,
+                    database_url=url,
                     rates=[float(r) for r in env_ints("BENCH_PUSH_RATES", (500, 1000, 200))],
                     seconds=env_float("BENCH_PUSH_SECONDS", 10),
                     client_processes=env_int("BENCH_PUSH_CLIENT_PROCS", 1),

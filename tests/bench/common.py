@@ -141,6 +141,22 @@ async def postmaster_pid(database_url: str) -> int | None:
         await conn.close()
 
 
+async def autovacuum_passes(database_url: str) -> int:
+    """How many autovacuum and autoanalyze passes over `database_url`'s tables have
+    finished so far. Each takes a core's worth of CPU for tens to hundreds of
+    milliseconds, from the cores the benchmark's service shares."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        return int(
+            await conn.fetchval(
+                "SELECT coalesce(sum(autovacuum_count + autoanalyze_count), 0)"
+                " FROM pg_stat_user_tables"
+            )
+        )
+    finally:
+        await conn.close()
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time a process has used so far."""
     return sum(cpu_times(pid))

@@ -69,6 +69,10 @@ def table(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                 rows.append(
                     (name, "machine CPU busy (all cores)", _fmt(run["machine_cpu_busy"]), "")
                 )
+                if run.get("autovacuum_passes") is not None:
+                    rows.append(
+                        (name, "autovacuum passes in the run", str(run["autovacuum_passes"]), "")
+                    )
         if sockets := results.get("sockets" + suffix):
             name = f"sockets {sockets['sockets']}{label}"
             rows += [

@@ -81,3 +81,38 @@ async def test_stripe_ids_are_unique(conn: asyncpg.Connection) -> None:
     await _payment(conn, "order-5", "canceled", stripe_payment_intent_id="pi_1")
     with pytest.raises(asyncpg.UniqueViolationError):
         await _payment(conn, "order-6", stripe_payment_intent_id="pi_1")
+
+
+async def test_analyze_skips_stored_documents(conn: asyncpg.Connection) -> None:
+    """ANALYZE (autovacuum's, on the webhook tables' cores) summarises no stored JSON
+    document, but still the charge lookup's expression index (sql/010)."""
+    await conn.execute(
+        """INSERT INTO stripe_events (id, type, created, payload)
+           SELECT 'evt_an_' || i, 'charge.succeeded', now(),
+                  jsonb_build_object('data', jsonb_build_object('object',
+                      jsonb_build_object('id', 'ch_an_' || i)))
+           FROM generate_series(1, 200) AS i"""
+    )
+    await conn.execute("ANALYZE stripe_events")
+    stats = {
+        row["attname"]
+        for row in await conn.fetch(
+            "SELECT attname FROM pg_stats WHERE tablename = 'stripe_events'"
+        )
+    }
+    assert "type" in stats
+    assert "payload" not in stats
+    assert (
+        await conn.fetchval(
+            "SELECT count(*) FROM pg_stats WHERE tablename = 'stripe_events_charge_object'"
+        )
+        == 1
+    )
+    documents = await conn.fetch(
+        """SELECT c.relname, a.attname FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+           JOIN pg_namespace n ON n.oid = c.relnamespace
+           WHERE n.nspname = 'public' AND c.relkind = 'r' AND a.atttypid = 'jsonb'::regtype
+             AND a.attnum > 0 AND NOT a.attisdropped AND a.attstattarget <> 0"""
+    )
+    # every JSON column is a document (service_state's value is a few rows of settings)
+    assert [(r["relname"], r["attname"]) for r in documents] == [("service_state", "value")]
