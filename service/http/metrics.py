@@ -188,8 +188,9 @@ def _realtime_metrics(stats: RealtimeStats) -> Iterator[Metric]:
     samples = sorted(stats.push_latency)
     latency = GaugeMetricFamily(
         "paylive_ws_push_latency_seconds",
-        "Commit-to-send latency of live pushes, quantiles over the newest "
-        f"{stats.push_latency.maxlen} pushes (absent before the first).",
+        "Commit-to-send latency of live pushes (one per fan-out, to the last socket "
+        "written at once, and one per client whose update had to wait), quantiles over "
+        f"the newest {stats.push_latency.maxlen} (absent before the first).",
         labels=["quantile"],
     )
     if samples:

@@ -218,6 +218,8 @@ class Hub:
             committed_at = newest[payment.id].committed_at
             for client in watchers:
                 client.offer(payment.id, "update", state, timeline, committed_at)
+            if committed_at is not None:  # commit -> the last socket written at once
+                self.stats.observe_push(time.time() - committed_at)
         return len(payments)
 
     def raise_floors(self) -> None:

@@ -15,7 +15,8 @@ class RealtimeStats:
     messages_sent: int = 0
     slow_closes: int = 0
     listener_reconnects: int = 0
-    # Seconds from the change's commit (NOTIFY time) to the send; the newest samples.
+    # Seconds from the change's commit (NOTIFY time) to the send, the newest samples: one
+    # per fan-out (to its last socket written at once), one per client that had to wait.
     push_latency: deque[float] = field(default_factory=lambda: deque(maxlen=LATENCY_SAMPLES))
 
     def observe_push(self, seconds: float) -> None:

@@ -190,3 +190,31 @@ async def test_a_quiet_client_is_pinged_by_the_hubs_sweep(store: PgStore) -> Non
         sweep.cancel()
     pings = [m for m in direct.messages if m["type"] == "ping"]
     assert 2 <= len(pings) <= 5
+
+
+async def test_a_fan_out_is_one_latency_sample_and_a_waiting_client_its_own(
+    store: PgStore,
+) -> None:
+    """The push-latency window (/metrics) gets one sample per fan-out, however many
+    sockets keep up, plus one per client whose update had to wait for its buffer."""
+    hub = Hub(store, RealtimeStats())
+    payment = await add_payment(store)
+    keeping_up = [Direct() for _ in range(50)]
+    behind = Direct()
+    behind.full = True
+    clients = [hub.join(t.send, t.close, t.write_now) for t in [*keeping_up, behind]]
+    try:
+        for client in clients:
+            await hub.subscribe(client, payment.id, 0)
+        await _drain(clients[-1])  # the full one's snapshot goes out by ``send``
+        committed = 1_000.0  # any wall-clock time in the past
+        payment = await change(store, payment, "processing")
+        await hub.publish([Notification(payment.id, payment.version, committed)])
+        assert len(hub.stats.push_latency) == 1
+        await _drain(clients[-1])
+        assert behind.waited[-1]["version"] == payment.version
+        assert len(hub.stats.push_latency) == 2
+        assert all(t.messages[-1]["version"] == payment.version for t in keeping_up)
+    finally:
+        for client in clients:
+            await hub.leave(client)
