@@ -6,6 +6,7 @@ flake); this keeps the benchmark code from rotting between runs of ``make bench`
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -15,9 +16,11 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from aiohttp import web
 
 from service.config import PROJECT_ROOT
 from tests.bench.common import postgres_cpu_seconds, postmaster_pid
+from tests.bench.http_load import HttpConnections, build_post
 from tests.support.postgres import TestPostgres, run_sync
 
 TOY_SIZES = {
@@ -180,3 +183,31 @@ def test_bench_reads_the_cpu_of_one_postgresql_server(postgres: TestPostgres) ->
     while postgres_cpu_seconds(postmaster) < live and time.monotonic() < deadline:
         time.sleep(0.05)
     assert postgres_cpu_seconds(postmaster) >= live
+
+
+async def test_paced_load_replaces_connections_the_server_closed_while_idle() -> None:
+    """A long paced run takes the most recently used connection first, so the others sit
+    idle past the service's keep-alive and it closes them: written to, one would fail
+    mid-run. Those idle past ``stale_after`` are replaced instead."""
+
+    async def echo(request: web.Request) -> web.Response:
+        return web.Response(body=await request.read())
+
+    app = web.Application()
+    app.router.add_post("/", echo)
+    runner = web.AppRunner(app, keepalive_timeout=0.3)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    url = f"http://127.0.0.1:{port}/"
+    conns = HttpConnections(url, stale_after=0.1)
+    try:
+        await conns.warm(3)
+        await asyncio.sleep(0.6)  # every connection closed by the server meanwhile
+        for n in range(5):
+            body = f"request {n}".encode()
+            assert await conns.send(build_post(url, body, {})) == (200, body)
+    finally:
+        await conns.close()
+        await runner.cleanup()

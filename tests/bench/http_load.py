@@ -9,6 +9,7 @@ before timing starts and reads just enough of each answer to know its status and
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
@@ -58,24 +59,45 @@ class HttpConnection:
         await self.writer.wait_closed()
 
 
-class HttpConnections:
-    """Idle connections to reuse, opened on demand: for requests fired at a paced rate."""
+# The service closes a keep-alive connection idle for HEADER_TIMEOUT_SECONDS (10 s by
+# default); one idle for this long is replaced rather than written to as it closes.
+STALE_AFTER = 5.0
 
-    def __init__(self, url: str) -> None:
+
+class HttpConnections:
+    """Idle connections to reuse, opened on demand: for requests fired at a paced rate.
+    The most recently used is taken first, so a long paced run leaves the others idle:
+    those idle past `stale_after` are closed and replaced instead."""
+
+    def __init__(self, url: str, stale_after: float = STALE_AFTER) -> None:
         self.url = url
-        self._idle: list[HttpConnection] = []
+        self.stale_after = stale_after
+        self._idle: list[tuple[HttpConnection, float]] = []
         self._all: list[HttpConnection] = []
 
     async def send(self, request: bytes) -> tuple[int, bytes]:
-        conn = self._idle.pop() if self._idle else await self._open()
+        conn = await self._take()
         result = await conn.send(request)
-        self._idle.append(conn)
+        self._idle.append((conn, time.monotonic()))
         return result
+
+    async def _take(self) -> HttpConnection:
+        if self._idle:
+            stale_before = time.monotonic() - self.stale_after
+            if self._idle[0][1] < stale_before:  # the oldest first, all at once
+                stale = [c for c, used in self._idle if used < stale_before]
+                self._idle = [(c, used) for c, used in self._idle if used >= stale_before]
+                for conn in stale:
+                    self._all.remove(conn)
+                    await conn.close()
+        if self._idle:
+            return self._idle.pop()[0]
+        return await self._open()
 
     async def warm(self, count: int) -> None:
         """Open `count` connections before timing starts."""
         for _ in range(count - len(self._all)):
-            self._idle.append(await self._open())
+            self._idle.append((await self._open(), time.monotonic()))
 
     async def _open(self) -> HttpConnection:
         conn = await HttpConnection.open(self.url)
