@@ -83,12 +83,12 @@ class AttemptQueries:
         )
         return int(status.rsplit(" ", 1)[-1])
 
-    async def add_attempt(self, payment_id: UUID, attempt: NewAttempt) -> bool:
-        """Record an attempt with the transaction's next change (``apply_change`` writes
-        it in the change's own statement: one round trip fewer per webhook), or before
-        commit if no change follows.
+    async def add_attempt(self, payment_id: UUID, attempt: NewAttempt) -> None:
+        """Record a new attempt with the transaction's next change (``apply_change``
+        writes it in the change's own statement: one round trip fewer per webhook), or
+        before commit if no change follows.
 
-        True: the attempt is new. Its row is keyed by its event's id, and the webhook
+        It is new by construction: its row is keyed by its event's id, and the webhook
         pipeline records an attempt only in the transaction that stores that event's
         inbox row (``inbox_add``; ``inbox_claim`` of an earlier failed try): one meeting
         the event stored already fails whole and rolls back, so no row with this key can
@@ -96,7 +96,6 @@ class AttemptQueries:
         """
         await self.flush_attempt()
         self.staged_attempt = (payment_id, attempt)
-        return True
 
     async def flush_attempt(self) -> None:
         """The staged attempt in a statement of its own, if one is waiting."""

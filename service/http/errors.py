@@ -57,7 +57,9 @@ def error_response(
 
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """The error answer alone (the app runs it inside ``edge_middleware``)."""
+    """The error answer around one handler: the idempotency middleware's, so what it
+    stores is what the caller saw. The app's outermost one, ``edge_middleware``, calls
+    ``error_answer`` in its own frame instead."""
     try:
         return await handler(request)
     except Exception as exc:

@@ -43,11 +43,12 @@ async def intent_event(tx: PaymentsTx, event: StripeEvent, rule: EventRule) -> E
         card = card_of_charge(charge) if charge is not None else None
         if card is not None:
             attempt = replace(attempt, card_brand=card.brand, card_last4=card.last4)
-    recorded = attempt is not None and await tx.add_attempt(payment.id, attempt)
-    if recorded and attempt is not None:
+    recorded = attempt is not None
+    if attempt is not None:
+        await tx.add_attempt(payment.id, attempt)
         await _apply_card_effect(tx, payment, attempt, event.id)
     data: dict[str, Any] = {"stripe_status": intent.status}
-    if recorded and attempt:
+    if attempt is not None:
         data["attempt"] = _attempt_summary(attempt, saved=payment.customer_id is not None)
     if found.unbound:
         # A Checkout payment's PaymentIntent before its session names it: history only.

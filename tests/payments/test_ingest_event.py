@@ -8,7 +8,6 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
-import asyncpg
 import pytest
 from asyncpg.connection import LoggedQuery
 
@@ -57,12 +56,16 @@ async def _sent(pool: Pool, event: dict[str, Any], store: PgStore) -> tuple[str,
     return result.outcome, sent
 
 
-async def _inbox(pool: Pool, event_id: str) -> asyncpg.Record | None:
+async def _processed(pool: Pool, event_id: str) -> tuple[int, str | None]:
+    """The event's inbox row, which must be there and processed: (failures, last_error)."""
     async with pool.acquire() as conn:
-        return await conn.fetchrow(
+        row = await conn.fetchrow(
             "SELECT processed_at, failures, last_error FROM stripe_events WHERE id = $1",
             event_id,
         )
+    assert row is not None
+    assert row["processed_at"] is not None
+    return row["failures"], row["last_error"]
 
 
 async def _state(pool: Pool, payment_id: uuid.UUID) -> tuple[int, int]:
@@ -82,10 +85,7 @@ async def test_a_first_delivery_is_four_round_trips(pool: Pool, store: PgStore) 
     # BEGIN, the payment's lock, the change with its attempt and inbox row, COMMIT.
     assert len(sent) == 4, sent
     assert sent[2].startswith("WITH changed AS (UPDATE payments")
-    row = await _inbox(pool, event["id"])
-    assert row is not None
-    assert row["processed_at"] is not None
-    assert (row["failures"], row["last_error"]) == (0, None)
+    assert await _processed(pool, event["id"]) == (0, None)
     assert await _state(pool, payment.id) == (2, 1)
 
 
@@ -107,10 +107,7 @@ async def test_an_earlier_failed_try_is_applied_and_marked(pool: Pool, store: Pg
     async with store.transaction() as tx:  # as ingest_event notes a failure
         await tx.inbox_record_failure(event, "boom")
     assert (await _sent(pool, event, store))[0] == "applied"
-    row = await _inbox(pool, event["id"])
-    assert row is not None
-    assert row["processed_at"] is not None
-    assert (row["failures"], row["last_error"]) == (1, None)
+    assert await _processed(pool, event["id"]) == (1, None)
     assert await _state(pool, payment.id) == (2, 1)
 
 
@@ -120,10 +117,7 @@ async def test_a_flagged_event_is_stored_with_why(pool: Pool, store: PgStore) ->
     outcome, sent = await _sent(pool, event, store)
     assert outcome == "mismatch"
     assert len(sent) == 3, sent  # BEGIN, the inbox row with its reason, COMMIT
-    row = await _inbox(pool, event["id"])
-    assert row is not None
-    assert row["processed_at"] is not None
-    assert row["last_error"] == "mismatch: livemode"
+    assert (await _processed(pool, event["id"]))[1] == "mismatch: livemode"
     assert await _state(pool, payment.id) == (1, 0)
     assert (await _sent(pool, event, store))[0] == "duplicate"
 
@@ -131,7 +125,5 @@ async def test_a_flagged_event_is_stored_with_why(pool: Pool, store: PgStore) ->
 async def test_an_event_that_changes_nothing_is_stored(pool: Pool, store: PgStore) -> None:
     event = _declined(f"pi_{uuid.uuid4().hex[:24]}")  # no payment of ours
     assert (await _sent(pool, event, store))[0] == "not_ours"
-    row = await _inbox(pool, event["id"])
-    assert row is not None
-    assert row["processed_at"] is not None
+    await _processed(pool, event["id"])
     assert (await _sent(pool, event, store))[0] == "duplicate"
