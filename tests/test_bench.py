@@ -22,6 +22,7 @@ from service.config import PROJECT_ROOT
 from tests.bench.common import postgres_cpu_seconds, postmaster_pid
 from tests.bench.fanout_python import fan_outs
 from tests.bench.http_load import HttpConnections, build_post
+from tests.bench.setup import store_history
 from tests.support.postgres import TestPostgres, run_sync
 
 TOY_SIZES = {
@@ -31,6 +32,7 @@ TOY_SIZES = {
     "BENCH_PUSH_SOCKETS": "20",
     "BENCH_PUSH_RATES": "50",
     "BENCH_PUSH_SECONDS": "1",
+    "BENCH_PUSH_HISTORY": "300",
     "BENCH_SOCKETS": "40",
     "BENCH_SOCKETS_CLIENT_PROCS": "2",
     "BENCH_SOCKETS_PUSHES": "2",
@@ -85,6 +87,7 @@ def test_make_bench_runs_every_benchmark(postgres: TestPostgres, tmp_path: Path)
         assert level["service"]["events"] == 40
         assert level["ratio"] > 0
 
+    assert results["push"]["stored_payments"] == 300
     (push,) = results["push"]["runs"]
     assert push["events"] == 50
     assert push["post_errors"] == 0
@@ -220,3 +223,35 @@ def test_the_fan_out_python_timing_writes_every_update() -> None:
     times = fan_outs(sockets=50, rounds=3)
     assert len(times) == 3
     assert all(t > 0 for t in times)
+
+
+def test_stored_history_leaves_no_table_for_autovacuum_to_visit(postgres: TestPostgres) -> None:
+    """The push and history benchmarks start on a vacuumed database: bulk-loaded rows
+    never vacuumed would bring an autovacuum pass into the measured runs."""
+    url = postgres.create_database("bench_history")
+
+    async def check() -> list[tuple[str, int, bool]]:
+        await store_history(url, 300)
+        conn = await asyncpg.connect(url)
+        try:
+            rows = await conn.fetch(
+                "SELECT relname, n_ins_since_vacuum, last_vacuum IS NOT NULL AS vacuumed"
+                " FROM pg_stat_user_tables WHERE relname = ANY($1::text[]) ORDER BY relname",
+                ["payment_attempts", "payment_events", "payments", "refunds", "stripe_events"],
+            )
+        finally:
+            await conn.close()
+        return [(r["relname"], r["n_ins_since_vacuum"], r["vacuumed"]) for r in rows]
+
+    try:
+        tables = run_sync(check())
+    finally:
+        postgres.drop_database(url)
+    assert [name for name, _, _ in tables] == [
+        "payment_attempts",
+        "payment_events",
+        "payments",
+        "refunds",
+        "stripe_events",
+    ]
+    assert all(inserted == 0 and vacuumed for _, inserted, vacuumed in tables), tables
