@@ -28,6 +28,7 @@ import aiohttp
 
 from tests.bench import bench_ingest
 from tests.bench.common import (
+    autovacuum_passes,
     env_int,
     env_ints,
     free_port,
@@ -101,16 +102,22 @@ async def run(
     rows: list[dict[str, Any]] = []
     for n in workers:
         refs, svcs = [], []
+        passes = {"service": 0, "reference_sql": 0}  # autovacuum's, during each side
         async with serving(database_url, work_dir, n) as url:
             for _ in range(rounds):
+                before = await autovacuum_passes(database_url)
                 refs.append(
                     await bench_ingest.run_reference_level(
                         database_url, payments, concurrency, share, pool_max, six_round_trips=True
                     )
                 )
+                between = await autovacuum_passes(database_url)
                 svcs.append(await _service_side(url, payments, concurrency, share))
+                passes["reference_sql"] += between - before
+                passes["service"] += await autovacuum_passes(database_url) - between
         label = f"e2e --workers {n}, c={concurrency}"
-        rows.append(bench_ingest.compared(refs, svcs, label, workers=n))
+        row = bench_ingest.compared(refs, svcs, label, workers=n)
+        rows.append({**row, "autovacuum_passes": passes})
     return {
         "concurrency": concurrency,
         "events_per_side": share * rounds,
@@ -154,5 +161,11 @@ def table_rows(e2e: dict[str, Any] | None) -> list[tuple[str, str, str, str]]:
             ),
             (name, "ratio", f"{run_['ratio']:.2f}", ">= 0.65" if run_["workers"] == 1 else ""),
             (name, "service p50 / p99 ms", f"{svc['p50_ms']} / {svc['p99_ms']}", ""),
+            (
+                name,
+                "autovacuum passes: service / reference",
+                "{service} / {reference_sql}".format(**run_["autovacuum_passes"]),
+                "",
+            ),
         ]
     return rows

@@ -21,6 +21,7 @@ from tests.bench.bench_push import subscriptions
 from tests.bench.client_procs import ClientGroup
 from tests.bench.common import (
     ServiceProcess,
+    cpu_seconds,
     failed_intent_event,
     ms,
     percentile,
@@ -28,6 +29,11 @@ from tests.bench.common import (
     webhook_headers,
 )
 from tests.bench.setup import BenchPayment
+
+
+def _cpu_split(service: int, clients: list[int]) -> tuple[float, float]:
+    """CPU seconds so far of the service and of all client processes together."""
+    return cpu_seconds(service), sum(cpu_seconds(pid) for pid in clients)
 
 
 async def _settled_rss(pid: int, seconds: float = 1.0) -> int:
@@ -71,9 +77,7 @@ async def run(
                         await response.read()
                         return response.status
 
-                from tests.bench.common import cpu_seconds as _cpu
-
-                _c0 = [_cpu(p) for p in [service.pid, *group.pids]]
+                cpu_before = _cpu_split(service.pid, group.pids)
                 started = time.monotonic()
                 statuses = await asyncio.gather(*(post(b) for b in bodies))
                 expected = len(subs)
@@ -81,6 +85,8 @@ async def run(
                 received: list[tuple[int, int, float]] = []
                 while True:  # poll until every socket has it (or the deadline)
                     await asyncio.sleep(0.5)
+                    # CPU until the poll that sees the last delivery, before its report.
+                    cpu_after = _cpu_split(service.pid, group.pids)
                     got, _closed = await group.report()
                     received += got
                     if len({i for i, _, _ in received}) >= expected:
@@ -102,6 +108,8 @@ async def run(
                         "p50_ms": ms(percentile(times, 50)),
                         "p99_ms": ms(percentile(times, 99)),
                         "all_ms": ms(max(times)) if times else None,
+                        "service_cpu_ms": round((cpu_after[0] - cpu_before[0]) * 1000, 1),
+                        "clients_cpu_ms": round((cpu_after[1] - cpu_before[1]) * 1000, 1),
                     }
                 )
                 await asyncio.sleep(0.5)

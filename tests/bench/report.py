@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 from typing import Any
 
 from tests.bench import bench_brokers, bench_e2e, bench_notify
@@ -81,6 +82,15 @@ def table(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                     name,
                     "one update to all: median (max) ms",
                     f"{sockets['push_all_median_ms']} ({sockets['push_all_max_ms']})",
+                    "",
+                ),
+                (
+                    name,
+                    "CPU ms per update to all: service / clients (median)",
+                    " / ".join(
+                        _fmt(float(statistics.median(r[k] for r in sockets["pushes"])))
+                        for k in ("service_cpu_ms", "clients_cpu_ms")
+                    ),
                     "",
                 ),
                 (

@@ -45,14 +45,15 @@ async def make_payments(database_url: str, count: int, workers: int = 8) -> list
 
 
 async def store_history(database_url: str, rows: int) -> None:
-    """`rows` payments' worth of stored history (tests/support/history.py), analysed and
-    vacuumed, as a database that has been serving would be. Bulk-loaded and never
+    """`rows` payments' worth of stored history (tests/support/history.py), vacuumed and
+    analysed, as a database that has been serving would be. Bulk-loaded and never
     vacuumed, every table is past autovacuum's insert threshold: a worker visits each one
     within the minute, mid-benchmark, for seconds of a core per million rows."""
-    for statements in (history_sql(rows), "VACUUM"):
-        # Each on its own connection: the loading backend hands its insert counts to the
-        # statistics as it exits; sent later than the VACUUM, they would undo its reset
-        # of n_ins_since_vacuum. (And VACUUM refuses a transaction block.)
+    for statements in (history_sql(rows), "VACUUM (ANALYZE)"):
+        # Each on its own connection: the loading backend hands its row counts to the
+        # statistics as it exits; sent after the VACUUM, they would undo its reset of
+        # n_ins_since_vacuum and n_mod_since_analyze, and autovacuum would come anyway.
+        # (VACUUM also refuses a transaction block.)
         conn = await asyncpg.connect(database_url)
         try:
             await conn.execute(statements)
