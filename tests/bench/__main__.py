@@ -16,8 +16,8 @@ Sizes (environment; defaults fit the whole run in a few minutes on 2 cores):
   BENCH_PUSH_SOCKETS         sockets, one payment each (1000)
   BENCH_PUSH_HISTORY         payments' history stored (and vacuumed) beforehand, as in
                              a database that has been serving (300000): on young tables
-                             the 17,500 events cross autovacuum's thresholds, and a pass
-                             lands in a paced run by chance
+                             the default rates' 17,500 events cross autovacuum's
+                             thresholds, and a pass lands in a paced run by chance
   BENCH_PUSH_RATES           webhooks per second, one paced run each (500,1000,200);
                              the first second after start is paced at the first
   BENCH_PUSH_SECONDS         how long the paced load runs (10)
@@ -175,6 +175,7 @@ async def run_all(pg: TestPostgres, only: list[str], work_dir: Path) -> dict[str
     variants: list[tuple[str, dict[str, str]]] = [("", {})]
     if os.environ.get("BENCH_WHATIF_GC", "0") != "0":
         variants.append(("_gc_default", GC_DEFAULT))
+    push_history = env_int("BENCH_PUSH_HISTORY", 300_000)
     for suffix, extra in variants:
         if "push" in only:
             await measured(
@@ -189,10 +190,10 @@ async def run_all(pg: TestPostgres, only: list[str], work_dir: Path) -> dict[str
                     seconds=env_float("BENCH_PUSH_SECONDS", 10),
                     client_processes=env_int("BENCH_PUSH_CLIENT_PROCS", 1),
                 ),
-                history=env_int("BENCH_PUSH_HISTORY", 300_000),
+                history=push_history,
                 service_env=extra,
             )
-            results["push" + suffix]["stored_payments"] = env_int("BENCH_PUSH_HISTORY", 300_000)
+            results["push" + suffix]["stored_payments"] = push_history
         if "sockets" in only:
             await measured(
                 "sockets" + suffix,
