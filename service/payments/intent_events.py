@@ -44,11 +44,10 @@ async def intent_event(tx: PaymentsTx, event: StripeEvent, rule: EventRule) -> E
         if card is not None:
             attempt = replace(attempt, card_brand=card.brand, card_last4=card.last4)
     recorded = attempt is not None
+    data: dict[str, Any] = {"stripe_status": intent.status}
     if attempt is not None:
         await tx.add_attempt(payment.id, attempt)
         await _apply_card_effect(tx, payment, attempt, event.id)
-    data: dict[str, Any] = {"stripe_status": intent.status}
-    if attempt is not None:
         data["attempt"] = _attempt_summary(attempt, saved=payment.customer_id is not None)
     if found.unbound:
         # A Checkout payment's PaymentIntent before its session names it: history only.

@@ -51,9 +51,9 @@ async def store_history(database_url: str, rows: int) -> None:
     within the minute, mid-benchmark, for seconds of a core per million rows."""
     for statements in (history_sql(rows), "VACUUM (ANALYZE)"):
         # Each on its own connection: the loading backend hands its row counts to the
-        # statistics as it exits; sent after the VACUUM, they would undo its reset of
-        # n_ins_since_vacuum and n_mod_since_analyze, and autovacuum would come anyway.
-        # (VACUUM also refuses a transaction block.)
+        # statistics as it exits; sent after the VACUUM (ANALYZE), they would undo its
+        # reset of n_ins_since_vacuum and n_mod_since_analyze, and autovacuum would come
+        # anyway. (VACUUM also refuses a transaction block.)
         conn = await asyncpg.connect(database_url)
         try:
             await conn.execute(statements)
