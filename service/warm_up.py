@@ -33,7 +33,7 @@ import asyncpg
 
 from service.db.payments_repo import PaymentsRepo
 from service.db.pool import Pool
-from service.db.store import committing
+from service.db.store import autocommitting, committing
 from service.payments.ingest_event import ingest_event
 from service.payments.models import NewPayment, StripeIds
 
@@ -53,13 +53,25 @@ class _Rehearsal:
         self.notify = notify
         self.notify_merchants = notify_merchants
 
-    def repo(self) -> PaymentsRepo:
-        return PaymentsRepo(self.conn, notify=self.notify, notify_merchants=self.notify_merchants)
+    def repo(self, *, optimistic: bool = False) -> PaymentsRepo:
+        return PaymentsRepo(
+            self.conn,
+            notify=self.notify,
+            notify_merchants=self.notify_merchants,
+            optimistic=optimistic,
+        )
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[PaymentsRepo]:
         repo = self.repo()
         async with committing(self.conn, repo, None):  # nested: a savepoint
+            yield repo
+
+    @contextlib.asynccontextmanager
+    async def optimistic(self) -> AsyncIterator[PaymentsRepo]:
+        """The optimistic path's statements; in a savepoint, as everything here."""
+        repo = self.repo(optimistic=True)
+        async with self.conn.transaction(), autocommitting(repo, None):
             yield repo
 
 

@@ -59,9 +59,10 @@ async def test_every_connection_opens_with_the_hot_statements_prepared(pool: Poo
             for hot in ("INSERT INTO stripe_events", "UPDATE payments", "INSERT INTO payments"):
                 assert any(hot in s for s in statements), (hot, statements)
             assert any("unnest($1::uuid[]" in s for s in statements)  # the push path's read
-            # The webhook's lock and change are past PostgreSQL's five custom plans:
-            # the first real webhooks reuse the plan it settled on, no planning left.
-            for hot in ("LIMIT 1 FOR UPDATE", "WITH changed AS (UPDATE payments"):
+            # The webhook's read and guarded change (``PgStore.optimistic``) are past
+            # PostgreSQL's five custom plans: the first real webhooks reuse the plan it
+            # settled on, no planning left.
+            for hot in ("xmin AS row_xmin FROM payments", "AND xmin = $16::xid"):
                 plans = await _custom_planned(conn, hot)
                 assert plans, hot
                 assert all(generic >= 1 for _, generic in plans), (hot, plans)

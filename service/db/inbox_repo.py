@@ -40,13 +40,17 @@ _INBOX_COLUMNS = "id, type, created, livemode, payload, processed_at, last_error
 INBOX_ARGS = 6  # ``_row``'s five values, then last_error
 
 
-def inbox_insert(first: int) -> str:
+def inbox_insert(first: int, *, changed: str | None = None) -> str:
     """An event's inbox row, processed, from ``$first`` (``_row``'s five values, then
     last_error). No ON CONFLICT: a row already there fails the statement
-    (``already_stored``)."""
+    (``already_stored``). Inside a change's own statement, only if the ``changed`` row
+    was written: an optimistic change whose payment moved on writes nothing at all."""
     a, b, c, d, e, f = (f"${n}" for n in range(first, first + INBOX_ARGS))
-    return f"""INSERT INTO stripe_events ({_INBOX_COLUMNS})
-            VALUES ({a}, {b}, {c}, {d}, {e}::text::jsonb, now(), {f})"""  # noqa: S608
+    values = f"{a}, {b}, {c}::timestamptz, {d}::boolean, {e}::text::jsonb, now(), {f}::text"
+    source = f"VALUES ({values})"
+    if changed is not None:
+        source = f"SELECT {values} FROM {changed}"  # noqa: S608 - constant SQL pieces only
+    return f"INSERT INTO stripe_events ({_INBOX_COLUMNS}) {source}"
 
 
 _INBOX_ADD = inbox_insert(1)

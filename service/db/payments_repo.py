@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -29,6 +30,7 @@ from service.db.notifications_repo import (
 from service.db.refunds_repo import RefundQueries
 from service.notifications.rules import notification_for
 from service.payments.models import Change, Customer, NewPayment, Payment, StripeIds, TimelineEntry
+from service.payments.ports import ApplyUnderLock
 
 NOTIFY_CHANNEL = "paylive_payments"
 
@@ -62,12 +64,14 @@ def _with_timeline(
     outbox: bool = False,
     attempt: bool = False,
     event: bool = False,
+    first_extra: int = 16,
 ) -> str:
     """`change_sql` (an INSERT or UPDATE of payments, RETURNING its columns, parameters
     from $6) plus its timeline row and its NOTIFY, as one statement; and what the change
-    takes along, each with its parameters in this order from $16: with ``outbox`` the
-    merchant's notification (``outbox_args``), with ``attempt`` the attempt it records
-    (``attempt_args``), with ``event`` the Stripe event's inbox row (``inbox_add``).
+    takes along, each with its parameters in this order from ``first_extra`` ($16, or $17
+    after an optimistic change's guard): with ``outbox`` the merchant's notification
+    (``outbox_args``), with ``attempt`` the attempt it records (``attempt_args``), with
+    ``event`` the Stripe event's inbox row (``inbox_add``).
 
     $1..$5: the entry's kind, cause_type, cause_id, data, and ts (when the change was
     made, for the commit-to-push latency metric). One statement rather than several: on
@@ -77,7 +81,7 @@ def _with_timeline(
     fails the transaction).
     """
     parts = [f"changed AS ({change_sql})", f"entry AS ({_TIMELINE_ROW})"]
-    first = 16
+    first = first_extra
     if outbox:
         parts.append(f"outbox AS ({outbox_insert(first, changed='changed')})")
         first += OUTBOX_ARGS
@@ -85,7 +89,7 @@ def _with_timeline(
         parts.append(f"attempt AS ({attempt_insert(first, changed='changed')})")
         first += ATTEMPT_ARGS
     if event:
-        parts.append(f"inbox AS ({inbox_insert(first)})")
+        parts.append(f"inbox AS ({inbox_insert(first, changed='changed')})")
     if notify:
         parts.append(
             f"""note AS (
@@ -103,20 +107,28 @@ def _with_timeline(
 # place that says what a change does), so the merchant's notification can be built before
 # the statement and written by it. ``updated_at`` is the database's (the transaction's
 # start: the brokers' catch-up watermark trails that clock), patched into the outbox row.
+# Optimistic (``guarded``): also only if the row is the one read, $16 its xmin (the
+# transaction that wrote it): any write since, a change or only a watermark, moved it.
 _CHANGE = f"""UPDATE payments
         SET version = $9 + 1, status = $7, stripe_state_at = $8, stripe_state_rank = $10,
             stripe_payment_intent_id = $11, amount_capturable = $12, amount_captured = $13,
             amount_refunded = $14, cancellation_reason = $15, updated_at = now()
-        WHERE id = $6 AND version = $9
+        WHERE id = $6 AND version = $9{{guard}}
         RETURNING {_PAYMENT_COLUMNS}"""  # noqa: S608 - constant SQL pieces only
 _APPLY_CHANGE = {
-    (notify, outbox, attempt, event): _with_timeline(
-        _CHANGE, notify=notify, outbox=outbox, attempt=attempt, event=event
+    (notify, outbox, attempt, event, guarded): _with_timeline(
+        _CHANGE.format(guard=" AND xmin = $16::xid" if guarded else ""),
+        notify=notify,
+        outbox=outbox,
+        attempt=attempt,
+        event=event,
+        first_extra=17 if guarded else 16,
     )
     for notify in (True, False)
     for outbox in (True, False)
     for attempt in (True, False)
     for event in (True, False)
+    for guarded in (True, False)
 }
 
 _ADD_PAYMENT = {
@@ -146,13 +158,23 @@ _ATTACH_STRIPE_IDS = f"""UPDATE payments
 
 class PaymentsRepo(InboxQueries, RefundQueries, AttemptQueries, CardQueries):
     def __init__(
-        self, conn: asyncpg.Connection, *, notify: bool = True, notify_merchants: bool = True
+        self,
+        conn: asyncpg.Connection,
+        *,
+        notify: bool = True,
+        notify_merchants: bool = True,
+        optimistic: bool = False,
     ) -> None:
+        """``optimistic``: no transaction (``PgStore.optimistic``). A read "for update"
+        takes no lock but notes the row's xmin; ``apply_change`` writes only if it is
+        unchanged; a write or a read that cannot be vouched for so raises
+        ``ApplyUnderLock`` before anything is written."""
         self.conn = conn
         self.notify = notify  # False: a broker publishes after commit (``committed``)
         self.notify_merchants = notify_merchants  # write the merchant outbox (issue 16)
         self.committed: list[tuple[UUID, int, float]] = []  # (payment, version, ts), notify=False
         self.wrote_notification = False  # an outbox row: its deliverer is told after commit
+        self.read_xmin: dict[UUID, int] | None = {} if optimistic else None
 
     # customers -------------------------------------------------------------------------
 
@@ -225,13 +247,68 @@ class PaymentsRepo(InboxQueries, RefundQueries, AttemptQueries, CardQueries):
             self.committed.append((payment.id, payment.version, time.time()))
         return payment
 
+    def _lock(self, for_update: bool) -> tuple[str, str]:
+        """The extra column and the lock clause of a read: "for update" locks the row
+        in a transaction, and notes its xmin when optimistic (``_read``)."""
+        if not for_update:
+            return "", ""
+        return (", xmin AS row_xmin", "") if self.read_xmin is not None else ("", " FOR UPDATE")
+
+    def _read(self, row: asyncpg.Record | None) -> Payment | None:
+        if row is None:
+            return None
+        fields = dict(row)
+        xmin = fields.pop("row_xmin", None)
+        payment = Payment(**fields)
+        if xmin is not None and self.read_xmin is not None:
+            self.read_xmin[payment.id] = xmin
+        return payment
+
+    def _not_optimistic(self, what: str) -> None:
+        if self.read_xmin is not None:
+            raise ApplyUnderLock(what)
+
+    # What an optimistic apply of a PaymentIntent event (``intent_event``) may do beyond
+    # its one change, refused so: the transaction's locks make these safe.
+
+    async def charge_card(self, charge_id: str) -> dict[str, Any] | None:
+        """Optimistic: only a charge found is vouched for. One not stored yet may be in a
+        transaction that holds the payment's lock and fills attempts already there; only
+        the lock orders the two (``intent_events.charge_card``)."""
+        charge = await super().charge_card(charge_id)
+        if charge is None:
+            self._not_optimistic("the charge's card is not stored yet")
+        return charge
+
+    async def fill_attempt_card(self, charge_id: str, brand: str | None, last4: str | None) -> int:
+        self._not_optimistic("an attempt's card")
+        return await super().fill_attempt_card(charge_id, brand, last4)
+
+    async def disable_card(
+        self,
+        *,
+        payment_method_id: str,
+        customer_id: UUID,
+        reason: str,
+        payment_id: UUID,
+        stripe_event_id: str,
+    ) -> bool:
+        self._not_optimistic("a saved card disabled")
+        return await super().disable_card(
+            payment_method_id=payment_method_id,
+            customer_id=customer_id,
+            reason=reason,
+            payment_id=payment_id,
+            stripe_event_id=stripe_event_id,
+        )
+
     async def get_payment(self, payment_id: UUID, *, for_update: bool = False) -> Payment | None:
-        lock = " FOR UPDATE" if for_update else ""
+        xmin, lock = self._lock(for_update)
         row = await self.conn.fetchrow(
-            f"SELECT {_PAYMENT_COLUMNS} FROM payments WHERE id = $1{lock}",  # noqa: S608 - constant SQL pieces only
+            f"SELECT {_PAYMENT_COLUMNS}{xmin} FROM payments WHERE id = $1{lock}",  # noqa: S608 - constant SQL pieces only
             payment_id,
         )
-        return _payment(row) if row else None
+        return self._read(row)
 
     async def get_payment_by_stripe_id(
         self,
@@ -240,7 +317,7 @@ class PaymentsRepo(InboxQueries, RefundQueries, AttemptQueries, CardQueries):
         checkout_session: str | None = None,
         for_update: bool = False,
     ) -> Payment | None:
-        lock = " FOR UPDATE" if for_update else ""
+        xmin, lock = self._lock(for_update)
         # One condition per id given: an OR with a NULL side still costs a second index
         # scan on every webhook (a prepared statement's plan cannot know it is NULL).
         args: list[str]
@@ -255,10 +332,10 @@ class PaymentsRepo(InboxQueries, RefundQueries, AttemptQueries, CardQueries):
                 where = "stripe_payment_intent_id = $1 OR stripe_checkout_session_id = $2"
                 args = [intent, session]
         row = await self.conn.fetchrow(
-            f"SELECT {_PAYMENT_COLUMNS} FROM payments WHERE {where} LIMIT 1{lock}",  # noqa: S608 - constant SQL pieces only
+            f"SELECT {_PAYMENT_COLUMNS}{xmin} FROM payments WHERE {where} LIMIT 1{lock}",  # noqa: S608 - constant SQL pieces only
             *args,
         )
-        return _payment(row) if row else None
+        return self._read(row)
 
     async def live_payments_for_order(
         self, order_id: str, *, for_update: bool = False
@@ -303,14 +380,20 @@ class PaymentsRepo(InboxQueries, RefundQueries, AttemptQueries, CardQueries):
 
     async def apply_change(self, payment: Payment, change: Change) -> Payment:
         """Version + 1, the timeline row, the NOTIFY and the merchant's notification, in
-        one statement; the caller holds the row lock."""
+        one statement; the caller holds the row lock, or (optimistic) the statement writes
+        only if the row is still the one read, else nothing and ``ApplyUnderLock``."""
+        guard: tuple[int, ...] = ()
+        if self.read_xmin is not None:
+            if payment.id not in self.read_xmin:
+                raise ApplyUnderLock("the payment was not read for update")
+            guard = (self.read_xmin[payment.id],)
         after = change.applied_to(payment, datetime.now(UTC))
         note = notification_for(payment, after, change) if self.notify_merchants else None
         attempt = self.take_staged_attempt(payment.id)
         await self.flush_attempt()  # another payment's, should one be waiting
         event = self.take_staged_event()
         statement = _APPLY_CHANGE[
-            self.notify, note is not None, attempt is not None, event is not None
+            self.notify, note is not None, attempt is not None, event is not None, bool(guard)
         ]
         with already_stored():
             row = await self.conn.fetchrow(
@@ -330,17 +413,21 @@ class PaymentsRepo(InboxQueries, RefundQueries, AttemptQueries, CardQueries):
                 after.amount_captured,
                 after.amount_refunded,
                 after.cancellation_reason,
+                *guard,
                 *(outbox_args(note) if note is not None else ()),
                 *(attempt_args(attempt) if attempt is not None else ()),
                 *((*event, None) if event is not None else ()),
             )
         if row is None:
+            if guard:
+                raise ApplyUnderLock(f"payment {payment.id} changed since it was read")
             raise RuntimeError(f"payment {payment.id} changed under us (lock not held?)")
         self.wrote_notification |= note is not None
         return self._changed(_payment(row))
 
     async def touch_stripe_state(self, payment_id: UUID, at: datetime, rank: int | None) -> None:
         """Record that a newer Stripe event was seen, without a visible change."""
+        self._not_optimistic("a watermark alone")
         await self.conn.execute(
             """UPDATE payments SET stripe_state_at = $2, stripe_state_rank = $3
                WHERE id = $1""",

@@ -34,6 +34,25 @@ async def committing(
     async with conn.transaction():
         yield
         await repo.flush_staged()  # what no change took along (``inbox_add``, ``add_attempt``)
+    _committed(repo, after_commit, on_outbox)
+
+
+@asynccontextmanager
+async def autocommitting(
+    repo: PaymentsRepo,
+    after_commit: AfterCommit | None,
+    on_outbox: Callable[[], None] | None = None,
+) -> AsyncIterator[None]:
+    """An optimistic ``repo``'s block (no transaction: its one change commits with its
+    statement); then, as ``committing`` does, what no change took along, and the hooks."""
+    yield
+    await repo.flush_staged()
+    _committed(repo, after_commit, on_outbox)
+
+
+def _committed(
+    repo: PaymentsRepo, after_commit: AfterCommit | None, on_outbox: Callable[[], None] | None
+) -> None:
     if after_commit is not None and repo.committed:
         after_commit(repo.committed)
     if on_outbox is not None and repo.wrote_notification:
@@ -63,6 +82,18 @@ class PgStore:
                 conn, notify=self.after_commit is None, notify_merchants=self.notify_merchants
             )
             async with committing(conn, repo, self.after_commit, self.on_outbox):
+                yield repo
+
+    @asynccontextmanager
+    async def optimistic(self) -> AsyncIterator[PaymentsRepo]:
+        async with self.pool.acquire() as conn:
+            repo = PaymentsRepo(
+                conn,
+                notify=self.after_commit is None,
+                notify_merchants=self.notify_merchants,
+                optimistic=True,
+            )
+            async with autocommitting(repo, self.after_commit, self.on_outbox):
                 yield repo
 
     async def add_payment(self, new: NewPayment) -> Payment | None:

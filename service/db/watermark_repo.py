@@ -18,7 +18,7 @@ import asyncpg
 
 from service.db.payments_repo import _PAYMENT_COLUMNS, PaymentsRepo, _payment
 from service.db.pool import Pool
-from service.db.store import AfterCommit, committing
+from service.db.store import AfterCommit, autocommitting, committing
 from service.payments.models import Payment
 
 # pg_advisory_lock key of the reconciler: one round at a time across processes.
@@ -89,6 +89,18 @@ class ReconcileStore:
                 conn, notify=self.after_commit is None, notify_merchants=self.notify_merchants
             )
             async with committing(conn, repo, self.after_commit, self.on_outbox):
+                yield repo
+
+    @asynccontextmanager
+    async def optimistic(self) -> AsyncIterator[ReconcileRepo]:
+        async with self.pool.acquire() as conn:
+            repo = ReconcileRepo(
+                conn,
+                notify=self.after_commit is None,
+                notify_merchants=self.notify_merchants,
+                optimistic=True,
+            )
+            async with autocommitting(repo, self.after_commit, self.on_outbox):
                 yield repo
 
     @asynccontextmanager

@@ -43,13 +43,16 @@ class EventRule:
 
     `status` maps the object's status (a session's `payment_status` for Checkout) to the
     PaymentIntent status the event implies, or None; `attempt` is the payment_attempts
-    outcome it records; `rank` breaks same-second ties (None: the status's own rank).
+    outcome it records; `rank` breaks same-second ties (None: the status's own rank);
+    `optimistic`: tried first without the payment's lock (``TransactionalStore.optimistic``),
+    for events that end in one change (an attempt recorded always is one).
     """
 
     handler: Handler
     status: Callable[[str | None], str | None]
     attempt: AttemptOutcome | None = None
     rank: int | None = None
+    optimistic: bool = False
 
     def rank_of(self, status: str) -> int:
         return self.rank if self.rank is not None else status_rank(status)

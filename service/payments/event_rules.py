@@ -41,7 +41,7 @@ def _none(_: str | None) -> None:
 
 
 def _intent(attempt: AttemptOutcome | None = None, rank: int | None = None) -> EventRule:
-    return EventRule(intent_event, _object_status, attempt, rank)
+    return EventRule(intent_event, _object_status, attempt, rank, optimistic=attempt is not None)
 
 
 # Attempts come only from payment_intent.* events: a Checkout payment also emits them,

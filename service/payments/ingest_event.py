@@ -16,14 +16,21 @@ Stripe gets a 500 and retries.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Literal
 
 from service.payments.apply_event import apply_event
 from service.payments.event_common import EventResult
-from service.payments.event_rules import OBJECT_FAMILIES
-from service.payments.ports import EventAlreadyStored, TransactionalStore
+from service.payments.event_rules import OBJECT_FAMILIES, rule_for
+from service.payments.ports import (
+    ApplyUnderLock,
+    EventAlreadyStored,
+    PaymentsTx,
+    TransactionalStore,
+)
 
 log = logging.getLogger(__name__)
+
+InboxState = Literal["new", "pending", "processed"]  # ``PaymentsTx.inbox_claim``
 
 # Outcomes stored, acknowledged and flagged (never applied), with their log line.
 _FLAGGED = {
@@ -70,7 +77,7 @@ async def ingest_event(
     """
     try:
         try:
-            result = await _apply_once(event, store, raw, livemode, claim_first=False)
+            result = await _apply_first(event, store, raw, livemode)
         except EventAlreadyStored:  # the inbox knows it: what its row says decides
             result = await _apply_once(event, store, raw, livemode, claim_first=True)
     except Exception as exc:
@@ -108,6 +115,25 @@ async def ingest_event(
     return result
 
 
+async def _apply_first(
+    event: dict[str, Any], store: TransactionalStore, raw: str | None, livemode: bool | None
+) -> EventResult:
+    """An event's first try. Where its rule allows, without BEGIN, COMMIT or the
+    payment's lock (``TransactionalStore.optimistic``): its change, its attempt and its
+    inbox row are one statement that writes only if the payment is still as read. Should
+    it have moved, or the event need what that cannot vouch for (``ApplyUnderLock``:
+    nothing was written), it is applied in a transaction, as every other event is."""
+    rule = rule_for(str(event["type"]))
+    if rule is not None and rule.optimistic:
+        try:
+            async with store.optimistic() as tx:
+                tx.inbox_add(event, raw)
+                return await _apply(tx, event, livemode, claim="new")
+        except ApplyUnderLock as exc:
+            log.debug("event %s goes under the payment's lock: %s", event["id"], exc)
+    return await _apply_once(event, store, raw, livemode, claim_first=False)
+
+
 async def _apply_once(
     event: dict[str, Any],
     store: TransactionalStore,
@@ -127,12 +153,19 @@ async def _apply_once(
         else:
             tx.inbox_add(event, raw)
             claim = "new"
-        if livemode is not None and (event.get("livemode") is True) != livemode:
-            result = EventResult("mismatch", reason="livemode")
-        else:
-            result = await apply_event(tx, event)
-        if result.outcome in _FLAGGED:  # kept, acknowledged, and flagged with why
-            await tx.inbox_mark_unusable(event["id"], f"{result.outcome}: {result.reason}")
-        elif claim == "pending":  # a new row went in marked processed, on commit
-            await tx.inbox_mark_processed(event["id"])
+        return await _apply(tx, event, livemode, claim=claim)
+
+
+async def _apply(
+    tx: PaymentsTx, event: dict[str, Any], livemode: bool | None, *, claim: InboxState
+) -> EventResult:
+    """The event applied, or flagged, with its inbox row claimed (or staged) as `claim`."""
+    if livemode is not None and (event.get("livemode") is True) != livemode:
+        result = EventResult("mismatch", reason="livemode")
+    else:
+        result = await apply_event(tx, event)
+    if result.outcome in _FLAGGED:  # kept, acknowledged, and flagged with why
+        await tx.inbox_mark_unusable(event["id"], f"{result.outcome}: {result.reason}")
+    elif claim == "pending":  # a new row went in marked processed, on commit
+        await tx.inbox_mark_processed(event["id"])
     return result

@@ -24,6 +24,7 @@ class ReconcileTx(PaymentsTx, Protocol):
 
 class ReconcileStore(Protocol):
     def transaction(self) -> AbstractAsyncContextManager[ReconcileTx]: ...
+    def optimistic(self) -> AbstractAsyncContextManager[ReconcileTx]: ...
 
 
 @dataclass

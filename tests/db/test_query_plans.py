@@ -19,7 +19,7 @@ from asyncpg.connection import LoggedQuery
 
 from service.db.payments_repo import PaymentsRepo
 from service.db.pool import create_pool
-from service.db.store import committing
+from service.db.store import autocommitting, committing
 from service.payments.ingest_event import ingest_event
 from tests.support.history import history_sql
 from tests.support.payments import add_payment
@@ -46,6 +46,12 @@ class RecordingStore:
     async def transaction(self) -> AsyncIterator[PaymentsRepo]:
         repo = PaymentsRepo(self.conn)
         async with committing(self.conn, repo, None):  # as PgStore commits
+            yield repo
+
+    @asynccontextmanager
+    async def optimistic(self) -> AsyncIterator[PaymentsRepo]:
+        repo = PaymentsRepo(self.conn, optimistic=True)
+        async with autocommitting(repo, None):  # as PgStore applies without a transaction
             yield repo
 
 

@@ -10,16 +10,19 @@ no deadlock either.
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import uuid
 from typing import Any
+
+import pytest
 
 from service.db.pool import create_pool
 from service.db.store import PgStore
 from service.payments.ingest_event import ingest_event
 from service.payments.models import Payment
 from tests.support.payments import add_payment
-from tests.support.webhooks import intent, make_event
+from tests.support.webhooks import card_error, intent, make_event
 
 T0 = 1_780_000_000
 PAYMENTS = 200
@@ -87,5 +90,45 @@ async def test_charge_and_intent_events_at_once_keep_every_card(database_url: st
             if (attempts[0].card_brand, attempts[0].card_last4) != expected:
                 missing.append(payment.id)
         assert missing == [], f"{len(missing)} of {PAYMENTS} succeeded attempts lost their card"
+    finally:
+        await pool.close()
+
+
+async def test_declines_of_one_payment_at_once_each_apply_once(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Optimistic writes that race on one payment: one wins each round, the others find
+    the row moved, write nothing and go under the lock. Every decline is one version, one
+    timeline row and one attempt, whatever the interleaving."""
+    pool = await create_pool(database_url, min_size=2, max_size=16)
+    store = PgStore(pool)
+    declines = 24
+    try:
+        pi_id = f"pi_{uuid.uuid4().hex[:24]}"
+        payment = await add_payment(store, intent_id=pi_id)
+        failed = intent(
+            pi_id, "requires_payment_method", last_payment_error=card_error("card_declined")
+        )
+        events = [
+            make_event("payment_intent.payment_failed", failed, created=T0 + n)
+            for n in range(declines)
+        ]
+        with caplog.at_level(logging.DEBUG, logger="service.payments.ingest_event"):
+            results = await asyncio.wait_for(
+                asyncio.gather(*(ingest_event(e, store=store, livemode=False) for e in events)),
+                timeout=60,
+            )
+        assert [r.outcome for r in results] == ["applied"] * declines
+        moved = [r for r in caplog.records if "changed since it was read" in r.getMessage()]
+        assert moved, "no optimistic write met a payment that had moved: the race was not run"
+        assert sorted(r.version for r in results if r.version) == list(range(2, declines + 2))
+        async with store.transaction() as tx:
+            timeline = await tx.timeline(payment.id)
+            attempts = await tx.attempts(payment.id)
+            now = await tx.get_payment(payment.id)
+        assert now is not None
+        assert now.version == declines + 1
+        assert [e.version for e in timeline] == list(range(1, declines + 2))
+        assert sorted(str(a.stripe_event_id) for a in attempts) == sorted(e["id"] for e in events)
     finally:
         await pool.close()
