@@ -6,6 +6,7 @@ from uuid import UUID
 
 import asyncpg
 
+from service.db.optimism import Optimism
 from service.payments.models import Attempt, NewAttempt
 
 _ATTEMPT_COLUMNS = """payment_id, outcome, stripe_event_id, occurred_at, stripe_charge_id,
@@ -53,7 +54,7 @@ def attempt_args(attempt: NewAttempt) -> tuple[object, ...]:
 _ADD_ATTEMPT = attempt_insert(2)
 
 
-class AttemptQueries:
+class AttemptQueries(Optimism):
     conn: asyncpg.Connection
     # An attempt waiting for the transaction's next change (``add_attempt``).
     staged_attempt: tuple[UUID, NewAttempt] | None = None
@@ -73,6 +74,7 @@ class AttemptQueries:
 
     async def fill_attempt_card(self, charge_id: str, brand: str | None, last4: str | None) -> int:
         """Card details on the attempts of this charge that lack them; rows updated."""
+        self.refuse_if_optimistic("an attempt's card")
         await self.flush_attempt()
         status = await self.conn.execute(
             """UPDATE payment_attempts SET card_brand = $2, card_last4 = $3

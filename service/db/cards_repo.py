@@ -10,11 +10,12 @@ from uuid import UUID
 
 import asyncpg
 
+from service.db.optimism import Optimism
 from service.payments.models import Customer
 from service.payments.saved_cards import DisabledCard
 
 
-class CardQueries:
+class CardQueries(Optimism):
     conn: asyncpg.Connection
 
     async def customer_by_external_id(self, external_id: str) -> Customer | None:
@@ -52,6 +53,7 @@ class CardQueries:
     ) -> bool:
         """Remember that a decline disabled this card; False when it already was (the
         first reason is kept: it is history)."""
+        self.refuse_if_optimistic("a saved card disabled")
         status = await self.conn.execute(
             """INSERT INTO disabled_cards
                    (payment_method_id, customer_id, reason, payment_id, stripe_event_id)

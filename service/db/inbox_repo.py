@@ -6,13 +6,12 @@ import contextlib
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 import asyncpg
 
-from service.payments.ports import EventAlreadyStored
-
-InboxState = Literal["new", "pending", "processed"]
+from service.db.optimism import Optimism
+from service.payments.ports import EventAlreadyStored, InboxState
 
 
 def _stored_time(created: int) -> datetime:
@@ -46,7 +45,7 @@ def inbox_insert(first: int, *, changed: str | None = None) -> str:
     (``already_stored``). Inside a change's own statement, only if the ``changed`` row
     was written: an optimistic change whose payment moved on writes nothing at all."""
     a, b, c, d, e, f = (f"${n}" for n in range(first, first + INBOX_ARGS))
-    values = f"{a}, {b}, {c}::timestamptz, {d}::boolean, {e}::text::jsonb, now(), {f}::text"
+    values = f"{a}, {b}, {c}, {d}, {e}::text::jsonb, now(), {f}"
     source = f"VALUES ({values})"
     if changed is not None:
         source = f"SELECT {values} FROM {changed}"  # noqa: S608 - constant SQL pieces only
@@ -70,7 +69,7 @@ def already_stored() -> Iterator[None]:
 StagedEvent = tuple[str, str, datetime, bool, str]  # ``_row``
 
 
-class InboxQueries:
+class InboxQueries(Optimism):
     conn: asyncpg.Connection
     # An event waiting for the transaction's next change (``inbox_add``).
     staged_event: StagedEvent | None = None
@@ -179,10 +178,17 @@ class InboxQueries:
         return [row["payload"] for row in rows]
 
     async def charge_card(self, charge_id: str) -> dict[str, Any] | None:
-        """The newest charge object we received for this id (charge.* events), if any."""
-        return await self.conn.fetchval(  # type: ignore[no-any-return]
+        """The newest charge object we received for this id (charge.* events), if any.
+
+        Optimistic, only a charge found is vouched for: one not stored yet may be in a
+        transaction that holds the payment's lock and fills the attempts already there,
+        and only that lock orders the two (``intent_events.charge_card``)."""
+        charge: dict[str, Any] | None = await self.conn.fetchval(
             """SELECT payload -> 'data' -> 'object' FROM stripe_events
                WHERE type LIKE 'charge.%' AND payload -> 'data' -> 'object' ->> 'id' = $1
                ORDER BY created DESC LIMIT 1""",
             charge_id,
         )
+        if charge is None:
+            self.refuse_if_optimistic("the charge's card is not stored yet")
+        return charge

@@ -1,9 +1,10 @@
 """All SQL about payments, their timeline, attempts, customers and refunds.
 
-A ``PaymentsRepo`` wraps one connection inside one transaction (see ``store.py``); the
-use cases call it through the ``PaymentsTx`` port. Every visible change goes through
-``apply_change``: version + 1, a timeline row and a NOTIFY, all in the caller's
-transaction, so subscribers hear of it exactly when it commits. With a fan-out broker
+A ``PaymentsRepo`` wraps one connection inside one transaction (see ``store.py``), or,
+optimistic, none: its one change then writes only if the payment is as read. The use
+cases call it through the ``PaymentsTx`` port. Every visible change goes through
+``apply_change``: version + 1, a timeline row and a NOTIFY, all in one statement, so
+subscribers hear of it exactly when it commits. With a fan-out broker
 (``REALTIME_BROKER``) the repo is built ``notify=False``: no NOTIFY, and ``committed``
 lists what its owner publishes once the transaction has committed.
 """
@@ -13,7 +14,6 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -174,7 +174,7 @@ class PaymentsRepo(InboxQueries, RefundQueries, AttemptQueries, CardQueries):
         self.notify_merchants = notify_merchants  # write the merchant outbox (issue 16)
         self.committed: list[tuple[UUID, int, float]] = []  # (payment, version, ts), notify=False
         self.wrote_notification = False  # an outbox row: its deliverer is told after commit
-        self.read_xmin: dict[UUID, int] | None = {} if optimistic else None
+        self.read_xmin = {} if optimistic else None
 
     # customers -------------------------------------------------------------------------
 
@@ -263,44 +263,6 @@ class PaymentsRepo(InboxQueries, RefundQueries, AttemptQueries, CardQueries):
         if xmin is not None and self.read_xmin is not None:
             self.read_xmin[payment.id] = xmin
         return payment
-
-    def _not_optimistic(self, what: str) -> None:
-        if self.read_xmin is not None:
-            raise ApplyUnderLock(what)
-
-    # What an optimistic apply of a PaymentIntent event (``intent_event``) may do beyond
-    # its one change, refused so: the transaction's locks make these safe.
-
-    async def charge_card(self, charge_id: str) -> dict[str, Any] | None:
-        """Optimistic: only a charge found is vouched for. One not stored yet may be in a
-        transaction that holds the payment's lock and fills attempts already there; only
-        the lock orders the two (``intent_events.charge_card``)."""
-        charge = await super().charge_card(charge_id)
-        if charge is None:
-            self._not_optimistic("the charge's card is not stored yet")
-        return charge
-
-    async def fill_attempt_card(self, charge_id: str, brand: str | None, last4: str | None) -> int:
-        self._not_optimistic("an attempt's card")
-        return await super().fill_attempt_card(charge_id, brand, last4)
-
-    async def disable_card(
-        self,
-        *,
-        payment_method_id: str,
-        customer_id: UUID,
-        reason: str,
-        payment_id: UUID,
-        stripe_event_id: str,
-    ) -> bool:
-        self._not_optimistic("a saved card disabled")
-        return await super().disable_card(
-            payment_method_id=payment_method_id,
-            customer_id=customer_id,
-            reason=reason,
-            payment_id=payment_id,
-            stripe_event_id=stripe_event_id,
-        )
 
     async def get_payment(self, payment_id: UUID, *, for_update: bool = False) -> Payment | None:
         xmin, lock = self._lock(for_update)
@@ -427,7 +389,7 @@ class PaymentsRepo(InboxQueries, RefundQueries, AttemptQueries, CardQueries):
 
     async def touch_stripe_state(self, payment_id: UUID, at: datetime, rank: int | None) -> None:
         """Record that a newer Stripe event was seen, without a visible change."""
-        self._not_optimistic("a watermark alone")
+        self.refuse_if_optimistic("a watermark alone")
         await self.conn.execute(
             """UPDATE payments SET stripe_state_at = $2, stripe_state_rank = $3
                WHERE id = $1""",

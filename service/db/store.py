@@ -1,5 +1,7 @@
 """``PgStore``: one transaction per use-case step (or a bare connection for single
-statements), handed out as a ``PaymentsRepo``.
+statements), handed out as a ``PaymentsRepo``; or, for an event that needs no more than
+one change, no transaction at all (``optimistic``: the change written only if its payment
+is still as read).
 
 With a fan-out broker the changes are not NOTIFYed inside the transaction: once it has
 committed, the store hands them to ``after_commit`` (the broker's publish), never for a
@@ -9,7 +11,8 @@ transaction that rolled back.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import TypeVar
 from uuid import UUID
 
 import asyncpg
@@ -50,6 +53,36 @@ async def autocommitting(
     _committed(repo, after_commit, on_outbox)
 
 
+R = TypeVar("R", bound=PaymentsRepo)
+
+
+@asynccontextmanager
+async def applying(
+    pool: Pool,
+    repo_type: type[R],
+    after_commit: AfterCommit | None,
+    notify_merchants: bool,
+    on_outbox: Callable[[], None] | None,
+    *,
+    optimistic: bool,
+) -> AsyncIterator[R]:
+    """A ``repo_type`` on a pooled connection for one use-case step: in a transaction
+    (``committing``), or optimistic (``autocommitting``, ``PaymentsRepo(optimistic=True)``)."""
+    async with pool.acquire() as conn:
+        repo = repo_type(
+            conn,
+            notify=after_commit is None,
+            notify_merchants=notify_merchants,
+            optimistic=optimistic,
+        )
+        if optimistic:
+            async with autocommitting(repo, after_commit, on_outbox):
+                yield repo
+        else:
+            async with committing(conn, repo, after_commit, on_outbox):
+                yield repo
+
+
 def _committed(
     repo: PaymentsRepo, after_commit: AfterCommit | None, on_outbox: Callable[[], None] | None
 ) -> None:
@@ -75,26 +108,21 @@ class PgStore:
         # Set by whoever delivers the notifications: told after each commit that wrote one.
         self.on_outbox: Callable[[], None] | None = None
 
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[PaymentsRepo]:
-        async with self.pool.acquire() as conn:
-            repo = PaymentsRepo(
-                conn, notify=self.after_commit is None, notify_merchants=self.notify_merchants
-            )
-            async with committing(conn, repo, self.after_commit, self.on_outbox):
-                yield repo
+    def transaction(self) -> AbstractAsyncContextManager[PaymentsRepo]:
+        return self._applying(optimistic=False)
 
-    @asynccontextmanager
-    async def optimistic(self) -> AsyncIterator[PaymentsRepo]:
-        async with self.pool.acquire() as conn:
-            repo = PaymentsRepo(
-                conn,
-                notify=self.after_commit is None,
-                notify_merchants=self.notify_merchants,
-                optimistic=True,
-            )
-            async with autocommitting(repo, self.after_commit, self.on_outbox):
-                yield repo
+    def optimistic(self) -> AbstractAsyncContextManager[PaymentsRepo]:
+        return self._applying(optimistic=True)
+
+    def _applying(self, *, optimistic: bool) -> AbstractAsyncContextManager[PaymentsRepo]:
+        return applying(
+            self.pool,
+            PaymentsRepo,
+            self.after_commit,
+            self.notify_merchants,
+            self.on_outbox,
+            optimistic=optimistic,
+        )
 
     async def add_payment(self, new: NewPayment) -> Payment | None:
         """Without merchant notifications the insert is one statement (the row, its

@@ -10,7 +10,7 @@ makes ``PgStore`` itself a ``ReconcileStore``.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +18,7 @@ import asyncpg
 
 from service.db.payments_repo import _PAYMENT_COLUMNS, PaymentsRepo, _payment
 from service.db.pool import Pool
-from service.db.store import AfterCommit, autocommitting, committing
+from service.db.store import AfterCommit, applying
 from service.payments.models import Payment
 
 # pg_advisory_lock key of the reconciler: one round at a time across processes.
@@ -82,26 +82,21 @@ class ReconcileStore:
         self.notify_merchants = notify_merchants
         self.on_outbox = on_outbox
 
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[ReconcileRepo]:
-        async with self.pool.acquire() as conn:
-            repo = ReconcileRepo(
-                conn, notify=self.after_commit is None, notify_merchants=self.notify_merchants
-            )
-            async with committing(conn, repo, self.after_commit, self.on_outbox):
-                yield repo
+    def transaction(self) -> AbstractAsyncContextManager[ReconcileRepo]:
+        return self._applying(optimistic=False)
 
-    @asynccontextmanager
-    async def optimistic(self) -> AsyncIterator[ReconcileRepo]:
-        async with self.pool.acquire() as conn:
-            repo = ReconcileRepo(
-                conn,
-                notify=self.after_commit is None,
-                notify_merchants=self.notify_merchants,
-                optimistic=True,
-            )
-            async with autocommitting(repo, self.after_commit, self.on_outbox):
-                yield repo
+    def optimistic(self) -> AbstractAsyncContextManager[ReconcileRepo]:
+        return self._applying(optimistic=True)
+
+    def _applying(self, *, optimistic: bool) -> AbstractAsyncContextManager[ReconcileRepo]:
+        return applying(
+            self.pool,
+            ReconcileRepo,
+            self.after_commit,
+            self.notify_merchants,
+            self.on_outbox,
+            optimistic=optimistic,
+        )
 
     @asynccontextmanager
     async def exclusive(self, key: int = RECONCILE_LOCK_KEY) -> AsyncIterator[bool]:

@@ -19,7 +19,9 @@ def attempt_of(
 ) -> NewAttempt:
     """The attempt an event with this attempt `outcome` records (``event_rules``): a
     failure's error and our advice on it; for an authentication asked for, that advice."""
-    error: Mapping[str, Any] = {}
+    error: Mapping[str, Any] = (intent.error or {}) if outcome == "failed" else {}
+    code, decline = _text(error.get("code")), _text(error.get("decline_code"))
+    advice_code = _text(error.get("advice_code"))
     step, retryable, message = None, None, None
     if outcome == "requires_action":
         step, retryable, message = (
@@ -28,12 +30,7 @@ def attempt_of(
             "Your bank needs you to confirm this payment.",
         )
     elif outcome == "failed":
-        error = intent.error or {}
-        advice = advise(
-            _text(error.get("code")),
-            _text(error.get("decline_code")),
-            _text(error.get("advice_code")),
-        )
+        advice = advise(code, decline, advice_code)
         step, retryable, message = advice.next_step, advice.retryable, advice.customer_message
     card = intent.card
     return NewAttempt(
@@ -45,9 +42,9 @@ def attempt_of(
         card_brand=card.brand if card else None,
         card_last4=card.last4 if card else None,
         error_type=_text(error.get("type")),
-        error_code=_text(error.get("code")),
-        decline_code=_text(error.get("decline_code")),
-        advice_code=_text(error.get("advice_code")),
+        error_code=code,
+        decline_code=decline,
+        advice_code=advice_code,
         network_advice_code=_text(error.get("network_advice_code")),
         network_decline_code=_text(error.get("network_decline_code")),
         error_message=_text(error.get("message")),

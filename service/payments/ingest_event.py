@@ -1,22 +1,24 @@
 """The webhook inbox pipeline (DESIGN §4, steps 2 and 3), after the signature has been checked.
 
-One transaction: apply, and store the event in the inbox marked processed, which the
-commit makes true. Most deliveries are an event's first: its inbox row goes in with the
-change it makes, in that change's own statement (``inbox_add``), one round trip fewer
-than claiming it first. Should the inbox hold it already (a repeated delivery, a
-concurrent one that committed first, or an earlier try that failed), that statement
-fails, the transaction rolls back whole, and a second one claims the row first as before:
-duplicates stop there, and an earlier failure's row is applied and marked processed. An
-event that can never apply is marked processed with the reason in its row's last_error
-(so Stripe stops sending it). If anything fails the transaction rolls back whole, the
-failure is noted on the inbox row in another transaction, and the error propagates so
-Stripe gets a 500 and retries.
+Apply, and store the event in the inbox marked processed, which the commit makes true.
+Most deliveries are an event's first: its inbox row goes in with the change it makes, in
+that change's own statement (``inbox_add``), one round trip fewer than claiming it
+first. Where the event's rule allows (``EventRule.optimistic``) that statement is the
+whole write, without a transaction, guarded by the payment as read (``_apply_first``);
+other events, and those the guard turns back, are applied in one transaction. Should the
+inbox hold it already (a repeated delivery, a concurrent one that committed first, or an
+earlier try that failed), that statement fails whole (and its transaction, if any, rolls
+back), and a transaction claims the row first as before: duplicates stop there, and an
+earlier failure's row is applied and marked processed. An event that can never apply is
+marked processed with the reason in its row's last_error (so Stripe stops sending it).
+If anything fails the transaction rolls back whole, the failure is noted on the inbox
+row in another transaction, and the error propagates so Stripe gets a 500 and retries.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any, Literal
+from typing import Any
 
 from service.payments.apply_event import apply_event
 from service.payments.event_common import EventResult
@@ -24,13 +26,12 @@ from service.payments.event_rules import OBJECT_FAMILIES, rule_for
 from service.payments.ports import (
     ApplyUnderLock,
     EventAlreadyStored,
+    InboxState,
     PaymentsTx,
     TransactionalStore,
 )
 
 log = logging.getLogger(__name__)
-
-InboxState = Literal["new", "pending", "processed"]  # ``PaymentsTx.inbox_claim``
 
 # Outcomes stored, acknowledged and flagged (never applied), with their log line.
 _FLAGGED = {

@@ -38,7 +38,8 @@ async def intent_event(tx: PaymentsTx, event: StripeEvent, rule: EventRule) -> E
     attempt = attempt_of(rule.attempt, event, intent) if rule.attempt else None
     if attempt and attempt.stripe_charge_id and not attempt.card_brand:
         # PaymentIntent events name the charge; the card is on the charge's own event
-        # (read under the payment's lock, which the charge's event takes too).
+        # (read under the payment's lock, which the charge's event takes too; applied
+        # optimistically, a charge not found sends the event under that lock).
         charge = await tx.charge_card(attempt.stripe_charge_id)
         card = card_of_charge(charge) if charge is not None else None
         if card is not None:
@@ -136,8 +137,11 @@ async def charge_card(tx: PaymentsTx, event: StripeEvent, rule: EventRule) -> Ev
 
     Both lock the payment before touching the attempt (the PaymentIntent event before
     reading the charge from the inbox, this one before the UPDATE), so the second to
-    commit sees the first's rows. Card details are history, not status: no version, no
-    push (the next update or a read of /attempts shows them).
+    commit sees the first's rows. A PaymentIntent event applied without the lock
+    (``PgStore.optimistic``) goes on only if it found the charge stored; its guarded
+    write waits on this event's lock, and this one's UPDATE on its written attempt. Card
+    details are history, not status: no version, no push (the next update or a read of
+    /attempts shows them).
     """
     charge = parse_charge(event.object)
     if charge.card is None or charge.card.brand is None:

@@ -208,8 +208,8 @@ async def _reference_tx(
     (``PgStore.optimistic``), the payment read without a lock, then the inbox row, the
     attempt and the change in the change's one statement, guarded by the row as read.
     `six_round_trips`: the statements as the service sent them before the change took
-    the inbox row and the attempt along and needed no transaction (BEGIN, inbox, lock,
-    attempt, change, COMMIT; the end-to-end benchmark's fixed reference)."""
+    the inbox row and the attempt along (BEGIN, inbox, lock, attempt, change, COMMIT;
+    the end-to-end benchmark's fixed reference)."""
     if not six_round_trips:
         repo = PaymentsRepo(conn, notify_merchants=False, optimistic=True)
         repo.inbox_add(item.event, item.text)
