@@ -10,6 +10,7 @@ has passed, e.g. after a ``kill -9`` mid-request.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -110,6 +111,16 @@ class AttemptRecord:
     http_status: int | None
     error: str | None
     duration_ms: float
+
+
+@dataclass(frozen=True)
+class Finish:
+    """A delivery's answer, to be recorded: the notification's next state and the attempt."""
+
+    claimed: Claimed
+    status: Status
+    retry_in: float  # seconds until the next attempt, for "pending"
+    attempt: AttemptRecord
 
 
 @dataclass(frozen=True)
@@ -219,36 +230,40 @@ class NotificationsStore:
             )
         return sorted((Claimed(**dict(row)) for row in rows), key=lambda c: c.id)
 
-    async def finish(
-        self,
-        claimed: Claimed,
-        status: Status,
-        retry_in: float,
-        attempt: AttemptRecord,
-    ) -> bool:
-        """Record the attempt and the notification's new state; False when the lease was
-        lost meanwhile (another process owns the notification now)."""
+    async def finish(self, outcomes: Sequence[Finish]) -> set[int]:
+        """Record each attempt and its notification's new state, all in one statement;
+        the ids whose lease held (the others another process owns now: their attempt is
+        logged, their state left to it)."""
+        if not outcomes:
+            return set()
         async with self.pool.acquire() as conn:
-            updated = await conn.fetchval(
-                """WITH logged AS (
+            rows = await conn.fetch(
+                """WITH f AS (
+                       SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::text[],
+                                            $5::timestamptz[], $6::int[], $7::float8[],
+                                            $8::float8[])
+                           AS f(id, token, status, error, attempted_at, http_status,
+                                duration_ms, retry_in)),
+                   logged AS (
                        INSERT INTO notification_attempts
                            (notification_id, attempted_at, http_status, error, duration_ms)
-                       VALUES ($1, $5, $6, $4, $7))
-                   UPDATE notifications
-                   SET status = $3, next_attempt_at = now() + $8 * interval '1 second',
-                       claim_token = NULL, lease_until = NULL, last_error = $4,
-                       finished_at = CASE WHEN $3 = 'pending' THEN NULL ELSE now() END
-                   WHERE id = $1 AND claim_token = $2 RETURNING true""",
-                claimed.id,
-                claimed.claim_token,
-                status,
-                attempt.error,
-                attempt.attempted_at,
-                attempt.http_status,
-                attempt.duration_ms,
-                retry_in,
+                       SELECT id, attempted_at, http_status, error, duration_ms FROM f)
+                   UPDATE notifications n
+                   SET status = f.status,
+                       next_attempt_at = now() + f.retry_in * interval '1 second',
+                       claim_token = NULL, lease_until = NULL, last_error = f.error,
+                       finished_at = CASE WHEN f.status = 'pending' THEN NULL ELSE now() END
+                   FROM f WHERE n.id = f.id AND n.claim_token = f.token RETURNING n.id""",
+                [o.claimed.id for o in outcomes],
+                [o.claimed.claim_token for o in outcomes],
+                [o.status for o in outcomes],
+                [o.attempt.error for o in outcomes],
+                [o.attempt.attempted_at for o in outcomes],
+                [o.attempt.http_status for o in outcomes],
+                [o.attempt.duration_ms for o in outcomes],
+                [o.retry_in for o in outcomes],
             )
-        return bool(updated)
+        return {row["id"] for row in rows}
 
     async def disable_endpoint(self, claimed: Claimed, reason: str) -> None:
         """410 Gone: stop sending there; the notification stays pending (and first in line)."""

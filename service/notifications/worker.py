@@ -4,7 +4,8 @@ Any number of processes may run one: rows are claimed with ``FOR UPDATE SKIP LOC
 held by a lease, so none is sent twice at once and one a dead process held is taken over
 once its lease has passed. Its own ``ClientSession`` and at most ``concurrency`` requests
 per endpoint: a slow merchant only ever holds this worker's slots, never the pool's
-connections (no transaction is open during a request) nor the event loop.
+connections (no transaction is open during a request) nor the event loop. Answers are
+recorded by a ``Finisher``: those that arrive during one write go together in the next.
 
 It wakes on the change channel's NOTIFY (every committed change, any process; in a
 delivery process, its web process's word instead), after each delivery (the payment's
@@ -31,10 +32,12 @@ from service.db.notifications_repo import (
     Backlog,
     Claimed,
     Endpoint,
+    Finish,
     NotificationsStore,
     Status,
 )
 from service.db.payments_repo import NOTIFY_CHANNEL
+from service.notifications.finisher import Finisher
 from service.notifications.schedule import after_attempt
 from service.notifications.signing import Signer, body
 from service.notifications.stats import DeliveryStats
@@ -93,6 +96,7 @@ class DeliveryWorker:
         self._room = room
         self.config = config
         self.stats = DeliveryStats()
+        self._finisher = Finisher(store.finish)
         self._dsn = dsn
         self._signer = Signer(config.secrets)
         self._wake = asyncio.Event()
@@ -131,6 +135,7 @@ class DeliveryWorker:
         for task in in_flight:
             task.cancel()
         await asyncio.gather(*in_flight, return_exceptions=True)
+        await self._finisher.drain()
         if self._listen is not None:
             with contextlib.suppress(Exception):
                 await self._listen.close(timeout=2)
@@ -235,11 +240,11 @@ class DeliveryWorker:
             if outcome.verdict == "endpoint_gone":
                 log.warning("notifications: endpoint %d answered 410 Gone; disabled", endpoint.id)
                 await self.store.disable_endpoint(claimed, "410 Gone")
-                await self.store.finish(claimed, "pending", 0.0, attempt)
+                await self._finisher.finish(Finish(claimed, "pending", 0.0, attempt))
                 self.stats.endpoints_disabled += 1
                 return
             after: Status = "pending" if outcome.verdict == "retry" else outcome.verdict
-            held = await self.store.finish(claimed, after, outcome.retry_in, attempt)
+            held = await self._finisher.finish(Finish(claimed, after, outcome.retry_in, attempt))
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             log.warning("notifications: could not record an attempt (%s)", exc)
             return  # the lease lapses and the notification is sent again
