@@ -24,6 +24,7 @@ from service.db.payments_repo import PaymentsRepo
 from service.db.pool import create_pool
 from service.payments.event_rules import attempt_from_event, event_rank
 from service.payments.models import Change, NewAttempt, PaymentUpdate
+from tests.bench import targets
 from tests.bench.common import (
     ServiceProcess,
     cpu_seconds,
@@ -330,6 +331,6 @@ async def run(
         "events_per_level": share * rounds,
         "rounds": rounds,
         "pool_max": pool_max,
-        "target_ratio": 0.6,
+        "target_ratio": targets.INGEST_RATIO,
         "min_ratio": min(r["ratio"] for r in rows) if rows else None,
     }

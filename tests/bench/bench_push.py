@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from service.tokens import issue_status_token
+from tests.bench import targets
 from tests.bench.client_procs import ClientGroup
 from tests.bench.common import (
     STATUS_SECRET,
@@ -152,7 +153,7 @@ async def paced_run(
         # PostgreSQL's own upkeep in the window (a pass over a table's sample costs tens
         # of ms of a core), counted so a run's tail can be told from the service's.
         "autovacuum_passes": vacuumed1 - vacuumed0 if database_url else None,
-        "target_p99_ms": 20,
+        "target_p99_ms": targets.PUSH_P99_MS,
     }
     print(
         f"  {label}{' first second' if first_second else ''}: {total} events at {rate:.0f}/s to "

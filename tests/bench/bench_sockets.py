@@ -17,6 +17,7 @@ from typing import Any
 
 import aiohttp
 
+from tests.bench import targets
 from tests.bench.bench_push import subscriptions
 from tests.bench.client_procs import ClientGroup
 from tests.bench.common import (
@@ -126,7 +127,8 @@ async def run(
         "rss_before_mib": round(before / 2**20, 1),
         "rss_after_mib": round(after / 2**20, 1),
         "kib_per_socket": round(per_socket / 1024, 2),
-        "target_kib_per_socket": 25,
+        "target_kib_per_socket": targets.KIB_PER_SOCKET,
+        "target_fan_out_ms": targets.FAN_OUT_MS,
         "pushes": rounds,
         "push_all_median_ms": all_ms[len(all_ms) // 2] if all_ms else None,
         "push_all_max_ms": all_ms[-1] if all_ms else None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
-from tests.bench import bench_brokers, bench_e2e, bench_notify
+from tests.bench import bench_brokers, bench_e2e, bench_notify, targets
 from tests.bench.bench_push import latency_rows
 
 
@@ -22,7 +22,12 @@ def _ingest_rows(prefix: str, ingest: dict[str, Any]) -> list[tuple[str, str, st
         rows += [
             (f"{prefix} c={c}", "service events/s", _fmt(svc["events_per_s"]), ""),
             (f"{prefix} c={c}", "reference SQL events/s", _fmt(ref["events_per_s"]), ""),
-            (f"{prefix} c={c}", "ratio service/reference", _fmt(level["ratio"]), ">= 0.60"),
+            (
+                f"{prefix} c={c}",
+                "ratio service/reference",
+                _fmt(level["ratio"]),
+                f">= {targets.INGEST_RATIO}",
+            ),
             (
                 f"{prefix} c={c}",
                 "service p50 / p99 ms",
@@ -66,7 +71,7 @@ def table(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                 rows += latency_rows(name + ", first second", first, "as later")[:1]
             for run in push["runs"]:
                 name = f"push {push['sockets']} ws @{run['rate_per_s']:.0f}/s{label}"
-                rows += latency_rows(name, run, "p99 < 20")
+                rows += latency_rows(name, run, f"p99 < {targets.PUSH_P99_MS:g}")
                 rows.append(
                     (name, "machine CPU busy (all cores)", _fmt(run["machine_cpu_busy"]), "")
                 )
@@ -77,12 +82,17 @@ def table(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         if sockets := results.get("sockets" + suffix):
             name = f"sockets {sockets['sockets']}{label}"
             rows += [
-                (name, "KiB per idle subscribed socket", _fmt(sockets["kib_per_socket"]), "< 25"),
+                (
+                    name,
+                    "KiB per idle subscribed socket",
+                    _fmt(sockets["kib_per_socket"]),
+                    f"< {targets.KIB_PER_SOCKET:g}",
+                ),
                 (
                     name,
                     "one update to all: median (max) ms",
                     f"{sockets['push_all_median_ms']} ({sockets['push_all_max_ms']})",
-                    "",
+                    f"median < {targets.FAN_OUT_MS:g}",
                 ),
                 (
                     name,
@@ -108,7 +118,7 @@ def table(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                     f"create c={c}",
                     "overhead p50 / p99 ms",
                     f"{level['overhead_p50_ms']} / {level['overhead_p99_ms']}",
-                    "",
+                    f"p50 < {targets.CREATE_OVERHEAD_P50_MS:g}" if c == 1 else "",
                 ),
                 (
                     f"create c={c}",
