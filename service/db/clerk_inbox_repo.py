@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 import asyncpg
 
-InboxState = Literal["new", "pending", "processed"]
+from service.payments.ports import InboxState
 
 
 class ClerkInboxQueries:

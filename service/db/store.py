@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import TypeVar
+from typing import Generic, TypeVar
 from uuid import UUID
 
 import asyncpg
@@ -53,36 +53,6 @@ async def autocommitting(
     _committed(repo, after_commit, on_outbox)
 
 
-R = TypeVar("R", bound=PaymentsRepo)
-
-
-@asynccontextmanager
-async def applying(
-    pool: Pool,
-    repo_type: type[R],
-    after_commit: AfterCommit | None,
-    notify_merchants: bool,
-    on_outbox: Callable[[], None] | None,
-    *,
-    optimistic: bool,
-) -> AsyncIterator[R]:
-    """A ``repo_type`` on a pooled connection for one use-case step: in a transaction
-    (``committing``), or optimistic (``autocommitting``, ``PaymentsRepo(optimistic=True)``)."""
-    async with pool.acquire() as conn:
-        repo = repo_type(
-            conn,
-            notify=after_commit is None,
-            notify_merchants=notify_merchants,
-            optimistic=optimistic,
-        )
-        if optimistic:
-            async with autocommitting(repo, after_commit, on_outbox):
-                yield repo
-        else:
-            async with committing(conn, repo, after_commit, on_outbox):
-                yield repo
-
-
 def _committed(
     repo: PaymentsRepo, after_commit: AfterCommit | None, on_outbox: Callable[[], None] | None
 ) -> None:
@@ -92,7 +62,47 @@ def _committed(
         on_outbox()
 
 
-class PgStore:
+R = TypeVar("R", bound=PaymentsRepo)
+
+
+class RepoSource(Generic[R]):
+    """Hands out a ``repo_type`` on a pooled connection for one use-case step: in a
+    transaction (``committing``), or optimistic (``autocommitting``,
+    ``PaymentsRepo(optimistic=True)``). ``PgStore`` and ``ReconcileStore`` each name
+    their repo; the rest is this one place."""
+
+    repo_type: type[R]
+    pool: Pool
+    after_commit: AfterCommit | None
+    notify_merchants: bool
+    on_outbox: Callable[[], None] | None
+
+    def transaction(self) -> AbstractAsyncContextManager[R]:
+        return self._applying(optimistic=False)
+
+    def optimistic(self) -> AbstractAsyncContextManager[R]:
+        return self._applying(optimistic=True)
+
+    @asynccontextmanager
+    async def _applying(self, *, optimistic: bool) -> AsyncIterator[R]:
+        async with self.pool.acquire() as conn:
+            repo = self.repo_type(
+                conn,
+                notify=self.after_commit is None,
+                notify_merchants=self.notify_merchants,
+                optimistic=optimistic,
+            )
+            if optimistic:
+                async with autocommitting(repo, self.after_commit, self.on_outbox):
+                    yield repo
+            else:
+                async with committing(conn, repo, self.after_commit, self.on_outbox):
+                    yield repo
+
+
+class PgStore(RepoSource[PaymentsRepo]):
+    repo_type = PaymentsRepo
+
     def __init__(
         self,
         pool: Pool,
@@ -107,22 +117,6 @@ class PgStore:
         self.notify_merchants = notify_merchants
         # Set by whoever delivers the notifications: told after each commit that wrote one.
         self.on_outbox: Callable[[], None] | None = None
-
-    def transaction(self) -> AbstractAsyncContextManager[PaymentsRepo]:
-        return self._applying(optimistic=False)
-
-    def optimistic(self) -> AbstractAsyncContextManager[PaymentsRepo]:
-        return self._applying(optimistic=True)
-
-    def _applying(self, *, optimistic: bool) -> AbstractAsyncContextManager[PaymentsRepo]:
-        return applying(
-            self.pool,
-            PaymentsRepo,
-            self.after_commit,
-            self.notify_merchants,
-            self.on_outbox,
-            optimistic=optimistic,
-        )
 
     async def add_payment(self, new: NewPayment) -> Payment | None:
         """Without merchant notifications the insert is one statement (the row, its

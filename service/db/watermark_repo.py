@@ -10,7 +10,7 @@ makes ``PgStore`` itself a ``ReconcileStore``.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +18,7 @@ import asyncpg
 
 from service.db.payments_repo import _PAYMENT_COLUMNS, PaymentsRepo, _payment
 from service.db.pool import Pool
-from service.db.store import AfterCommit, applying
+from service.db.store import AfterCommit, RepoSource
 from service.payments.models import Payment
 
 # pg_advisory_lock key of the reconciler: one round at a time across processes.
@@ -66,8 +66,10 @@ class ReconcileRepo(PaymentsRepo, ReconcileQueries):
     pass
 
 
-class ReconcileStore:
+class ReconcileStore(RepoSource[ReconcileRepo]):
     """Like ``PgStore``, with the reconciliation queries on each transaction."""
+
+    repo_type = ReconcileRepo
 
     def __init__(
         self,
@@ -81,22 +83,6 @@ class ReconcileStore:
         self.after_commit = after_commit
         self.notify_merchants = notify_merchants
         self.on_outbox = on_outbox
-
-    def transaction(self) -> AbstractAsyncContextManager[ReconcileRepo]:
-        return self._applying(optimistic=False)
-
-    def optimistic(self) -> AbstractAsyncContextManager[ReconcileRepo]:
-        return self._applying(optimistic=True)
-
-    def _applying(self, *, optimistic: bool) -> AbstractAsyncContextManager[ReconcileRepo]:
-        return applying(
-            self.pool,
-            ReconcileRepo,
-            self.after_commit,
-            self.notify_merchants,
-            self.on_outbox,
-            optimistic=optimistic,
-        )
 
     @asynccontextmanager
     async def exclusive(self, key: int = RECONCILE_LOCK_KEY) -> AsyncIterator[bool]:
