@@ -19,6 +19,7 @@ import pytest
 from aiohttp import web
 
 from service.config import PROJECT_ROOT
+from tests.bench.bench_push import window_p99s
 from tests.bench.common import postgres_cpu_seconds, postmaster_pid
 from tests.bench.fanout_python import fan_outs
 from tests.bench.http_load import HttpConnections, build_post
@@ -92,6 +93,8 @@ def test_make_bench_runs_every_benchmark(postgres: TestPostgres, tmp_path: Path)
     assert push["events"] == 50
     assert push["post_errors"] == 0
     assert push["missing"] == 0
+    # One second at 50/s: its only window is the whole run.
+    assert push["second_p99_ms"] == [push["p99_ms"]]
     first = results["push"]["first_second"]  # its own row: the first second after start
     assert (first["post_errors"], first["missing"]) == (0, 0)
     assert first["p99_ms"] > 0
@@ -219,6 +222,19 @@ async def test_paced_load_replaces_connections_the_server_closed_while_idle() ->
     finally:
         await conns.close()
         await runner.cleanup()
+
+
+def test_each_second_of_a_paced_run_gets_its_own_p99() -> None:
+    """The first second after start is compared with seconds of the same size: 100
+    events a window, each window's p99 its own slowest but one, and the last 50 events
+    (half a window) left out."""
+    samples = [(k, 0.001 * (k % 100)) for k in range(250)]
+    samples += [(5, 0.5), (105, 0.2), (105, 0.3)]  # an event due on several sockets
+    assert window_p99s(samples, 100) == [0.099, 0.2]
+    assert window_p99s([(k, 1.0) for k in range(50)], 100) == []
+    assert window_p99s([], 10) == []
+    with pytest.raises(ValueError, match="per_window"):
+        window_p99s(samples, 0)
 
 
 def test_the_fan_out_python_timing_writes_every_update() -> None:

@@ -71,6 +71,27 @@ def first_at_or_above(
     return out
 
 
+def window_p99s(samples: Sequence[tuple[int, float]], per_window: int) -> list[float]:
+    """The p99 latency of each successive `per_window` events of a run (one second's
+    worth at its rate), from (event index, latency) samples; a last, partial window is
+    left out.
+
+    A ten-second run gives ten figures of the same size as "the first second after
+    start", so that row can be compared with seconds like it rather than with the whole
+    run's p99: of 500 events, the handful slowed at any burst's start set the p99; of
+    5,000 they are diluted ten times.
+    """
+    if per_window < 1:
+        raise ValueError("per_window must be at least 1")
+    buckets: dict[int, list[float]] = {}
+    for index, latency in samples:
+        buckets.setdefault(index // per_window, []).append(latency)
+    if not buckets:
+        return []
+    full = (max(index for index, _ in samples) + 1) // per_window
+    return [percentile(buckets[w], 99) for w in range(full) if w in buckets]
+
+
 async def paced_run(
     service: ServiceProcess,
     group: ClientGroup,
@@ -128,6 +149,7 @@ async def paced_run(
     received, closed = await group.report()
     arrivals = first_at_or_above(received, group.size)
     latencies = []
+    by_event: list[tuple[int, float]] = []
     missing = due = 0
     for k in range(total):
         for socket in range(k % count, group.size, count):
@@ -138,6 +160,8 @@ async def paced_run(
                 missing += 1
                 continue
             latencies.append(times[pos] - sent[k])
+            by_event.append((k, times[pos] - sent[k]))
+    windows = [ms(p) for p in window_p99s(by_event, max(1, round(rate)))]
     result = {
         "rate_per_s": rate,
         "events": total,
@@ -149,6 +173,8 @@ async def paced_run(
         "p50_ms": ms(percentile(latencies, 50)),
         "p99_ms": ms(percentile(latencies, 99)),
         "max_ms": ms(max(latencies) if latencies else float("nan")),
+        # p99 of each second of the run (its events in send order, `rate` a window)
+        "second_p99_ms": windows,
         "machine_cpu_busy": round((busy1 - busy0) / max(1, total1 - total0), 3),
         # PostgreSQL's own upkeep in the window (a pass over a table's sample costs tens
         # of ms of a core), counted so a run's tail can be told from the service's.
