@@ -23,6 +23,7 @@ from tests.bench.bench_push import window_p99s
 from tests.bench.common import postgres_cpu_seconds, postmaster_pid
 from tests.bench.fanout_python import fan_outs
 from tests.bench.http_load import HttpConnections, build_post
+from tests.bench.idle_penalty import measure as idle_penalty
 from tests.bench.setup import store_history
 from tests.support.postgres import TestPostgres, run_sync
 
@@ -235,6 +236,14 @@ def test_each_second_of_a_paced_run_gets_its_own_p99() -> None:
     assert window_p99s([], 10) == []
     with pytest.raises(ValueError, match="per_window"):
         window_p99s(samples, 0)
+
+
+def test_the_idle_penalty_timing_reports_each_gap() -> None:
+    """``python -m tests.bench.idle_penalty`` (the README's explanation of a burst's slow
+    first second) still times a first, a second and back-to-back units per gap."""
+    rows = idle_penalty(gaps=(0.0, 0.01), repetitions=2, objects=1_000)
+    assert [row.gap_seconds for row in rows] == [0.0, 0.01]
+    assert all(min(row.first_us, row.second_us, row.later_us) > 0 for row in rows)
 
 
 def test_the_fan_out_python_timing_writes_every_update() -> None:
