@@ -109,6 +109,9 @@ async def test_a_payment_written_since_it_was_read_goes_under_its_lock(
     payment, pi_id = await new_payment(store)
     event = _declined(pi_id)
     other = await asyncpg.connect(database_url)
+    # Watched from outside `other`'s transaction: inside one, PostgreSQL answers every
+    # read of pg_stat_activity from the snapshot its first read took.
+    watcher = await asyncpg.connect(database_url)
     try:
         await other.execute("BEGIN")
         await other.execute(
@@ -116,11 +119,12 @@ async def test_a_payment_written_since_it_was_read_goes_under_its_lock(
             payment.id,
         )
         applying = asyncio.create_task(_sent(pool, event, store, full=True))
-        await _blocked_on_a_lock(other, payment.id)  # the optimistic write waits on it
+        await _blocked_on_a_lock(watcher, payment.id)  # the optimistic write waits on it
         await other.execute("COMMIT")
         outcome, sent = await applying
     finally:
         await other.close()
+        await watcher.close()
     assert outcome == "applied"
     assert [q.split()[0] for q in sent] == ["SELECT", "WITH", "BEGIN;", "SELECT", "WITH", "COMMIT;"]
     assert "FOR UPDATE" in sent[3]
@@ -129,6 +133,7 @@ async def test_a_payment_written_since_it_was_read_goes_under_its_lock(
 
 
 async def _blocked_on_a_lock(conn: asyncpg.Connection, payment_id: uuid.UUID) -> None:
+    """Returns once a change of the payment waits on a lock; `conn` in no transaction."""
     for _ in range(500):
         waiting = await conn.fetchval(
             """SELECT count(*) FROM pg_stat_activity
