@@ -159,8 +159,9 @@ async def paced_run(
             if pos == len(got_versions):
                 missing += 1
                 continue
-            latencies.append(times[pos] - sent[k])
-            by_event.append((k, times[pos] - sent[k]))
+            latency = times[pos] - sent[k]
+            latencies.append(latency)
+            by_event.append((k, latency))
     windows = [ms(p) for p in window_p99s(by_event, max(1, round(rate)))]
     result = {
         "rate_per_s": rate,
