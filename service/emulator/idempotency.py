@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from .errors import StripeError
@@ -25,7 +26,8 @@ class Entry:
 class IdempotencyCache:
     def __init__(self, ttl: float) -> None:
         self.ttl = ttl
-        self._entries: dict[str, Entry] = {}
+        # Oldest first (keys are claimed in time order): expiry looks only at the front.
+        self._entries: OrderedDict[str, Entry] = OrderedDict()
 
     def begin(self, key: str, fingerprint: str) -> Saved | None:
         """Claim `key` for this request, or return the answer to replay.
@@ -65,6 +67,11 @@ class IdempotencyCache:
             self._entries[key].result = result
 
     def _purge(self) -> None:
+        """Drop the expired keys: the oldest ones, so only those are looked at (a scan of
+        every key on each request slowed a long benchmark's creates by 2 ms at 30,000)."""
         cutoff = time.monotonic() - self.ttl
-        for key in [k for k, e in self._entries.items() if e.created < cutoff]:
-            del self._entries[key]
+        while self._entries:
+            oldest = next(iter(self._entries.values()))
+            if oldest.created >= cutoff:
+                return
+            self._entries.popitem(last=False)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import aiohttp
 import pytest
 import stripe
 from stripe.params import PaymentIntentConfirmParams, PaymentIntentCreateParams
+
+from service.emulator.idempotency import IdempotencyCache, Saved
 
 from .conftest import Running, auth
 
@@ -93,3 +96,29 @@ async def test_keys_expire(client: stripe.StripeClient, emulator: Running) -> No
     await asyncio.sleep(0.01)
     two = await client.v1.customers.create_async({}, {"idempotency_key": "k-5"})
     assert one.id != two.id
+
+
+def test_expiry_drops_the_oldest_keys_and_keeps_the_rest() -> None:
+    """Keys leave in the order they were claimed, once older than the TTL; a live one and
+    everything claimed after it stay (replayed, in flight or not yet expired)."""
+    cache = IdempotencyCache(ttl=60.0)
+    for key in ("a", "b", "c"):
+        assert cache.begin(key, "POST /v1/customers []") is None
+    cache.finish("a", Saved(200, b"{}", "req_a"))
+    cache.finish("c", Saved(200, b"{}", "req_c"))
+    long_ago = time.monotonic() - 120
+    cache._entries["a"].created = long_ago
+    cache._entries["b"].created = long_ago
+
+    assert cache.begin("d", "POST /v1/customers []") is None  # expiry runs first
+
+    assert list(cache._entries) == ["c", "d"]
+    # Only the front is looked at (claims are in time order, so nothing behind a live key
+    # can be older): what expiry costs a request is what it drops, not every key kept.
+    cache._entries["d"].created = long_ago
+    assert cache.begin("e", "POST /v1/customers []") is None
+    assert list(cache._entries) == ["c", "d", "e"]
+    assert cache.begin("a", "POST /v1/customers []") is None  # a new claim, not a replay
+    saved = cache.begin("c", "POST /v1/customers []")
+    assert saved is not None
+    assert saved.request_id == "req_c"
