@@ -238,6 +238,32 @@ def test_each_second_of_a_paced_run_gets_its_own_p99() -> None:
         window_p99s(samples, 0)
 
 
+def test_the_creation_floor_times_each_variant_and_the_service(
+    postgres: TestPostgres,
+) -> None:
+    """``python -m tests.bench.create_floor`` (the README's floor under creation's
+    overhead) still runs each bare variant and the service against the emulator."""
+    env = {
+        **os.environ,
+        "BENCH_DATABASE_URL": postgres.admin_url,
+        "BENCH_FLOOR_REQUESTS": "10",
+        "BENCH_FLOOR_ROUNDS": "1",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.bench.create_floor"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    lines = [line for line in done.stdout.splitlines() if line.startswith("round 0 ")]
+    assert [line.split()[2].rstrip(":") for line in lines] == ["four", "row", "none", "service"]
+    assert all("overhead p50" in line for line in lines)
+
+
 def test_the_idle_penalty_timing_reports_each_gap() -> None:
     """``python -m tests.bench.idle_penalty`` (the README's explanation of a burst's slow
     first second) still times a first, a second and back-to-back units per gap."""
