@@ -58,6 +58,23 @@ TOY_SIZES = {
 }
 
 
+def _run_module(
+    module: str, env: dict[str, str], *, timeout: float
+) -> subprocess.CompletedProcess[str]:
+    """``python -m module`` from the project root; it must exit 0."""
+    done = subprocess.run(
+        [sys.executable, "-m", module],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return done
+
+
 @pytest.mark.slow
 def test_make_bench_runs_every_benchmark(postgres: TestPostgres, tmp_path: Path) -> None:
     output = tmp_path / "bench-results.json"
@@ -67,16 +84,8 @@ def test_make_bench_runs_every_benchmark(postgres: TestPostgres, tmp_path: Path)
         "BENCH_DATABASE_URL": postgres.admin_url,
         "BENCH_OUTPUT": str(output),
     }
-    done = subprocess.run(
-        [sys.executable, "-m", "tests.bench"],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,  # six benchmarks, twenty service processes started
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    # six benchmarks, twenty service processes started
+    done = _run_module("tests.bench", env, timeout=600)
     report = json.loads(output.read_text())
     results = report["results"]
     assert report["machine"]["nproc"] == os.cpu_count()
@@ -249,16 +258,7 @@ def test_the_creation_floor_times_each_variant_and_the_service(
         "BENCH_FLOOR_REQUESTS": "10",
         "BENCH_FLOOR_ROUNDS": "1",
     }
-    done = subprocess.run(
-        [sys.executable, "-m", "tests.bench.create_floor"],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    done = _run_module("tests.bench.create_floor", env, timeout=300)
     lines = [line for line in done.stdout.splitlines() if line.startswith("round 0 ")]
     assert [line.split()[2].rstrip(":") for line in lines] == ["four", "row", "none", "service"]
     assert all("overhead p50" in line for line in lines)
