@@ -264,6 +264,25 @@ def test_the_creation_floor_times_each_variant_and_the_service(
     assert all("overhead p50" in line for line in lines)
 
 
+def test_the_ingestion_floor_compares_a_bare_handler_and_the_service(
+    postgres: TestPostgres,
+) -> None:
+    """``python -m tests.bench.ingest_floor`` (the README's ceiling on the ingestion
+    ratio) still drives the bare handler and the service against the reference, every
+    webhook applied."""
+    env = {
+        **os.environ,
+        "BENCH_DATABASE_URL": postgres.admin_url,
+        "BENCH_INGEST_LEVELS": "2",
+        "BENCH_INGEST_EVENTS": "20",
+        "BENCH_INGEST_PAYMENTS": "10",
+    }
+    done = _run_module("tests.bench.ingest_floor", env, timeout=300)
+    lines = [line for line in done.stdout.splitlines() if line.startswith(("bare ", "service "))]
+    assert [line.split()[:2] for line in lines] == [["bare", "c=2:"], ["service", "c=2:"]]
+    assert all(line.endswith("errors 0") for line in lines)
+
+
 def test_the_idle_penalty_timing_reports_each_gap() -> None:
     """``python -m tests.bench.idle_penalty`` (the README's explanation of a burst's slow
     first second) still times a first, a second and back-to-back units per gap."""

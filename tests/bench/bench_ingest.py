@@ -163,7 +163,7 @@ async def run_service_level(
 
 
 @dataclass(frozen=True)
-class _Prepared:
+class Prepared:
     """One event, with what the domain rules would decide worked out before timing."""
 
     text: str
@@ -172,7 +172,7 @@ class _Prepared:
     change: Change
 
 
-def _prepare(body: bytes) -> _Prepared:
+def prepare(body: bytes) -> Prepared:
     text = body.decode()
     event = json.loads(text)
     intent = event["data"]["object"]
@@ -198,11 +198,11 @@ def _prepare(body: bytes) -> _Prepared:
         stripe_state_at=datetime.fromtimestamp(event["created"], UTC),
         stripe_state_rank=event_rank(event["type"], status),
     )
-    return _Prepared(text, event, attempt, change)
+    return Prepared(text, event, attempt, change)
 
 
-async def _reference_tx(
-    conn: asyncpg.Connection, item: _Prepared, *, six_round_trips: bool = False
+async def reference_tx(
+    conn: asyncpg.Connection, item: Prepared, *, six_round_trips: bool = False
 ) -> bool:
     """The service's own repository calls (same statements, same parameters); no HTTP,
     signature, parsing or domain rules: as the service applies these events first
@@ -244,14 +244,14 @@ async def run_reference_level(
     *,
     six_round_trips: bool = False,
 ) -> LevelResult:
-    prepared = [_prepare(body) for body in _bodies(payments, count + concurrency * 2)]
+    prepared = [prepare(body) for body in _bodies(payments, count + concurrency * 2)]
     size = min(concurrency, pool_max)
     pool = await create_pool(database_url, min_size=size, max_size=size)
     try:
 
         async def one(i: int, worker: int = 0) -> bool:
             async with pool.acquire() as conn:
-                return await _reference_tx(conn, prepared[i], six_round_trips=six_round_trips)
+                return await reference_tx(conn, prepared[i], six_round_trips=six_round_trips)
 
         await asyncio.gather(*(one(count + i) for i in range(concurrency * 2)))  # warm
         cpu_before = time.process_time()
