@@ -24,11 +24,14 @@ from typing import Any
 
 import aiohttp
 import asyncpg
+from aiohttp import web
 
 from service.emulator import objects
 from service.emulator.cards import GENERIC
 from service.emulator.config import API_VERSION
 from service.emulator.payments import decline_error
+from service.event_loop import new_event_loop
+from service.gc_tuning import tune_for_serving
 
 WEBHOOK_SECRET = "whsec_paylive_bench_0123456789abcdef"
 API_KEY = "bench-api-key-0123456789abcdef"
@@ -328,6 +331,56 @@ async def run_emulator(log_dir: Path) -> AsyncIterator[str]:
         yield url
     finally:
         await stop_process(proc)
+
+
+@contextlib.asynccontextmanager
+async def run_bare(
+    module: str, args: Sequence[str], env: dict[str, str], log_dir: Path
+) -> AsyncIterator[ServiceProcess]:
+    """``python -m module serve <port> *args`` in a child process, ready on /readyz: a
+    benchmark's bare stand-in for the service (``serve_bare``), measured like it."""
+    port = free_port()
+    log_path = log_dir / f"{module.rsplit('.', 1)[-1]}.log"
+    with log_path.open("wb") as log_file:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            module,
+            "serve",
+            str(port),
+            *args,
+            env={**os.environ, **env},
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+    bare = ServiceProcess(proc, f"http://127.0.0.1:{port}", log_path)
+    try:
+        await wait_ready(bare.url + "/readyz", proc)
+        yield bare
+    finally:
+        await stop_process(proc)
+
+
+def serve_bare(app: web.Application, port: int) -> None:
+    """A bare stand-in's server: the service's event loop and GC tuning, a /readyz, no
+    access log."""
+
+    async def ready(request: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    async def tune_gc(app: web.Application) -> None:
+        tune_for_serving()  # last at start-up, as the service does
+
+    app.router.add_get("/readyz", ready)
+    app.on_startup.append(tune_gc)
+    web.run_app(
+        app,
+        host="127.0.0.1",
+        port=port,
+        loop=new_event_loop("uvloop"),
+        access_log=None,
+        print=None,
+    )
 
 
 _GC_LINE = re.compile(rb"bench gc: generation (\d) took ([0-9.]+) ms")

@@ -25,15 +25,16 @@ import os
 import sys
 import tempfile
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
 from service.db import idempotency_repo
-from service.db.pool import create_pool
+from service.db.pool import Pool, create_pool
 from service.db.store import PgStore
-from service.event_loop import new_event_loop
+from service.gc_tuning import tune_for_serving
 from service.http.serialize import payment_out
 from service.payments.models import NewPayment, StripeIds
 from service.stripe_gateway import StripeGateway
@@ -42,38 +43,38 @@ from tests.bench.common import (
     DUMMY_STRIPE_KEY,
     ServiceProcess,
     env_int,
-    free_port,
     postmaster_pid,
+    run_bare,
     run_emulator,
     run_service,
-    stop_process,
-    wait_ready,
+    serve_bare,
 )
 from tests.support.postgres import TestPostgres
 
 VARIANTS = ("four", "row", "none")
+
+POOL = web.AppKey("pool", Pool)
+STORE = web.AppKey("store", PgStore)
+GATEWAY = web.AppKey("gateway", StripeGateway)
 
 
 def bare_app(database_url: str, stripe_api_base: str, variant: str) -> web.Application:
     """The create endpoint reduced to `variant`'s calls."""
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {VARIANTS}")
-    app = web.Application()
-    resources: dict[str, Any] = {}
 
-    async def resources_ctx(app: web.Application) -> Any:
-        pool = await create_pool(database_url, min_size=4, max_size=10)
-        resources["pool"] = pool
-        resources["store"] = PgStore(pool, notify_merchants=False)
-        resources["gateway"] = StripeGateway(DUMMY_STRIPE_KEY, api_base=stripe_api_base)
+    async def resources(app: web.Application) -> AsyncIterator[None]:
+        app[POOL] = await create_pool(database_url, min_size=4, max_size=10)
+        app[STORE] = PgStore(app[POOL], notify_merchants=False)
+        app[GATEWAY] = StripeGateway(DUMMY_STRIPE_KEY, api_base=stripe_api_base)
         yield
-        await resources["gateway"].close()
-        await pool.close()
+        await app[GATEWAY].close()
+        await app[POOL].close()
 
     async def create(request: web.Request) -> web.Response:
         raw = await request.read()
         body = json.loads(raw)
-        pool, store, gateway = resources["pool"], resources["store"], resources["gateway"]
+        pool, store = request.app[POOL], request.app[STORE]
         key = request.headers["Idempotency-Key"]
         token = None
         if variant == "four":
@@ -104,7 +105,7 @@ def bare_app(database_url: str, stripe_api_base: str, variant: str) -> web.Appli
             )
             inserted = await store.add_payment(new)
             assert inserted is not None
-        intent = await gateway.create_payment_intent(
+        intent = await request.app[GATEWAY].create_payment_intent(
             amount=body["amount"],
             currency=body["currency"],
             customer=None,
@@ -126,37 +127,10 @@ def bare_app(database_url: str, stripe_api_base: str, variant: str) -> web.Appli
             )
         return web.json_response(out, status=201)
 
-    async def ready(request: web.Request) -> web.Response:
-        return web.Response(text="ok")
-
-    app.cleanup_ctx.append(resources_ctx)
+    app = web.Application()
+    app.cleanup_ctx.append(resources)
     app.router.add_post("/api/payment-intents", create)
-    app.router.add_get("/readyz", ready)
     return app
-
-
-async def _measure_bare(
-    variant: str, database_url: str, emulator_url: str, requests: int, work_dir: Path
-) -> dict[str, Any]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "FLOOR_DATABASE_URL": database_url,
-        "FLOOR_STRIPE_API_BASE": emulator_url,
-    }
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tests.bench.create_floor", "serve", variant, str(port), env=env
-    )
-    bare = ServiceProcess(proc, f"http://127.0.0.1:{port}", work_dir / f"floor_{variant}.log")
-    try:
-        await wait_ready(bare.url + "/readyz", proc)
-        result = await bench_create.run(
-            bare, emulator_url, [1], requests, postmaster=await postmaster_pid(database_url)
-        )
-    finally:
-        await stop_process(proc)
-    level: dict[str, Any] = result["levels"][0]
-    return level
 
 
 async def measure(pg: TestPostgres, requests: int, rounds: int) -> list[dict[str, Any]]:
@@ -164,17 +138,27 @@ async def measure(pg: TestPostgres, requests: int, rounds: int) -> list[dict[str
     work_dir = Path(tempfile.mkdtemp(prefix="paylive-floor-"))
     url = pg.create_database("bench_create_floor")
     rows = []
+
+    async def timed(service: ServiceProcess, emulator_url: str) -> dict[str, Any]:
+        result = await bench_create.run(
+            service, emulator_url, [1], requests, postmaster=await postmaster_pid(url)
+        )
+        level: dict[str, Any] = result["levels"][0]
+        return level
+
     try:
         async with run_emulator(work_dir) as emulator_url:
+            bare_env = {"FLOOR_DATABASE_URL": url, "FLOOR_STRIPE_API_BASE": emulator_url}
             for round_ in range(rounds):
                 for variant in VARIANTS:
-                    level = await _measure_bare(variant, url, emulator_url, requests, work_dir)
+                    module = "tests.bench.create_floor"
+                    async with run_bare(module, [variant], bare_env, work_dir) as bare:
+                        level = await timed(bare, emulator_url)
                     rows.append({"round": round_, "variant": variant, **level})
                 async with run_service(url, work_dir, "create", STRIPE_API_BASE=emulator_url) as s:
-                    result = await bench_create.run(
-                        s, emulator_url, [1], requests, postmaster=await postmaster_pid(url)
+                    rows.append(
+                        {"round": round_, "variant": "service", **await timed(s, emulator_url)}
                     )
-                rows.append({"round": round_, "variant": "service", **result["levels"][0]})
     finally:
         pg.drop_database(url)
     return rows
@@ -182,19 +166,13 @@ async def measure(pg: TestPostgres, requests: int, rounds: int) -> list[dict[str
 
 def main() -> None:
     if sys.argv[1:2] == ["serve"]:
-        variant, port = sys.argv[2], int(sys.argv[3])
+        port, variant = int(sys.argv[2]), sys.argv[3]
         app = bare_app(
             os.environ["FLOOR_DATABASE_URL"], os.environ["FLOOR_STRIPE_API_BASE"], variant
         )
-        web.run_app(
-            app,
-            host="127.0.0.1",
-            port=port,
-            loop=new_event_loop("uvloop"),
-            access_log=None,
-            print=None,
-        )
+        serve_bare(app, port)
         return
+    tune_for_serving()  # the load and the timing run in this process, as in make bench
     pg = TestPostgres.start(os.environ.get("BENCH_DATABASE_URL"))
     try:
         rows = asyncio.run(

@@ -28,19 +28,16 @@ from typing import Any
 from aiohttp import web
 
 from service.db.pool import Pool, create_pool
-from service.event_loop import new_event_loop
 from service.gc_tuning import tune_for_serving
 from service.stripe_gateway import verify_webhook_signature
 from tests.bench import bench_ingest
 from tests.bench.common import (
     WEBHOOK_SECRET,
-    ServiceProcess,
     env_int,
     env_ints,
-    free_port,
+    run_bare,
     run_service,
-    stop_process,
-    wait_ready,
+    serve_bare,
 )
 from tests.bench.setup import make_payments
 from tests.support.postgres import TestPostgres
@@ -53,7 +50,6 @@ def bare_app(database_url: str, pool_max: int) -> web.Application:
 
     async def pool_ctx(app: web.Application) -> AsyncIterator[None]:
         app[POOL] = await create_pool(database_url, min_size=pool_max, max_size=pool_max)
-        tune_for_serving()  # as the service and the driver are
         yield
         await app[POOL].close()
 
@@ -68,13 +64,9 @@ def bare_app(database_url: str, pool_max: int) -> web.Application:
             applied = await bench_ingest.reference_tx(conn, item)
         return web.json_response({"outcome": "applied" if applied else "ignored"})
 
-    async def ready(request: web.Request) -> web.Response:
-        return web.Response(text="ok")
-
     app = web.Application()
     app.cleanup_ctx.append(pool_ctx)
     app.router.add_post("/webhooks/stripe", webhook)
-    app.router.add_get("/readyz", ready)
     return app
 
 
@@ -88,17 +80,9 @@ async def measure(pg: TestPostgres) -> dict[str, Any]:
     results: dict[str, Any] = {}
     try:
         payments = await make_payments(url, env_int("BENCH_INGEST_PAYMENTS", 1000))
-        port = free_port()
-        env = {**os.environ, "FLOOR_DATABASE_URL": url, "FLOOR_POOL_MAX": str(pool_max)}
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "tests.bench.ingest_floor", "serve", str(port), env=env
-        )
-        bare = ServiceProcess(proc, f"http://127.0.0.1:{port}", work_dir / "bare.log")
-        try:
-            await wait_ready(bare.url + "/readyz", proc)
+        bare_env = {"FLOOR_DATABASE_URL": url, "FLOOR_POOL_MAX": str(pool_max)}
+        async with run_bare("tests.bench.ingest_floor", [], bare_env, work_dir) as bare:
             results["bare"] = await bench_ingest.run(bare, url, payments, levels, events, pool_max)
-        finally:
-            await stop_process(proc)
         async with run_service(url, work_dir, "ingest") as service:
             results["service"] = await bench_ingest.run(
                 service, url, payments, levels, events, pool_max
@@ -111,14 +95,7 @@ async def measure(pg: TestPostgres) -> dict[str, Any]:
 def main() -> None:
     if sys.argv[1:2] == ["serve"]:
         app = bare_app(os.environ["FLOOR_DATABASE_URL"], int(os.environ["FLOOR_POOL_MAX"]))
-        web.run_app(
-            app,
-            host="127.0.0.1",
-            port=int(sys.argv[2]),
-            loop=new_event_loop("uvloop"),
-            access_log=None,
-            print=None,
-        )
+        serve_bare(app, int(sys.argv[2]))
         return
     tune_for_serving()  # the reference runs in this process, as in make bench
     pg = TestPostgres.start(os.environ.get("BENCH_DATABASE_URL"))
