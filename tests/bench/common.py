@@ -263,20 +263,24 @@ async def run_service(
     env = service_env(database_url, PORT=str(port), **extra_env)
     if profile_dir := os.environ.get("BENCH_PROFILE_DIR"):
         env["BENCH_PROFILE"] = str(Path(profile_dir) / f"{name}.prof")
-    log_path = log_dir / f"{name}.log"
+    async with _server_process(["tests.bench.server"], env, port, log_dir / f"{name}.log") as s:
+        yield s
+
+
+@contextlib.asynccontextmanager
+async def _server_process(
+    argv: Sequence[str], env: dict[str, str], port: int, log_path: Path
+) -> AsyncIterator[ServiceProcess]:
+    """``python -m *argv`` serving on `port`, its output in `log_path`: ready on /readyz
+    when yielded, stopped after."""
     with log_path.open("wb") as log_file:
         proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "tests.bench.server",
-            env=env,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
+            sys.executable, "-m", *argv, env=env, stdout=log_file, stderr=subprocess.STDOUT
         )
-    service = ServiceProcess(proc, f"http://127.0.0.1:{port}", log_path)
+    server = ServiceProcess(proc, f"http://127.0.0.1:{port}", log_path)
     try:
-        await wait_ready(service.url + "/readyz", proc)
-        yield service
+        await wait_ready(server.url + "/readyz", proc)
+        yield server
     finally:
         await stop_process(proc)
 
@@ -340,25 +344,10 @@ async def run_bare(
     """``python -m module serve <port> *args`` in a child process, ready on /readyz: a
     benchmark's bare stand-in for the service (``serve_bare``), measured like it."""
     port = free_port()
+    argv = [module, "serve", str(port), *args]
     log_path = log_dir / f"{module.rsplit('.', 1)[-1]}.log"
-    with log_path.open("wb") as log_file:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            module,
-            "serve",
-            str(port),
-            *args,
-            env={**os.environ, **env},
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
-    bare = ServiceProcess(proc, f"http://127.0.0.1:{port}", log_path)
-    try:
-        await wait_ready(bare.url + "/readyz", proc)
+    async with _server_process(argv, {**os.environ, **env}, port, log_path) as bare:
         yield bare
-    finally:
-        await stop_process(proc)
 
 
 def serve_bare(app: web.Application, port: int) -> None:
